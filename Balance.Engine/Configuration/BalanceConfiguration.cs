@@ -1,0 +1,117 @@
+namespace Balance.Configuration;
+
+/// <summary>
+/// Everything an engine needs to start, shared by the <c>balance</c> command line and
+/// <c>Start-Balance</c>. Immutable: live changes go through the control segment, never through this.
+/// </summary>
+public sealed record BalanceConfiguration
+{
+    public const int DefaultMaxGroups = 32;
+    public const int DefaultMaxChannelsPerGroup = 64;
+    public const int LimitMaxGroups = 1024;
+    public const int LimitMaxChannelsPerGroup = 4096;
+
+    /// <summary>Listen address as the user wrote it (<c>-b</c>); null = every address.</summary>
+    public string? BindAddress { get; init; }
+
+    public int Port { get; init; }
+
+    /// <summary><c>-6</c>: without <c>-b</c> listen on <c>[::]</c> (dual stack); with <c>-b</c> resolve to IPv6 only.</summary>
+    public bool IPv6 { get; init; }
+
+    /// <summary><c>-B</c>: local address for back-end connections.</summary>
+    public string? OutboundAddress { get; init; }
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary><c>-T</c>: close a session with no data either way for this long; zero = never.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>How long <c>kill</c>/<c>Stop-Balance</c> lets live sessions finish before closing them.</summary>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    public bool AutoDisable { get; init; }
+
+    public bool HashFailover { get; init; }
+
+    public bool PacketDump { get; init; }
+
+    public bool Debug { get; init; }
+
+    public IReadOnlyList<GroupSpec> Groups { get; init; } = [];
+
+    public int MaxGroups { get; init; } = DefaultMaxGroups;
+
+    public int MaxChannelsPerGroup { get; init; } = DefaultMaxChannelsPerGroup;
+
+    /// <summary>Checks what can be checked without the network; throws <see cref="ConfigurationException"/> naming the bad value.</summary>
+    public void Validate()
+    {
+        if (Port is < 1 or > 65535)
+        {
+            throw new ConfigurationException($"invalid port [{Port}]: use 1-65535", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (ConnectTimeout < TimeSpan.FromMilliseconds(1) || ConnectTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ConfigurationException($"invalid connect timeout [{ConnectTimeout}]: use 1 ms to 1 day", "-t");
+        }
+
+        if (IdleTimeout < TimeSpan.Zero || IdleTimeout > TimeSpan.FromDays(24))
+        {
+            throw new ConfigurationException($"invalid idle timeout [{IdleTimeout}]: use 0 (never) up to 24 days", "-T");
+        }
+
+        if (GracePeriod < TimeSpan.Zero || GracePeriod > TimeSpan.FromHours(1))
+        {
+            throw new ConfigurationException($"invalid grace period [{GracePeriod}]: use 0 to 1 hour", "grace");
+        }
+
+        if (MaxGroups is < 1 or > LimitMaxGroups)
+        {
+            throw new ConfigurationException($"invalid group limit [{MaxGroups}]: use 1-{LimitMaxGroups}", "maxgroups");
+        }
+
+        if (MaxChannelsPerGroup is < 1 or > LimitMaxChannelsPerGroup)
+        {
+            throw new ConfigurationException($"invalid channel limit [{MaxChannelsPerGroup}]: use 1-{LimitMaxChannelsPerGroup}", "maxchannels");
+        }
+
+        if (Groups.Count > MaxGroups)
+        {
+            throw new ConfigurationException($"too many groups: {Groups.Count} given, this instance holds {MaxGroups}", null, ExitCodes.Unavailable);
+        }
+
+        for (var g = 0; g < Groups.Count; g++)
+        {
+            var channels = Groups[g].Channels;
+            if (channels.Count > MaxChannelsPerGroup)
+            {
+                throw new ConfigurationException($"too many channels in group {g}: {channels.Count} given, a group holds {MaxChannelsPerGroup}", null, ExitCodes.Usage);
+            }
+
+            foreach (var c in channels)
+            {
+                if (c.Port is < 1 or > 65535)
+                {
+                    throw new ConfigurationException($"invalid channel [{c.Destination}]: port must be 1-65535", c.Destination, ExitCodes.DataError);
+                }
+
+                if (c.MaxConnections < 0)
+                {
+                    throw new ConfigurationException($"invalid channel [{c.Destination}]: maxc must be 0 (unlimited) or positive", c.Destination, ExitCodes.DataError);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Limits sized for this configuration: at least the defaults, and room for what was given
+    /// plus growth through <c>create</c>.
+    /// </summary>
+    public BalanceConfiguration WithLimitsSized() => this with
+    {
+        MaxGroups = Math.Min(LimitMaxGroups, Math.Max(MaxGroups, Groups.Count)),
+        MaxChannelsPerGroup = Math.Min(LimitMaxChannelsPerGroup, Math.Max(MaxChannelsPerGroup, Groups.Count == 0 ? 0 : Groups.Max(g => g.Channels.Count))),
+    };
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Net;
+
+namespace Balance.Configuration;
+
+/// <summary>
+/// One back-end as the user wrote it: <c>host[:port[:maxc]]</c>, or <c>[v6addr][:port[:maxc]]</c>,
+/// or a bare IPv6 literal. The host is resolved later, when the engine starts or a control client
+/// creates/assigns the channel, so that parsing stays pure.
+/// </summary>
+public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
+{
+    public const int MaxHostLength = 95;
+
+    /// <summary>The text shown back to users: <c>host:port</c>, with brackets around IPv6 literals.</summary>
+    public string Destination => FormatDestination(Host, Port);
+
+    public static string FormatDestination(string host, int port) =>
+        host.Contains(':', StringComparison.Ordinal)
+            ? string.Create(CultureInfo.InvariantCulture, $"[{host}]:{port}")
+            : string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
+
+    /// <summary>Parses a channel token. <paramref name="defaultPort"/> is the listen port, used when the token has none.</summary>
+    public static ChannelSpec Parse(string token, int defaultPort)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (token.Length == 0)
+        {
+            throw Bad(token, "a channel cannot be empty; write host[:port[:maxc]]");
+        }
+
+        string host;
+        string rest;
+        if (token[0] == '[')
+        {
+            var close = token.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0)
+            {
+                throw Bad(token, "an IPv6 address opened with '[' needs a closing ']', e.g. [::1]:9000");
+            }
+
+            host = token[1..close];
+            rest = token[(close + 1)..];
+            if (rest.Length > 0 && rest[0] != ':')
+            {
+                throw Bad(token, "only ':port[:maxc]' may follow ']'");
+            }
+
+            if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                throw Bad(token, $"'{host}' inside brackets is not an IPv6 address");
+            }
+
+            rest = rest.Length > 0 ? rest[1..] : string.Empty;
+        }
+        else if (token.Count(c => c == ':') > 2 && IPAddress.TryParse(token, out _))
+        {
+            // A bare IPv6 literal: there is no way to tell a port from the last group, so none is taken.
+            host = token;
+            rest = string.Empty;
+        }
+        else
+        {
+            var colon = token.IndexOf(':', StringComparison.Ordinal);
+            host = colon < 0 ? token : token[..colon];
+            rest = colon < 0 ? string.Empty : token[(colon + 1)..];
+        }
+
+        if (host.Length == 0)
+        {
+            throw Bad(token, "the host is missing; write host[:port[:maxc]]");
+        }
+
+        if (host.Length > MaxHostLength)
+        {
+            throw Bad(token, $"the host name is longer than {MaxHostLength} characters");
+        }
+
+        var parts = rest.Length == 0 ? [] : rest.Split(':');
+        if (parts.Length > 2)
+        {
+            throw Bad(token, "too many ':' fields; write host[:port[:maxc]] and put IPv6 addresses in brackets");
+        }
+
+        var port = defaultPort;
+        if (parts.Length >= 1 && parts[0].Length > 0 && !ServicePorts.TryParse(parts[0], out port))
+        {
+            throw Bad(token, $"'{parts[0]}' is not a port (1-65535) or a TCP service name");
+        }
+
+        var maxc = 0;
+        if (parts.Length == 2 && parts[1].Length > 0
+            && !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out maxc))
+        {
+            throw Bad(token, $"'{parts[1]}' is not a connection limit (0 = unlimited, or a positive number)");
+        }
+
+        return new ChannelSpec(host, port, maxc);
+    }
+
+    private static ConfigurationException Bad(string token, string why) =>
+        new($"invalid channel [{token}]: {why}", token, ExitCodes.DataError);
+}

@@ -1,0 +1,817 @@
+#!/usr/bin/env python3
+"""Measurement helpers for bench/run.sh (Python 3.8+, standard library only).
+
+Sub-commands (each measurement appends one JSON object per line to --raw):
+  probe       GET / a few times on new connections; print the backends that answered
+  bulk        iperf3 throughput + proxy CPU seconds per GB
+  http        wrk run (keep-alive or Connection: close) + proxy CPU seconds
+  latency     open-loop client: fixed request rate over keep-alive connections, p50/p99
+  idle        open N idle connections (one request each), proxy RSS per connection
+  idle-worker internal: one process of the idle client
+  treestat    print CPU seconds and RSS of a process tree (debugging aid)
+  report      turn the raw JSON lines into the markdown table
+
+Proxy accounting: CPU = utime+stime+cutime+cstime of every live process in the tree
+rooted at --pid (cutime/cstime hold the reaped children), RSS = sum of VmRSS.
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import re
+import resource
+import selectors
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(f"[benchlib] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- /proc
+def _proc_table():
+    """pid -> (ppid, cpu ticks incl. reaped children)."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        rest = s[s.rindex(")") + 2:].split()
+        # rest[0] = state (field 3); ppid = field 4; utime..cstime = fields 14..17
+        table[int(name)] = (int(rest[1]), sum(int(x) for x in rest[11:15]))
+    return table
+
+
+def tree_pids(root, table=None):
+    table = table if table is not None else _proc_table()
+    children = collections.defaultdict(list)
+    for pid, (ppid, _) in table.items():
+        children[ppid].append(pid)
+    out, stack = [], [root]
+    while stack:
+        p = stack.pop()
+        if p in table:
+            out.append(p)
+            stack.extend(children.get(p, ()))
+    return out
+
+
+def tree_cpu_seconds(root):
+    if not root:
+        return None
+    table = _proc_table()
+    pids = tree_pids(root, table)
+    if not pids:
+        return None
+    return sum(table[p][1] for p in pids) / CLK
+
+
+def tree_rss_kib(root):
+    if not root:
+        return None
+    total, found = 0, False
+    for p in tree_pids(root):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        found = True
+                        break
+        except OSError:
+            pass
+    return total if found else None
+
+
+def established_per_port(ports):
+    """Count ESTABLISHED sockets whose local port is in ports (server side)."""
+    counts = {p: 0 for p in ports}
+    for fn in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(fn) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] != "01":
+                        continue
+                    lport = int(parts[1].rsplit(":", 1)[1], 16)
+                    if lport in counts:
+                        counts[lport] += 1
+        except OSError:
+            pass
+    return counts
+
+
+def alive(pid):
+    if not pid:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+        return s[s.rindex(")") + 2] != "Z"
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- records
+def emit(args, scenario, ok, **fields):
+    rec = {"scenario": scenario, "proxy": args.proxy, "rep": args.rep, "ok": ok,
+           "time": time.time()}
+    rec.update(fields)
+    line = json.dumps(rec, sort_keys=True)
+    if args.raw:
+        with open(args.raw, "a") as f:
+            f.write(line + "\n")
+    print(line, flush=True)
+
+
+def run_tool(cmd, timeout):
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return -999, out, f"timed out after {timeout}s"
+
+
+# --------------------------------------------------------------------------- probe
+def http_get(host, port, timeout=3.0, close=True):
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        hdr = "Connection: close\r\n" if close else ""
+        s.sendall(f"GET / HTTP/1.1\r\nHost: bench\r\n{hdr}\r\n".encode())
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            r = _parse_response(buf)
+            if r is not None:
+                return buf[r[0] - r[1]:r[0]].decode(errors="replace").strip()
+    raise ConnectionError("connection closed before a full response")
+
+
+def cmd_probe(a):
+    seen, errors = collections.Counter(), []
+    deadline = time.monotonic() + a.timeout
+    for _ in range(a.count):
+        try:
+            seen[http_get(a.host, a.port, timeout=max(0.5, deadline - time.monotonic()))] += 1
+        except Exception as e:  # noqa: BLE001 - report any failure
+            errors.append(repr(e))
+        if time.monotonic() > deadline:
+            break
+    print(json.dumps({"bodies": dict(seen), "errors": errors}))
+    return 0 if seen and not errors else 1
+
+
+# --------------------------------------------------------------------------- bulk
+def cmd_bulk(a):
+    cmd = ["iperf3", "-c", a.host, "-p", str(a.port), "-t", str(a.duration), "-O", "1",
+           "-P", str(a.streams), "-J", "--connect-timeout", "3000"]
+    err = ""
+    for attempt in range(3):
+        if not alive(a.pid):
+            err = "proxy process is gone"
+            break
+        cpu0 = tree_cpu_seconds(a.pid)
+        rc, out, stderr = run_tool(cmd, a.duration + 30)
+        cpu1 = tree_cpu_seconds(a.pid)
+        try:
+            j = json.loads(out)
+        except ValueError:
+            j = {"error": (stderr or out or f"rc={rc}").strip()[:300]}
+        if "error" in j or rc != 0:
+            err = str(j.get("error", f"iperf3 rc={rc}"))
+            log(f"iperf3 attempt {attempt + 1} failed: {err}")
+            time.sleep(2)  # "server is busy" clears when the last test ends
+            continue
+        gbps = j["end"]["sum_received"]["bits_per_second"] / 1e9
+        # bytes moved over the whole run, incl. the omitted first second (CPU covers it too)
+        moved = sum(iv["sum"]["bytes"] for iv in j.get("intervals", []))
+        cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+        cpu_per_gb = None if cpu is None or moved <= 0 else cpu / (moved / 1e9)
+        emit(a, a.scenario, True, gbps=gbps, bytes=moved, proxy_cpu_s=cpu,
+             cpu_s_per_gb=cpu_per_gb)
+        return 0
+    emit(a, a.scenario, False, error=err)
+    return 1
+
+
+# --------------------------------------------------------------------------- wrk
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def _ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
+def parse_wrk(out):
+    r = {}
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)", out)
+    if m:
+        r["requests"] = int(m.group(1))
+        r["secs"] = float(m.group(2)) * _UNITS[m.group(3)] / 1e3
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        r["rps"] = float(m.group(1))
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}(?:\.0+)?%\s+(\S+)", out, re.M)
+        if m:
+            r[f"p{pct}_ms"] = _ms(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["non2xx"] = int(m.group(1)) if m else 0
+    return r
+
+
+def cmd_http(a):
+    url = f"http://{a.host}:{a.port}/"
+    base = ["wrk", "-t1", f"-c{a.conns}", "--latency"]
+    if a.close:
+        base += ["-H", "Connection: close"]
+    if not alive(a.pid):
+        emit(a, a.scenario, False, error="proxy process is gone")
+        return 1
+    if a.warmup > 0:
+        run_tool(base + [f"-d{a.warmup}s", url], a.warmup + 20)
+        time.sleep(0.5)
+    cpu0 = tree_cpu_seconds(a.pid)
+    rc, out, err = run_tool(base + [f"-d{a.duration}s", url], a.duration + 30)
+    cpu1 = tree_cpu_seconds(a.pid)
+    r = parse_wrk(out)
+    if rc != 0 or "rps" not in r or not r.get("requests"):
+        emit(a, a.scenario, False, error=f"wrk rc={rc}: {(err or out).strip()[:300]}")
+        return 1
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    if cpu is not None:
+        r["proxy_cpu_s"] = cpu
+        r["cpu_s_per_10k"] = cpu / (r["requests"] / 1e4)
+        r["cpu_s_per_1m"] = cpu / (r["requests"] / 1e6)
+    bad = r["socket_errors"] + r["non2xx"]
+    if bad > max(10, r["requests"] // 1000):
+        emit(a, a.scenario, False, error=f"{bad} errors out of {r['requests']}", **r)
+        return 1
+    emit(a, a.scenario, True, **r)
+    return 0
+
+
+# --------------------------------------------------------------------------- latency
+_CL = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.I)
+
+
+def _parse_response(buf):
+    """Return (total_length, body_length) of the first complete response in buf, or None."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    m = _CL.search(buf, 0, end + 2)
+    body = int(m.group(1)) if m else 0
+    total = end + 4 + body
+    return (total, body) if len(buf) >= total else None
+
+
+class _Conn:
+    __slots__ = ("sock", "buf", "sent_at", "busy")
+
+    def __init__(self, sock):
+        self.sock, self.buf, self.sent_at, self.busy = sock, b"", 0.0, False
+
+
+def cmd_latency(a):
+    """Open-loop load: requests are scheduled at a fixed rate; latency is measured from
+    the *scheduled* time (so queueing behind a slow response counts, no coordinated
+    omission). A scheduled request goes to any idle connection; if none is idle it
+    waits in a backlog (its wait counts as latency)."""
+    if not alive(a.pid):
+        emit(a, a.scenario, False, error="proxy process is gone")
+        return 1
+    req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    sel = selectors.DefaultSelector()
+    conns = []
+    try:
+        for _ in range(a.conns):
+            s = socket.create_connection((a.host, a.port), timeout=5)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.setblocking(False)
+            c = _Conn(s)
+            conns.append(c)
+            sel.register(s, selectors.EVENT_READ, c)
+    except OSError as e:
+        emit(a, a.scenario, False, error=f"connect: {e!r}")
+        return 1
+    interval = 1.0 / a.rate
+    now = time.perf_counter
+    t_start = now() + 0.05
+    t_record = t_start + a.warmup
+    t_end = t_record + a.duration
+    next_t = t_start
+    idle = collections.deque(conns)
+    backlog = collections.deque()
+    lat, errors, sent, max_backlog = [], 0, 0, 0
+    hard_stop = t_end + 10.0
+    while True:
+        t = now()
+        while next_t <= t and next_t < t_end:
+            backlog.append(next_t)
+            next_t += interval
+        max_backlog = max(max_backlog, len(backlog))
+        while backlog and idle:
+            c = idle.popleft()
+            c.sent_at = backlog.popleft()
+            try:
+                n = c.sock.send(req)
+                if n != len(req):
+                    raise OSError("short send")
+            except OSError:
+                errors += 1
+                continue  # connection dropped: do not reuse it
+            c.busy = True
+            sent += 1
+        busy = sum(1 for c in conns if c.busy)
+        if next_t >= t_end and not backlog and busy == 0:
+            break
+        if t > hard_stop:
+            errors += busy + len(backlog)
+            break
+        if not idle and busy == 0:  # every connection died
+            errors += len(backlog)
+            break
+        timeout = max(0.0, next_t - now()) if next_t < t_end else 0.05
+        for key, _ in sel.select(timeout):
+            c = key.data
+            try:
+                data = c.sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(c.sock)
+                if c.busy:
+                    errors += 1
+                c.busy = False
+                if c in idle:
+                    idle.remove(c)
+                continue
+            c.buf += data
+            r = _parse_response(c.buf)
+            if r is not None and c.busy:
+                done = now()
+                c.buf = c.buf[r[0]:]
+                if c.sent_at >= t_record:
+                    lat.append((done - c.sent_at) * 1e3)
+                c.busy = False
+                idle.append(c)
+    for c in conns:
+        c.sock.close()
+    if not lat:
+        emit(a, a.scenario, False, error=f"no responses ({errors} errors)")
+        return 1
+    lat.sort()
+
+    def pct(p):
+        return lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))]
+
+    res = dict(p50_ms=pct(50), p99_ms=pct(99), max_ms=lat[-1], responses=len(lat),
+               achieved_rps=len(lat) / a.duration, target_rps=a.rate, errors=errors,
+               max_backlog=max_backlog)
+    ok = errors == 0 and len(lat) >= 0.95 * a.rate * a.duration
+    if not ok:
+        res["error"] = f"{errors} errors, {len(lat)} responses for {a.rate * a.duration:.0f} scheduled"
+    emit(a, a.scenario, ok, **res)
+    return 0 if ok else 1
+
+
+# --------------------------------------------------------------------------- idle
+def _raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def cmd_idle_worker(a):
+    """Open a.n connections (a.inflight at a time until the response arrives), report,
+    then wait for commands on stdin: 'check' -> count still-open connections, 'close'."""
+    _raise_nofile()
+    req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    sel = selectors.DefaultSelector()
+    done_socks, failed, retries = [], 0, 0
+    todo = collections.deque([0] * a.n)  # attempt counters
+    inflight = {}  # sock -> [attempt, started, buf, sent]
+    t0 = time.monotonic()
+    deadline = t0 + a.timeout
+
+    def finish(s, good):
+        nonlocal failed, retries
+        att = inflight.pop(s)[0]
+        sel.unregister(s)
+        if good:
+            done_socks.append(s)
+            return
+        s.close()
+        if att + 1 < 3:
+            retries += 1
+            todo.append(att + 1)
+        else:
+            failed += 1
+
+    while (todo or inflight) and time.monotonic() < deadline:
+        while todo and len(inflight) < a.inflight:
+            att = todo.popleft()
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect((a.host, a.port))
+            except BlockingIOError:
+                pass
+            except OSError:
+                s.close()
+                failed += 1
+                continue
+            inflight[s] = [att, time.monotonic(), b"", False]
+            sel.register(s, selectors.EVENT_WRITE)
+        for key, ev in sel.select(0.2):
+            s = key.fileobj
+            st = inflight[s]
+            if not st[3]:
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                    finish(s, False)
+                    continue
+                try:
+                    s.send(req)
+                except OSError:
+                    finish(s, False)
+                    continue
+                st[3] = True
+                sel.modify(s, selectors.EVENT_READ)
+                continue
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                finish(s, False)
+                continue
+            st[2] += data
+            if _parse_response(st[2]) is not None:
+                finish(s, True)
+        t = time.monotonic()
+        for s in [s for s, st in inflight.items() if t - st[1] > 10.0]:
+            finish(s, False)
+    failed += len(todo) + len(inflight)
+    for s in list(inflight):
+        sel.unregister(s)
+        s.close()
+    print(json.dumps({"opened": len(done_socks), "failed": failed, "retries": retries,
+                      "open_secs": time.monotonic() - t0}), flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "check":
+            n_alive = 0
+            for s in done_socks:
+                try:
+                    if s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b"":
+                        n_alive += 1  # unexpected data, still open
+                except BlockingIOError:
+                    n_alive += 1
+                except OSError:
+                    pass
+            print(json.dumps({"alive": n_alive}), flush=True)
+        elif cmd == "close":
+            break
+    for s in done_socks:
+        s.close()
+    return 0
+
+
+def cmd_idle(a):
+    if not alive(a.pid):
+        emit(a, a.scenario, False, error="proxy process is gone", asked=a.n)
+        return 1
+    hard = _raise_nofile()
+    per_proc = max(100, hard - 200)
+    nproc = max(1, math.ceil(a.n / per_proc))
+    sizes = [a.n // nproc + (1 if i < a.n % nproc else 0) for i in range(nproc)]
+    ports = [int(p) for p in a.backend_ports.split(",") if p]
+    time.sleep(0.5)
+    rss0 = tree_rss_kib(a.pid)
+    workers = []
+    for n in sizes:
+        workers.append(subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "idle-worker", "--host", a.host,
+             "--port", str(a.port), "--n", str(n),
+             "--inflight", str(max(1, a.inflight // nproc)), "--timeout", str(a.timeout)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    res = {"asked": a.n, "processes": nproc}
+    try:
+        opened = failed = retries = 0
+        secs = 0.0
+        for w in workers:
+            line = w.stdout.readline()
+            if not line:
+                raise RuntimeError("idle worker exited early")
+            r = json.loads(line)
+            opened += r["opened"]
+            failed += r["failed"]
+            retries += r["retries"]
+            secs = max(secs, r["open_secs"])
+        time.sleep(a.settle)
+        rss1 = tree_rss_kib(a.pid)
+        n_alive = 0
+        for w in workers:
+            w.stdin.write("check\n")
+            w.stdin.flush()
+            n_alive += json.loads(w.stdout.readline())["alive"]
+        split = established_per_port(ports)
+        res.update(opened=opened, failed=failed, retries=retries, open_secs=secs,
+                   alive=n_alive, backend_split=[split[p] for p in ports],
+                   rss0_kib=rss0, rss_kib=rss1)
+        if rss0 is not None and rss1 is not None and opened:
+            res["kib_per_conn"] = (rss1 - rss0) / opened
+            res["rss_mib"] = rss1 / 1024
+        ok = n_alive == a.n and alive(a.pid)
+        if not ok:
+            res["error"] = f"{n_alive}/{a.n} connections alive"
+        emit(a, a.scenario, ok, **res)
+        return 0 if ok else 1
+    except Exception as e:  # noqa: BLE001
+        emit(a, a.scenario, False, error=repr(e), **res)
+        return 1
+    finally:
+        for w in workers:
+            try:
+                w.stdin.write("close\n")
+                w.stdin.close()
+            except OSError:
+                pass
+        for w in workers:
+            try:
+                w.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
+
+
+def cmd_treestat(a):
+    print(json.dumps({"pids": tree_pids(a.pid), "cpu_s": tree_cpu_seconds(a.pid),
+                      "rss_kib": tree_rss_kib(a.pid)}))
+    return 0
+
+
+def cmd_established(a):
+    ports = [int(p) for p in a.ports.split(",") if p]
+    print(sum(established_per_port(ports).values()))
+    return 0
+
+
+# --------------------------------------------------------------------------- report
+# (scenario, field, label, higher_is_better, format, needs_proxy)
+ROWS = [
+    ("bulk_1", "gbps", "bulk 1 stream: Gbit/s", True, "{:.1f}", False),
+    ("bulk_8", "gbps", "bulk 8 streams: Gbit/s", True, "{:.1f}", False),
+    ("bulk_1", "cpu_s_per_gb", "bulk 1 stream: proxy CPU s per GB", False, "{:.3f}", True),
+    ("bulk_8", "cpu_s_per_gb", "bulk 8 streams: proxy CPU s per GB", False, "{:.3f}", True),
+    ("http_ka_c50", "rps", "keep-alive c=50: req/s", True, "{:.0f}", False),
+    ("http_ka_c50", "p99_ms", "keep-alive c=50: p99 ms", False, "{:.2f}", False),
+    ("http_ka_c50", "cpu_s_per_1m", "keep-alive c=50: proxy CPU s per 1M req", False,
+     "{:.1f}", True),
+    ("http_close_c50", "rps", "new conn per request c=50: conn/s", True, "{:.0f}", False),
+    ("http_close_c50", "cpu_s_per_10k", "new conn per request: proxy CPU s per 10k conns",
+     False, "{:.2f}", True),
+    ("latency_fixed", "p50_ms", "fixed rate: p50 ms", False, "{:.3f}", False),
+    ("latency_fixed", "p99_ms", "fixed rate: p99 ms", False, "{:.3f}", False),
+    ("idle", "rss_mib", "idle: proxy RSS MiB at N", False, "{:.1f}", True),
+    ("idle", "kib_per_conn", "idle: KiB per connection (RSS delta / N)", False, "{:.1f}",
+     True),
+    ("idle", "open_secs", "idle: seconds to open N (200 in flight)", False, "{:.1f}", False),
+]
+
+
+def _fmt(fmt, v):
+    return "-" if v is None else fmt.format(v)
+
+
+def cmd_report(a):
+    meta = {}
+    if a.meta and os.path.exists(a.meta):
+        with open(a.meta) as f:
+            meta = json.load(f)
+    recs = []
+    if os.path.exists(a.raw):
+        with open(a.raw) as f:
+            recs = [json.loads(line) for line in f if line.strip()]
+    proxies = meta.get("proxies") or sorted({r["proxy"] for r in recs})
+    reps = meta.get("reps") or max([r["rep"] for r in recs] or [1])
+    vals = collections.defaultdict(list)  # (scenario, field, proxy) -> [values]
+    fails = collections.defaultdict(list)  # (scenario, proxy) -> [errors]
+    idle_extra = collections.defaultdict(list)
+    for r in recs:
+        if not r.get("ok"):
+            fails[(r["scenario"], r["proxy"])].append(r.get("error", "failed"))
+            continue
+        for k, v in r.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                vals[(r["scenario"], k, r["proxy"])].append(v)
+        if r["scenario"] == "idle":
+            idle_extra[r["proxy"]].append(r)
+
+    def med(scen, field, proxy):
+        v = vals.get((scen, field, proxy))
+        return statistics.median(v) if v else None
+
+    idle_n = meta.get("idle_n", "N")
+    L = []
+    L.append(f"## Balance side-by-side benchmark ({meta.get('started', '')})")
+    L.append("")
+    L.append(f"- {reps} rep(s) x {meta.get('duration', '?')} s per run; medians over reps; "
+             f"proxy order rotated between reps; idle N = {idle_n}; "
+             f"fixed rate = {meta.get('rate', '?')} req/s over {meta.get('rate_conns', '?')}"
+             " keep-alive connections.")
+    L.append("- Pinning: proxy under test on CPU 0, load generator + backends on CPU 1; "
+             "direct = no proxy, all on CPU 1.")
+    if meta.get("versions"):
+        L.append("- " + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()))
+    if meta.get("machine"):
+        L.append(f"- Machine: {meta['machine']}")
+    L.append("- Cell = median (ratio to direct, ratio to haproxy). Ratio = value / reference;"
+             " each row says whether higher or lower is better. Differences below ~0.15 "
+             "between peers are within noise.")
+    L.append("")
+    L.append("| scenario / metric | " + " | ".join(proxies) + " |")
+    L.append("|---|" + "---|" * len(proxies))
+    for scen, field, label, hib, fmt, needs_proxy in ROWS:
+        label = label.replace(" N", f" {idle_n}") if scen == "idle" else label
+        label += " (higher=better)" if hib else " (lower=better)"
+        d = med(scen, field, "direct")
+        h = med(scen, field, "haproxy")
+        cells = []
+        for p in proxies:
+            if p == "direct" and needs_proxy:
+                cells.append("-")
+                continue
+            v = med(scen, field, p)
+            n_ok = len(vals.get((scen, field, p), []))
+            n_fail = len(fails.get((scen, p), []))
+            if v is None:
+                cells.append("failed" if n_fail else "n/a")
+                continue
+            parts = []
+            if p != "direct" and d:
+                parts.append(f"{v / d:.2f}x d")
+            if p not in ("haproxy", "direct") and h:
+                parts.append(f"{v / h:.2f}x h")
+            cell = _fmt(fmt, v)
+            if parts:
+                cell += " (" + ", ".join(parts) + ")"
+            if n_fail:
+                cell += f" [{n_ok}/{n_ok + n_fail} ok]"
+            cells.append(cell)
+        L.append(f"| {label} | " + " | ".join(cells) + " |")
+    # idle sanity row: alive/asked and backend split
+    cells = []
+    for p in proxies:
+        rs = idle_extra.get(p)
+        if not rs:
+            cells.append("failed" if fails.get(("idle", p)) else "n/a")
+            continue
+        r = rs[-1]
+        cells.append(f"{r['alive']}/{r['asked']}, split " + "/".join(map(str, r["backend_split"])))
+    L.append(f"| idle {idle_n}: alive/asked, backend split (last rep) | " + " | ".join(cells) + " |")
+    # spread table
+    if reps > 1:
+        L.append("")
+        L.append("Spread between reps, (max - min) / median:")
+        L.append("")
+        L.append("| scenario / metric | " + " | ".join(proxies) + " |")
+        L.append("|---|" + "---|" * len(proxies))
+        for scen, field, label, hib, fmt, needs_proxy in ROWS:
+            if scen == "idle":
+                continue
+            cells = []
+            for p in proxies:
+                v = vals.get((scen, field, p))
+                if not v or (p == "direct" and needs_proxy):
+                    cells.append("-")
+                    continue
+                m = statistics.median(v)
+                cells.append(f"{(max(v) - min(v)) / m * 100:.0f}%" if m else "-")
+            L.append(f"| {label} | " + " | ".join(cells) + " |")
+    all_fails = [(s, p, e) for (s, p), es in sorted(fails.items()) for e in es]
+    if all_fails:
+        L.append("")
+        L.append("Failures:")
+        L.append("")
+        for s, p, e in all_fails:
+            L.append(f"- {p} / {s}: {e}")
+    for note in meta.get("notes", []):
+        L.append("")
+        L.append(f"Note: {note}")
+    if meta.get("wall_secs"):
+        L.append("")
+        L.append(f"Wall time: {meta['wall_secs']:.0f} s.")
+    text = "\n".join(L) + "\n"
+    if a.out:
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out, "w") as f:
+            f.write(text)
+    sys.stdout.write(text)
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p, scenario):
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, required=True)
+        p.add_argument("--pid", type=int, default=0, help="root pid of the proxy (0 = direct)")
+        p.add_argument("--proxy", default="direct")
+        p.add_argument("--rep", type=int, default=1)
+        p.add_argument("--raw", default="")
+        p.add_argument("--scenario", default=scenario)
+        p.add_argument("--duration", type=float, default=6)
+
+    p = sub.add_parser("probe")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--count", type=int, default=4)
+    p.add_argument("--timeout", type=float, default=10)
+    p.set_defaults(fn=cmd_probe)
+
+    p = sub.add_parser("bulk")
+    common(p, "bulk")
+    p.add_argument("--streams", type=int, default=1)
+    p.set_defaults(fn=cmd_bulk)
+
+    p = sub.add_parser("http")
+    common(p, "http")
+    p.add_argument("--conns", type=int, default=50)
+    p.add_argument("--close", action="store_true", help="send Connection: close")
+    p.add_argument("--warmup", type=float, default=0)
+    p.set_defaults(fn=cmd_http)
+
+    p = sub.add_parser("latency")
+    common(p, "latency_fixed")
+    p.add_argument("--rate", type=float, default=2000)
+    p.add_argument("--conns", type=int, default=10)
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.set_defaults(fn=cmd_latency)
+
+    p = sub.add_parser("idle")
+    common(p, "idle")
+    p.add_argument("--n", type=int, default=9000)
+    p.add_argument("--inflight", type=int, default=200)
+    p.add_argument("--settle", type=float, default=1.5)
+    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--backend-ports", default="")
+    p.set_defaults(fn=cmd_idle)
+
+    p = sub.add_parser("idle-worker")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--inflight", type=int, default=200)
+    p.add_argument("--timeout", type=float, default=120)
+    p.set_defaults(fn=cmd_idle_worker)
+
+    p = sub.add_parser("treestat")
+    p.add_argument("--pid", type=int, required=True)
+    p.set_defaults(fn=cmd_treestat)
+
+    p = sub.add_parser("established")
+    p.add_argument("--ports", required=True)
+    p.set_defaults(fn=cmd_established)
+
+    p = sub.add_parser("report")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--meta", default="")
+    p.add_argument("--out", default="")
+    p.set_defaults(fn=cmd_report)
+
+    a = ap.parse_args(argv)
+    return a.fn(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

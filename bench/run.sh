@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Side-by-side loopback benchmark: direct vs haproxy vs nginx stream vs Balance.
+# Usage: bash bench/run.sh [--reps N] [--duration S] [--quick] [--balance-bin PATH] [--out FILE]
+# See bench/README.md for what is measured and how to read the table.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+LIB="$HERE/lib"
+# shellcheck source=lib/common.sh
+source "$LIB/common.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: bash bench/run.sh [options]
+
+  --reps N            repetitions (default 3; 1 with --quick)
+  --duration S        seconds per measured run (default 6; 2 with --quick)
+  --quick             smoke test: 1 rep, short runs, 1000 idle connections
+  --balance-bin PATH  use this balance executable instead of building Balance.Engine
+  --out FILE          markdown result (default bench/results/latest.md)
+  --idle N            idle connections (default 9000, capped by the open-files limit)
+  --rate R            fixed request rate for the latency scenario (default 2000 req/s)
+  --proxies LIST      comma list out of haproxy,nginx,balance (default all three)
+  --keep              keep the scratch directory (configs, logs, raw data)
+  -h, --help          this text
+EOF
+}
+
+REPS="" DURATION="" QUICK=0 BALANCE_BIN="" OUT="" IDLE_N="" RATE=2000 RATE_CONNS=10
+PROXIES="haproxy,nginx,balance" KEEP=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) REPS=${2:?--reps needs a value}; shift 2 ;;
+    --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --balance-bin) BALANCE_BIN=${2:?--balance-bin needs a path}; shift 2 ;;
+    --out) OUT=${2:?--out needs a file}; shift 2 ;;
+    --idle) IDLE_N=${2:?--idle needs a value}; shift 2 ;;
+    --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
+    --proxies) PROXIES=${2:?--proxies needs a list}; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+done
+if [ "$QUICK" = 1 ]; then
+  : "${REPS:=1}" "${DURATION:=2}" "${IDLE_N:=1000}"
+fi
+: "${REPS:=3}" "${DURATION:=6}" "${OUT:=$HERE/results/latest.md}"
+for v in REPS DURATION RATE; do
+  [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} must be a positive integer (got '${!v}')"
+done
+[[ $OUT = /* ]] || OUT="$PWD/$OUT"
+IFS=, read -r -a PEERS <<<"$PROXIES"
+for p in "${PEERS[@]}"; do
+  case "$p" in haproxy|nginx|balance) ;; *) die "unknown proxy '$p' in --proxies" ;; esac
+done
+has_peer() { local p; for p in "${PEERS[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+
+T_START=$(date +%s)
+SCRATCH=$(mktemp -d /tmp/balance-bench.XXXXXX)
+RAW="$SCRATCH/raw.jsonl"
+META="$SCRATCH/meta.json"
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+log "scratch directory: $SCRATCH"
+
+# ------------------------------------------------------------------ tools
+[ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (proxy on CPU 0, load on CPU 1); nproc=$(nproc)"
+for t in taskset ss timeout python3; do
+  command -v "$t" >/dev/null || die "required tool '$t' is missing (util-linux / iproute2 / coreutils / python3)"
+done
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 8))' || die "python3 >= 3.8 is required"
+ensure_tools   # iperf3, wrk, haproxy, nginx + stream module (apt-get when missing)
+
+# ------------------------------------------------------------------ balance binary
+if has_peer balance; then
+  if [ -n "$BALANCE_BIN" ]; then
+    [ -x "$BALANCE_BIN" ] || die "--balance-bin '$BALANCE_BIN' is not an executable file"
+    BALANCE_BIN=$(cd "$(dirname "$BALANCE_BIN")" && pwd)/$(basename "$BALANCE_BIN")
+  else
+    command -v dotnet >/dev/null || die "dotnet is not installed: pass --balance-bin PATH or --proxies haproxy,nginx"
+    [ -d "$REPO/Balance.Engine" ] || die "$REPO/Balance.Engine not found: pass --balance-bin PATH or --proxies haproxy,nginx"
+    log "building Balance.Engine (dotnet publish -c Release)"
+    if ! DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 timeout 600 \
+        dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" \
+        >"$SCRATCH/balance-build.log" 2>&1; then
+      tail -n 30 "$SCRATCH/balance-build.log" >&2
+      die "dotnet publish failed (log above): pass --balance-bin PATH or --proxies haproxy,nginx"
+    fi
+    BALANCE_BIN="$SCRATCH/balance-bin/balance"
+    [ -x "$BALANCE_BIN" ] || die "dotnet publish succeeded but $BALANCE_BIN is missing (AssemblyName should be 'balance')"
+  fi
+  log "balance binary: $BALANCE_BIN"
+fi
+
+# ------------------------------------------------------------------ pinning, limits
+taskset -pc 1 $$ >/dev/null || die "taskset failed (cannot pin the harness to CPU 1)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+IDLE_CAP=$(( (NOFILE - 1000) / 2 ))   # a proxy needs 2 descriptors per connection
+[ "$IDLE_CAP" -gt 9000 ] && IDLE_CAP=9000
+NOTES=()
+if [ -z "$IDLE_N" ]; then
+  IDLE_N=$IDLE_CAP
+  [ "$IDLE_N" -lt 9000 ] && NOTES+=("idle test capped at $IDLE_N connections by the open-files limit ($NOFILE)")
+elif [ "$IDLE_N" -gt "$IDLE_CAP" ]; then
+  NOTES+=("idle test asked for $IDLE_N connections, capped at $IDLE_CAP by the open-files limit ($NOFILE)")
+  IDLE_N=$IDLE_CAP
+fi
+
+# ------------------------------------------------------------------ backends
+P_B1=$(pick_port); P_B2=$(pick_port); P_IPERF=$(pick_port)
+mkdir -p "$SCRATCH/backend"
+write_backend_nginx_conf "$SCRATCH/backend" "$P_B1" "$P_B2"
+start_bg backend-nginx 1 "$SCRATCH/backend/stdout.log" \
+  nginx -p "$SCRATCH/backend" -e "$SCRATCH/backend/error.log" -c "$SCRATCH/backend/nginx.conf"
+start_bg iperf3-server 1 "$SCRATCH/iperf3-server.log" \
+  iperf3 -s -B 127.0.0.1 -p "$P_IPERF" --idle-timeout 30 --rcv-timeout 10000
+wait_listen "$P_B1" backend-nginx || die "backend nginx did not start (see $SCRATCH/backend/error.log)"
+wait_listen "$P_B2" backend-nginx || die "backend nginx did not start"
+wait_listen "$P_IPERF" iperf3-server || die "iperf3 server did not start"
+log "backends: http 127.0.0.1:$P_B1 and :$P_B2, iperf3 127.0.0.1:$P_IPERF"
+
+# ------------------------------------------------------------------ proxies (CPU 0)
+declare -A HTTP_PORT IPERF_PORT HTTP_PID IPERF_PID DEAD
+HTTP_PORT[direct]=$P_B1; IPERF_PORT[direct]=$P_IPERF; HTTP_PID[direct]=0; IPERF_PID[direct]=0
+for p in "${PEERS[@]}"; do
+  for kind in http iperf; do
+    port=$(pick_port)
+    if [ "$kind" = http ]; then b1=$P_B1 b2=$P_B2; else b1=$P_IPERF b2=$P_IPERF; fi
+    start_proxy "$p" "$kind" "$port" "$b1" "$b2"   # sets STARTED_PID
+    if [ "$kind" = http ]; then HTTP_PORT[$p]=$port HTTP_PID[$p]=$STARTED_PID
+    else IPERF_PORT[$p]=$port IPERF_PID[$p]=$STARTED_PID; fi
+  done
+  probe=$(timeout 20 python3 "$LIB/benchlib.py" probe --port "${HTTP_PORT[$p]}" --count 4) \
+    || die "$p does not relay HTTP on 127.0.0.1:${HTTP_PORT[$p]}: $probe (logs in $SCRATCH/$p-*)"
+  log "$p: http :${HTTP_PORT[$p]} (pid ${HTTP_PID[$p]}), iperf :${IPERF_PORT[$p]} (pid ${IPERF_PID[$p]}); probe $probe"
+  case "$probe" in *"$P_B1"*"$P_B2"*|*"$P_B2"*"$P_B1"*) ;;
+    *) NOTES+=("$p answered from one backend only in the start-up probe: $probe") ;; esac
+done
+SLOTS=(direct "${PEERS[@]}")
+
+write_meta() {   # $1 = wall seconds (optional)
+  python3 - "$META" "$1" <<EOF
+import json, sys
+meta = {"started": "$(date -u -d "@$T_START" '+%Y-%m-%d %H:%M UTC')", "reps": $REPS,
+        "duration": $DURATION, "idle_n": $IDLE_N, "rate": $RATE, "rate_conns": $RATE_CONNS,
+        "proxies": $(printf '%s\n' "${SLOTS[@]}" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))'),
+        "versions": $(tool_versions_json),
+        "machine": "$(nproc) CPUs, $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), nofile $NOFILE",
+        "notes": $(printf '%s\n' "${NOTES[@]+"${NOTES[@]}"}" | python3 -c 'import json,sys; print(json.dumps([l for l in sys.stdin.read().splitlines() if l]))')}
+if sys.argv[2]:
+    meta["wall_secs"] = float(sys.argv[2])
+json.dump(meta, open(sys.argv[1], "w"), indent=1)
+EOF
+}
+write_meta ""
+
+# ------------------------------------------------------------------ scenarios
+WARMUP=2; [ "$QUICK" = 1 ] && WARMUP=1
+SCENARIOS=(bulk_1 bulk_8 http_ka_c50 http_close_c50 latency_fixed idle)
+
+run_one() {   # scenario slot rep
+  local scen=$1 slot=$2 rep=$3 pid port
+  if [ "$slot" != direct ] && [ -n "${DEAD[$slot]:-}" ]; then
+    log "  $slot is dead since ${DEAD[$slot]}; skipping $scen"
+    echo "{\"scenario\":\"$scen\",\"proxy\":\"$slot\",\"rep\":$rep,\"ok\":false,\"error\":\"proxy died during ${DEAD[$slot]}\"}" >>"$RAW"
+    return
+  fi
+  local common=(--proxy "$slot" --rep "$rep" --raw "$RAW" --duration "$DURATION")
+  case "$scen" in
+    bulk_*) pid=${IPERF_PID[$slot]} port=${IPERF_PORT[$slot]}
+            bl timeout $((DURATION * 3 + 120)) bulk --scenario "$scen" --streams "${scen#bulk_}" \
+              --port "$port" --pid "$pid" "${common[@]}" ;;
+    http_ka_c50) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
+            bl timeout $((DURATION + WARMUP + 80)) http --scenario "$scen" --conns 50 --warmup "$WARMUP" \
+              --port "$port" --pid "$pid" "${common[@]}" ;;
+    http_close_c50) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
+            bl timeout $((DURATION + 60)) http --scenario "$scen" --conns 50 --close \
+              --port "$port" --pid "$pid" "${common[@]}" ;;
+    latency_fixed) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
+            bl timeout $((DURATION + 60)) latency --rate "$RATE" --conns "$RATE_CONNS" \
+              --port "$port" --pid "$pid" "${common[@]}" ;;
+    idle) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
+            bl timeout 300 idle --n "$IDLE_N" --inflight 200 --timeout 180 \
+              --backend-ports "$P_B1,$P_B2" --port "$port" --pid "$pid" "${common[@]}"
+            wait_drained "$P_B1,$P_B2" 30 ;;
+  esac
+  if [ "$slot" != direct ]; then
+    for pid in "${HTTP_PID[$slot]}" "${IPERF_PID[$slot]}"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        DEAD[$slot]="$scen (rep $rep)"
+        log "  !! $slot (pid $pid) died during $scen; see $SCRATCH/$slot-*.log"
+      fi
+    done
+  fi
+}
+
+bl() {   # timeout SECS subcommand args... : run a benchlib measurement, summarise its line
+  local secs=$2; shift 2
+  local line rc=0
+  line=$(timeout "$secs" python3 "$LIB/benchlib.py" "$@") || rc=$?
+  [ "$rc" = 124 ] && log "  measurement timed out after ${secs}s"
+  log "  ${line:0:400}"
+}
+
+TOTAL=$(( REPS * ${#SCENARIOS[@]} * ${#SLOTS[@]} )) N=0
+for ((rep = 1; rep <= REPS; rep++)); do
+  shift_by=$(( (rep - 1) % ${#SLOTS[@]} ))
+  ORDER=("${SLOTS[@]:shift_by}" "${SLOTS[@]:0:shift_by}")
+  log "rep $rep/$REPS, order: ${ORDER[*]}"
+  for scen in "${SCENARIOS[@]}"; do
+    for slot in "${ORDER[@]}"; do
+      N=$((N + 1))
+      log "[$N/$TOTAL] rep $rep $scen $slot"
+      run_one "$scen" "$slot" "$rep"
+      sleep 1
+    done
+  done
+done
+
+write_meta "$(( $(date +%s) - T_START ))"
+mkdir -p "$(dirname "$OUT")"
+python3 "$LIB/benchlib.py" report --raw "$RAW" --meta "$META" --out "$OUT"
+cp "$RAW" "${OUT%.md}.raw.jsonl" 2>/dev/null || true
+log "wrote $OUT (raw data: ${OUT%.md}.raw.jsonl) in $(( $(date +%s) - T_START )) s"
