@@ -86,6 +86,7 @@ if has_peer balance; then
     log "building Balance.Engine (dotnet publish -c Release)"
     if ! DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 timeout 600 \
         dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" \
+        --artifacts-path "$SCRATCH/artifacts" \
         >"$SCRATCH/balance-build.log" 2>&1; then
       tail -n 30 "$SCRATCH/balance-build.log" >&2
       die "dotnet publish failed (log above): pass --balance-bin PATH or --proxies haproxy,nginx"

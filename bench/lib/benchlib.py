@@ -16,6 +16,7 @@ rooted at --pid (cutime/cstime hold the reaped children), RSS = sum of VmRSS.
 """
 import argparse
 import collections
+import gc
 import json
 import math
 import os
@@ -315,6 +316,7 @@ def cmd_latency(a):
     # which would add up to 1 ms of send lateness to every latency sample.
     sel = selectors.SelectSelector()
     _tight_timer_slack()
+    gc.disable()  # no collector pauses inside the measured loop
     conns = []
     try:
         for _ in range(a.conns):
