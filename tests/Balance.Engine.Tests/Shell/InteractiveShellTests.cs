@@ -2,6 +2,8 @@ using Balance.Configuration;
 using Balance.Shell;
 using Xunit;
 
+using Balance.Tests.Infrastructure;
+
 namespace Balance.Tests.Shell;
 
 public class InteractiveShellTests

@@ -4,6 +4,8 @@ using Balance.Control;
 using Balance.Shell;
 using Xunit;
 
+using Balance.Tests.Infrastructure;
+
 namespace Balance.Tests.Shell;
 
 public sealed class MrtgTests : IDisposable

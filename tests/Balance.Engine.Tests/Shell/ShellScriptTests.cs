@@ -1,6 +1,8 @@
 using Balance.Shell;
 using Xunit;
 
+using Balance.Tests.Infrastructure;
+
 namespace Balance.Tests.Shell;
 
 public class ShellScriptTests

@@ -3,6 +3,8 @@ using Balance.Configuration;
 using Balance.Shell;
 using Xunit;
 
+using Balance.Tests.Infrastructure;
+
 namespace Balance.Tests.Shell;
 
 public sealed class ShellSessionTests : IDisposable

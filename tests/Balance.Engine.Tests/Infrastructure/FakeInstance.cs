@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
 
-namespace Balance.Tests.Shell;
+namespace Balance.Tests.Infrastructure;
 
 /// <summary>
 /// A control segment with a live owner but no engine: the test holds the owner lock, so
@@ -15,7 +15,7 @@ internal sealed class FakeInstance : IDisposable
     private readonly TcpListener portReservation;
     private readonly FileLock ownerLock;
 
-    public FakeInstance(int maxGroups = 4, int maxChannels = 8, TimeSpan? gracePeriod = null)
+    public FakeInstance(int maxGroups = 4, int maxChannels = 8, TimeSpan? gracePeriod = null, int eventCapacity = SegmentLayout.DefaultEventCapacity)
     {
         portReservation = new TcpListener(IPAddress.Loopback, 0);
         portReservation.Start();
@@ -31,7 +31,7 @@ internal sealed class FakeInstance : IDisposable
             MaxChannelsPerGroup = maxChannels,
             GracePeriod = gracePeriod ?? TimeSpan.Zero,
         };
-        Segment = ControlSegment.Create(Name, configuration);
+        Segment = ControlSegment.Create(Name, configuration, eventCapacity);
         Segment.Header.State = (int)EngineState.Running;
         Client = ControlClient.Open(Name);
     }
@@ -77,6 +77,12 @@ internal sealed class FakeInstance : IDisposable
         Segment.Header.State = (int)EngineState.Stopped;
         ownerLock.Dispose();
     });
+
+    /// <summary>A second client, as another process would open one.</summary>
+    public ControlClient OpenClient() => ControlClient.Open(Name);
+
+    /// <summary>Simulates a crash: the owner lock goes away, the segment file stays.</summary>
+    public void ReleaseOwnerOnly() => ownerLock.Dispose();
 
     public void Dispose()
     {
