@@ -1,7 +1,6 @@
 using Balance.Configuration;
 using Balance.Shell;
 using Xunit;
-
 using Balance.Tests.Infrastructure;
 
 namespace Balance.Tests.Shell;

@@ -1,7 +1,6 @@
 using Balance.Control;
 using Balance.Shell;
 using Xunit;
-
 using Balance.Tests.Infrastructure;
 
 namespace Balance.Tests.Shell;

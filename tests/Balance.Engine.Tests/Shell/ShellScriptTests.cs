@@ -1,6 +1,5 @@
 using Balance.Shell;
 using Xunit;
-
 using Balance.Tests.Infrastructure;
 
 namespace Balance.Tests.Shell;

@@ -2,7 +2,6 @@ using System.Net;
 using Balance.Configuration;
 using Balance.Shell;
 using Xunit;
-
 using Balance.Tests.Infrastructure;
 
 namespace Balance.Tests.Shell;

@@ -3,7 +3,6 @@ using Balance.Configuration;
 using Balance.Control;
 using Balance.Shell;
 using Xunit;
-
 using Balance.Tests.Infrastructure;
 
 namespace Balance.Tests.Shell;
