@@ -41,7 +41,7 @@ internal static class ChannelSelector
     /// After <paramref name="failed"/> could not be connected: the next usable channel of the same
     /// group scanning forward (wrapping) until <paramref name="firstTried"/> comes round, so each
     /// channel is tried at most once per group; -1 when the group is done. A hash group is only
-    /// scanned with hash failover.
+    /// scanned with hash failover. The round-robin position is not moved (see <see cref="Advance(ControlSegment, int, int)"/>).
     /// </summary>
     public static int NextInGroup(ControlSegment segment, int group, int failed, int firstTried, bool hashFailover)
     {
@@ -67,12 +67,27 @@ internal static class ChannelSelector
 
             if (TryReserve(ref segment.Channel(group, c)))
             {
-                Advance(segment, group, c, count);
                 return c;
             }
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// Moves the group's round-robin position past <paramref name="chosen"/>. Selection does it at
+    /// once; a channel reached by a failover scan does it only once its connect succeeded, so the
+    /// next client starts after the channel that works (the reference trace) while failed scan
+    /// steps leave the position alone.
+    /// </summary>
+    public static void Advance(ControlSegment segment, int group, int chosen)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        var count = segment.ChannelCount(group);
+        if (count > 0)
+        {
+            Advance(segment, group, chosen, count);
+        }
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ internal sealed class Connector
         var segment = context.Segment;
         var choice = first;
         var firstInGroup = first.Channel;
+        var scanned = false;
         try
         {
             while (true)
@@ -89,6 +90,11 @@ internal sealed class Connector
                 if (error == SocketError.Success)
                 {
                     Interlocked.Increment(ref session.ChannelRecord.TotalConnections);
+                    if (scanned)
+                    {
+                        ChannelSelector.Advance(segment, choice.Group, choice.Channel);
+                    }
+
                     context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {choice.Group} channel {choice.Channel} ... connect to channel {choice.Channel} successful"));
                     context.Relay.Start(session);
                     return;
@@ -103,11 +109,13 @@ internal sealed class Connector
                 if (next >= 0)
                 {
                     following = new ChannelChoice(choice.Group, next);
+                    scanned = true;
                 }
                 else
                 {
                     following = ChannelSelector.Select(segment, choice.Group + 1, session.ClientHash, context.HashFailover, context.Debug);
                     firstInGroup = following.Channel;
+                    scanned = false;
                 }
 
                 if (!following.Found)

@@ -96,6 +96,12 @@ public class ChannelSelectorTests
         }
 
         Assert.Equal(new[] { 3, 0, 1 }, tried);
+
+        // Scan steps leave the position alone; the connector advances it after a success.
+        Assert.Equal(0, t.Segment.Group(0).RoundRobinPosition);
+        ChannelSelector.Advance(t.Segment, 0, 3);
+        Assert.Equal(0, t.Segment.Group(0).RoundRobinPosition);
+        ChannelSelector.Advance(t.Segment, 0, 1);
         Assert.Equal(2, t.Segment.Group(0).RoundRobinPosition);
     }
 
