@@ -139,8 +139,10 @@ internal sealed class Session : IThreadPoolWorkItem
             return;
         }
 
-        Client.Dispose();
-        Volatile.Read(ref backend)?.Dispose();
+        // Shut down before closing: closing a socket with a receive pending would reset the
+        // connection, and a peer that merely idled deserves an orderly end of stream.
+        Close(Client);
+        Close(Volatile.Read(ref backend));
     }
 
     /// <summary>Called by each relay direction when it is done; the second one ends the session.</summary>
@@ -163,6 +165,28 @@ internal sealed class Session : IThreadPoolWorkItem
         Volatile.Read(ref backend)?.Dispose();
         ReleaseSlot();
         context.Sessions.Remove(this);
+    }
+
+    private static void Close(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Not connected (yet, or any more): nothing to shut down.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        socket.Dispose();
     }
 
     /// <summary>Runs the back-end to client direction on the thread pool (see <see cref="Relay"/>).</summary>
