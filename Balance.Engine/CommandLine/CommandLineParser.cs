@@ -47,6 +47,7 @@ internal static class CommandLineParser
         }
 
         var port = ParsePort(operands[0]);
+        RejectMisplacedOptions(operands);
         var shellMode = options.Command is not null || options.Interactive;
         if (shellMode)
         {
@@ -86,6 +87,24 @@ internal static class CommandLineParser
             Foreground = options.Foreground,
             MappedFileRequested = options.MappedFile,
         };
+    }
+
+    /// <summary>
+    /// getopt stops at the port, so an option written after it would be taken as a back-end
+    /// named "-f" and only fail at resolution; say what happened instead.
+    /// </summary>
+    private static void RejectMisplacedOptions(string[] operands)
+    {
+        foreach (var word in operands.Skip(1))
+        {
+            if (word.Length > 1 && word[0] == '-')
+            {
+                throw new ConfigurationException(
+                    $"option [{word}] after the port: options must come before the port (balance [options] port channels...)",
+                    word,
+                    ExitCodes.Usage);
+            }
+        }
     }
 
     /// <summary>A listen port: a number 1-65535 or a TCP service name.</summary>
