@@ -86,6 +86,7 @@ if has_peer balance; then
     log "building Balance.Engine (dotnet publish -c Release)"
     if ! DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 timeout 600 \
         dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" \
+        --artifacts-path "$SCRATCH/artifacts" \
         >"$SCRATCH/balance-build.log" 2>&1; then
       tail -n 30 "$SCRATCH/balance-build.log" >&2
       die "dotnet publish failed (log above): pass --balance-bin PATH or --proxies haproxy,nginx"
@@ -117,11 +118,17 @@ mkdir -p "$SCRATCH/backend"
 write_backend_nginx_conf "$SCRATCH/backend" "$P_B1" "$P_B2"
 start_bg backend-nginx 1 "$SCRATCH/backend/stdout.log" \
   nginx -p "$SCRATCH/backend" -e "$SCRATCH/backend/error.log" -c "$SCRATCH/backend/nginx.conf"
+BACKEND_PID=$STARTED_PID
 start_bg iperf3-server 1 "$SCRATCH/iperf3-server.log" \
   iperf3 -s -B 127.0.0.1 -p "$P_IPERF" --idle-timeout 30 --rcv-timeout 10000
-wait_listen "$P_B1" backend-nginx || die "backend nginx did not start (see $SCRATCH/backend/error.log)"
-wait_listen "$P_B2" backend-nginx || die "backend nginx did not start"
-wait_listen "$P_IPERF" iperf3-server || die "iperf3 server did not start"
+IPERF_SERVER_PID=$STARTED_PID
+for port in "$P_B1" "$P_B2"; do
+  wait_listen "$port" "$BACKEND_PID" || {
+    cat "$SCRATCH/backend/error.log" "$SCRATCH/backend/stdout.log" >&2 2>/dev/null
+    die "backend nginx did not listen on 127.0.0.1:$port (log above)"; }
+done
+wait_listen "$P_IPERF" "$IPERF_SERVER_PID" || {
+  cat "$SCRATCH/iperf3-server.log" >&2; die "iperf3 server did not start (log above)"; }
 log "backends: http 127.0.0.1:$P_B1 and :$P_B2, iperf3 127.0.0.1:$P_IPERF"
 
 # ------------------------------------------------------------------ proxies (CPU 0)
@@ -150,7 +157,7 @@ meta = {"started": "$(date -u -d "@$T_START" '+%Y-%m-%d %H:%M UTC')", "reps": $R
         "duration": $DURATION, "idle_n": $IDLE_N, "rate": $RATE, "rate_conns": $RATE_CONNS,
         "proxies": $(printf '%s\n' "${SLOTS[@]}" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))'),
         "versions": $(tool_versions_json),
-        "machine": "$(nproc) CPUs, $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), nofile $NOFILE",
+        "machine": "$(nproc --all) CPUs, $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), nofile $NOFILE",
         "notes": $(printf '%s\n' "${NOTES[@]+"${NOTES[@]}"}" | python3 -c 'import json,sys; print(json.dumps([l for l in sys.stdin.read().splitlines() if l]))')}
 if sys.argv[2]:
     meta["wall_secs"] = float(sys.argv[2])

@@ -53,7 +53,7 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
 
             rest = rest.Length > 0 ? rest[1..] : string.Empty;
         }
-        else if (token.Count(c => c == ':') > 2 && IPAddress.TryParse(token, out _))
+        else if (token.Count(c => c == ':') >= 2 && IPAddress.TryParse(token, out _))
         {
             // A bare IPv6 literal: there is no way to tell a port from the last group, so none is taken.
             host = token;
