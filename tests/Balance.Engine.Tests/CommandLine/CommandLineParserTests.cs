@@ -115,8 +115,8 @@ public class CommandLineParserTests
     [Fact]
     public void Empty_channel_port_means_the_listen_port()
     {
-        var c = Parse("9000", "a::5").Configuration;
-        Assert.Equal(new ChannelSpec("a", 9000, 5), c.Groups[0].Channels[0]);
+        var c = Parse("9000", "web::5").Configuration;
+        Assert.Equal(new ChannelSpec("web", 9000, 5), c.Groups[0].Channels[0]);
     }
 
     [Fact]
