@@ -28,7 +28,9 @@ internal static partial class NativeMethods
 
     /// <summary>
     /// Points descriptors 0, 1 and 2 at /dev/null, so nothing written by any part of the process
-    /// (runtime, native code, stray Console use) can land in a socket or an abandoned pipe.
+    /// (runtime, native code, stray Console use) can land in a socket or an abandoned pipe. The
+    /// runtime keeps private duplicates of the three at start-up; on Linux those are found through
+    /// /proc and redirected too, otherwise the launcher's pipes would stay open.
     /// </summary>
     public static bool RedirectStandardStreamsToNull()
     {
@@ -37,6 +39,7 @@ internal static partial class NativeMethods
             return false;
         }
 
+        var duplicates = OperatingSystem.IsLinux() ? DuplicatesOfStandardStreams() : [];
         var devNull = OperatingSystem.IsLinux() ? Linux.Open("/dev/null", OpenReadWrite) : MacOS.Open("/dev/null", OpenReadWrite);
         if (devNull < 0)
         {
@@ -44,8 +47,13 @@ internal static partial class NativeMethods
         }
 
         var ok = true;
-        for (var fd = 0; fd <= 2; fd++)
+        foreach (var fd in duplicates.Prepend(2).Prepend(1).Prepend(0))
         {
+            if (fd == devNull)
+            {
+                continue;
+            }
+
             var result = OperatingSystem.IsLinux() ? Linux.Dup2(devNull, fd) : MacOS.Dup2(devNull, fd);
             ok &= result >= 0;
         }
@@ -56,6 +64,51 @@ internal static partial class NativeMethods
         }
 
         return ok;
+    }
+
+    /// <summary>Descriptors above 2 that refer to the same pipe or socket as descriptor 0, 1 or 2.</summary>
+    private static List<int> DuplicatesOfStandardStreams()
+    {
+        const string Table = "/proc/self/fd";
+        var found = new List<int>();
+        try
+        {
+            var targets = new HashSet<string>(StringComparer.Ordinal);
+            for (var fd = 0; fd <= 2; fd++)
+            {
+                if (LinkTarget(Table, fd) is { } target && (target.StartsWith("pipe:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal)))
+                {
+                    targets.Add(target);
+                }
+            }
+
+            foreach (var entry in Directory.GetFileSystemEntries(Table))
+            {
+                if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd)
+                    && fd > 2 && LinkTarget(Table, fd) is { } target && targets.Contains(target))
+                {
+                    found.Add(fd);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Without /proc only 0-2 can be redirected.
+        }
+
+        return found;
+    }
+
+    private static string? LinkTarget(string table, int fd)
+    {
+        try
+        {
+            return new FileInfo(Path.Combine(table, fd.ToString(System.Globalization.CultureInfo.InvariantCulture))).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // Closed meanwhile (the enumeration's own descriptor, for one).
+        }
     }
 
     private static partial class Linux

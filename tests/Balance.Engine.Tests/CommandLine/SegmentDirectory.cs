@@ -84,17 +84,23 @@ public sealed class SegmentDirectory : IDisposable
             }
         }
 
-        foreach (var pid in LiveProcesses())
+        // Detached engines are not our children, so their exit is observed through /proc.
+        var deadline = Environment.TickCount64 + 10_000;
+        for (var live = LiveProcesses(); live.Count > 0 && Environment.TickCount64 < deadline; live = LiveProcesses())
         {
-            try
+            foreach (var pid in live)
             {
-                using var p = Process.GetProcessById(pid);
-                p.Kill();
-                p.WaitForExit(5000);
+                try
+                {
+                    using var p = Process.GetProcessById(pid);
+                    p.Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                }
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-            }
+
+            Thread.Sleep(20);
         }
 
         try
