@@ -43,6 +43,23 @@ public sealed class EngineProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Foreground_packet_dump_goes_to_stdout_and_kill_ends_the_process_with_zero()
+    {
+        var port = Loopback.FreePort();
+        var name = segments.NameFor("127.0.0.1", port);
+        using var balance = BalanceExecutable.Start(segments, ["-fp", "-b", "127.0.0.1", Text(port), backendA.Channel]);
+        Assert.True(await Loopback.EventuallyAsync(() => balance.Process.HasExited || File.Exists(name.Path), Wait), "no segment appeared");
+        Assert.Equal("A", await Loopback.GreetingAsync(port, Wait));
+        Assert.True(await Loopback.EventuallyAsync(() => balance.Output.Contains("-< 2", StringComparison.Ordinal), Wait), balance.Output);
+
+        var kill = await BalanceExecutable.RunAsync(segments, ["-b", "127.0.0.1", "-c", "kill", Text(port)]);
+        Assert.True(kill.ExitCode == 0, kill.ToString());
+        Assert.Equal(0, await balance.WaitForExitAsync(Wait));
+        Assert.Empty(balance.Error);
+        Assert.False(File.Exists(name.Path));
+    }
+
+    [Fact]
     public async Task Detached_start_returns_once_listening_and_is_controlled_from_other_processes()
     {
         var port = Loopback.FreePort();
