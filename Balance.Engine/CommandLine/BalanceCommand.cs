@@ -12,6 +12,7 @@ public static class BalanceCommand
     public static int Run(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
         var detachedChild = DetachedChild.TryBecomeChild();
         return Run(args, Console.In, Console.Out, Console.Error, detachedChild);
     }
@@ -57,6 +58,23 @@ public static class BalanceCommand
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return ErrorReport.Write(error, $"unexpected {e.GetType().Name}: {e.Message}", ExitCodes.Software);
+        }
+    }
+
+    /// <summary>
+    /// Last resort for a failure on a background thread: one line and exit 70 instead of the
+    /// runtime's stack trace (exiting here keeps the runtime from printing it).
+    /// </summary>
+    private static void OnUnhandledException(object sender, UnhandledExceptionEventArgs e)
+    {
+        var message = e.ExceptionObject is Exception exception ? $"{exception.GetType().Name}: {exception.Message}" : "unknown failure";
+        try
+        {
+            ErrorReport.Write(Console.Error, "internal error, stopping: " + message, ExitCodes.Software);
+        }
+        finally
+        {
+            Environment.Exit(ExitCodes.Software);
         }
     }
 }

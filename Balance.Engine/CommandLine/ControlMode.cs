@@ -17,7 +17,7 @@ internal static class ControlMode
         ControlClient client;
         try
         {
-            client = ControlClient.Open(endpoint.BindAddress, endpoint.Port, endpoint.IPv6);
+            client = Open(endpoint);
         }
         catch (ControlException e)
         {
@@ -38,6 +38,31 @@ internal static class ControlMode
                 // became unusable underneath it (stopped, segment replaced).
                 output.Flush();
                 return ErrorReport.Write(error, e.Message, ExitCodeFor(e.Error));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Without <c>-b</c> the instance listens on a wildcard, and whether it is the IPv4 or the
+    /// dual-stack one depends on the <c>-6</c> it was started with; a shell given no <c>-6</c> (or
+    /// an extra one) still finds it. The original keyed both on 0.0.0.0, so its users never had to
+    /// repeat <c>-6</c>.
+    /// </summary>
+    private static ControlClient Open(BalanceConfiguration endpoint)
+    {
+        try
+        {
+            return ControlClient.Open(endpoint.BindAddress, endpoint.Port, endpoint.IPv6);
+        }
+        catch (ControlException e) when (e.Error == ControlError.NotRunning && endpoint.BindAddress is null)
+        {
+            try
+            {
+                return ControlClient.Open(null, endpoint.Port, !endpoint.IPv6);
+            }
+            catch (ControlException)
+            {
+                throw e;
             }
         }
     }

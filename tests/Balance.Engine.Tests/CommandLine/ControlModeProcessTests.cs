@@ -69,6 +69,18 @@ public sealed class ControlModeProcessTests : IDisposable
         Assert.Contains("9102", result.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("::", new string[0])]
+    [InlineData("0.0.0.0", new[] { "-6" })]
+    public async Task A_wildcard_instance_is_found_with_or_without_6(string wildcard, string[] options)
+    {
+        using var instance = new LiveSegment(segments, wildcard);
+        instance.Client.Create(0, "127.0.0.1", 9101, enabled: true);
+        var result = await BalanceExecutable.RunAsync(segments, [.. options, "-c", "disable 0", instance.PortText]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.False(instance.Client.GetChannel(0, 0).Enabled);
+    }
+
     [Fact]
     public async Task Quit_stops_the_script()
     {

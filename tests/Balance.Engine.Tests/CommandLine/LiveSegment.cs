@@ -13,11 +13,11 @@ public sealed class LiveSegment : IDisposable
     private static int nextPort = 20000 + (Environment.ProcessId % 500 * 20);
     private readonly FileLock owner;
 
-    public LiveSegment(SegmentDirectory directory)
+    public LiveSegment(SegmentDirectory directory, string normalizedAddress = "127.0.0.1")
     {
         ArgumentNullException.ThrowIfNull(directory);
         Port = Interlocked.Increment(ref nextPort);
-        Name = directory.NameFor("127.0.0.1", Port);
+        Name = directory.NameFor(normalizedAddress, Port);
         owner = FileLock.TryAcquire(Name.OwnerLockPath) ?? throw new InvalidOperationException($"{Name.OwnerLockPath} is held");
         Segment = ControlSegment.Create(Name, new BalanceConfiguration { Port = Port, MaxGroups = 4, MaxChannelsPerGroup = 8 });
         Segment.Header.State = (int)EngineState.Running;
