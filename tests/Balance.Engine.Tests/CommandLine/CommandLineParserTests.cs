@@ -177,6 +177,20 @@ public class CommandLineParserTests
     }
 
     [Fact]
+    public void C_wins_over_i_as_in_the_original()
+    {
+        Assert.Equal(BalanceMode.Command, Parse("-i", "-c", "show", "9000").Mode);
+    }
+
+    [Fact]
+    public void A_lone_dash_is_an_operand_not_an_option()
+    {
+        var e = Fails("-f", "-", "x");
+        Assert.Equal("-", e.Token);
+        Assert.Contains("invalid port [-]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Interactive_mode_takes_the_port()
     {
         var parsed = Parse("-i", "-d", "-M", "smtp");
