@@ -60,18 +60,9 @@ public sealed unsafe class ControlSegment : IDisposable
         var maxChannels = configuration.MaxChannelsPerGroup;
         var size = SegmentLayout.TotalSize(maxGroups, maxChannels, eventCapacity);
         File.Delete(name.Path);
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.ReadWrite,
-            Share = FileShare.ReadWrite | FileShare.Delete,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
 
-        var stream = new FileStream(name.Path, options);
+        // CreateNew never reuses or follows whatever appeared under the name since the delete.
+        var stream = OwnedFile.Open(name.Path, OwnedFileMode.CreateNew, lockExclusive: false)!;
         stream.SetLength(size);
         var segment = Map(name, stream, maxGroups, maxChannels, eventCapacity);
         ref var h = ref segment.Header;
@@ -121,7 +112,7 @@ public sealed unsafe class ControlSegment : IDisposable
         FileStream stream;
         try
         {
-            stream = new FileStream(name.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            stream = OwnedFile.Open(name.Path, OwnedFileMode.Existing, lockExclusive: false)!;
         }
         catch (FileNotFoundException e)
         {
@@ -130,6 +121,10 @@ public sealed unsafe class ControlSegment : IDisposable
         catch (DirectoryNotFoundException e)
         {
             throw NotRunning(name, e);
+        }
+        catch (ForeignFileException e)
+        {
+            throw new ControlException(ControlError.PermissionDenied, $"permission denied: {e.Message}", e);
         }
         catch (UnauthorizedAccessException e)
         {

@@ -17,33 +17,14 @@ public sealed class FileLock : IDisposable
         this.path = path;
     }
 
-    /// <summary>Tries once; null when another handle holds the lock.</summary>
+    /// <summary>
+    /// Tries once; null when another handle holds the lock. The lock file must be this user's own
+    /// regular file: a link or a file planted by another user is refused (<see cref="ForeignFileException"/>).
+    /// </summary>
     public static FileLock? TryAcquire(string path)
     {
-        try
-        {
-            var options = new FileStreamOptions
-            {
-                Mode = FileMode.OpenOrCreate,
-                Access = FileAccess.ReadWrite,
-                Share = FileShare.None,
-                Options = FileOptions.None,
-            };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            return new FileLock(new FileStream(path, options), path);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw;
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return null;
-        }
+        var stream = OwnedFile.Open(path, OwnedFileMode.OpenOrCreate, lockExclusive: true);
+        return stream is null ? null : new FileLock(stream, path);
     }
 
     /// <summary>Waits up to <paramref name="timeout"/>; null when the lock stayed held.</summary>
@@ -72,8 +53,16 @@ public sealed class FileLock : IDisposable
             return false;
         }
 
-        using var probe = TryAcquire(path);
-        return probe is null;
+        try
+        {
+            using var probe = TryAcquire(path);
+            return probe is null;
+        }
+        catch (ForeignFileException e)
+        {
+            // A planted lock file proves nothing about an instance of this user's: refuse to guess.
+            throw new ControlException(ControlError.PermissionDenied, $"permission denied: {e.Message}", e);
+        }
     }
 
     /// <summary>Removes the file when the lock is released (the owner lock of a cleanly stopped engine).</summary>

@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Balance.Control;
+
+/// <summary>How <see cref="OwnedFile.Open"/> treats a missing or existing file.</summary>
+internal enum OwnedFileMode
+{
+    /// <summary>The file must exist.</summary>
+    Existing,
+
+    /// <summary>Opened when it exists, created (mode 0600) when it does not.</summary>
+    OpenOrCreate,
+
+    /// <summary>Created (mode 0600); an existing file of any kind fails.</summary>
+    CreateNew,
+}
+
+/// <summary>
+/// Opens the segment and lock files so that another local user cannot redirect them. The segment
+/// directory (/dev/shm) is writable by everyone, so anyone can plant a symbolic link or a file of
+/// their own under the name an instance will use. On Linux the file is opened with O_NOFOLLOW (a
+/// planted link is refused, never followed: no root-owned file elsewhere is opened or created),
+/// then checked through the open descriptor, so no rename between check and use can fool it: it
+/// must be a regular file owned by the effective user. Elsewhere the plain .NET open is used.
+/// </summary>
+internal static partial class OwnedFile
+{
+    private const int ReadWrite = 0x2;
+    private const int Create = 0x40;
+    private const int Exclusive = 0x80;
+    private const int CloseOnExec = 0x80000;
+    private const int AtEmptyPath = 0x1000;
+    private const int StatxType = 0x1;
+    private const int StatxMode = 0x2;
+    private const int StatxUid = 0x8;
+    private const int StatxSize = 256;
+    private const int StatxUidOffset = 20;
+    private const int StatxModeOffset = 28;
+    private const int FileTypeMask = 0xF000;
+    private const int RegularFile = 0x8000;
+    private const int LockExclusive = 2;
+    private const int LockNonBlocking = 4;
+    private const int OwnerReadWrite = 0x180; // 0600
+
+    /// <summary>True where the checked open is available (Linux on the architectures whose O_NOFOLLOW is known).</summary>
+    public static bool IsChecked => OperatingSystem.IsLinux() && NoFollowFlag != 0;
+
+    private static int NoFollowFlag => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 => 0x20000,
+        Architecture.Arm64 or Architecture.Arm => 0x8000,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Opens <paramref name="path"/> read-write. With <paramref name="lockExclusive"/> it also takes
+    /// a non-blocking exclusive flock and returns null when someone else holds it. Throws
+    /// <see cref="FileNotFoundException"/> (missing), <see cref="UnauthorizedAccessException"/>
+    /// (no permission, or <see cref="ForeignFileException"/>: a link, not a regular file, another owner)
+    /// or <see cref="IOException"/>.
+    /// </summary>
+    public static FileStream? Open(string path, OwnedFileMode mode, bool lockExclusive)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!IsChecked)
+        {
+            return OpenManaged(path, mode, lockExclusive);
+        }
+
+        var flags = ReadWrite | CloseOnExec | NoFollowFlag | mode switch
+        {
+            OwnedFileMode.OpenOrCreate => Create,
+            OwnedFileMode.CreateNew => Create | Exclusive,
+            _ => 0,
+        };
+        var fd = Native.Open(path, flags, OwnerReadWrite);
+        if (fd < 0)
+        {
+            throw OpenError(path, Marshal.GetLastPInvokeError());
+        }
+
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            Verify(handle, path);
+            if (lockExclusive && Native.Flock(fd, LockExclusive | LockNonBlocking) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                handle.Dispose();
+                return errno == 11 ? null : throw new IOException($"cannot lock {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+            }
+
+            return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static unsafe void Verify(SafeFileHandle handle, string path)
+    {
+        var buffer = stackalloc byte[StatxSize];
+        if (Native.Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, StatxType | StatxMode | StatxUid, buffer) != 0)
+        {
+            throw new IOException($"cannot check {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        var uid = *(uint*)(buffer + StatxUidOffset);
+        var fileMode = *(ushort*)(buffer + StatxModeOffset);
+        if ((fileMode & FileTypeMask) != RegularFile)
+        {
+            throw new ForeignFileException($"{path} is not a regular file; remove it (someone else may have planted it)");
+        }
+
+        var me = Native.GetEffectiveUserId();
+        if (uid != me)
+        {
+            throw new ForeignFileException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{path} belongs to user id {uid}, not to this user (id {me}); it is not this user's instance, or someone else planted the file: run as its owner or remove it"));
+        }
+    }
+
+    private static Exception OpenError(string path, int errno) => errno switch
+    {
+        2 => new FileNotFoundException($"{path} does not exist", path),
+        1 or 13 => new UnauthorizedAccessException($"access to {path} is denied"),
+        17 => new IOException($"{path} already exists"),
+        40 => new ForeignFileException($"{path} is a symbolic link; Balance never follows links in the segment directory: remove it (someone else may have planted it)"),
+        _ => new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
+    };
+
+    private static FileStream? OpenManaged(string path, OwnedFileMode mode, bool lockExclusive)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = mode switch
+            {
+                OwnedFileMode.OpenOrCreate => FileMode.OpenOrCreate,
+                OwnedFileMode.CreateNew => FileMode.CreateNew,
+                _ => FileMode.Open,
+            },
+            Access = FileAccess.ReadWrite,
+            Share = lockExclusive ? FileShare.None : FileShare.ReadWrite | FileShare.Delete,
+        };
+        if (!OperatingSystem.IsWindows() && mode != OwnedFileMode.Existing)
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            return new FileStream(path, options);
+        }
+        catch (IOException) when (lockExclusive && File.Exists(path))
+        {
+            return null;
+        }
+    }
+
+    private static partial class Native
+    {
+        private const string Library = "libc.so.6";
+
+        [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        internal static partial int Open(string path, int flags, int mode);
+
+        [LibraryImport(Library, EntryPoint = "flock", SetLastError = true)]
+        internal static partial int Flock(int fd, int operation);
+
+        [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        internal static unsafe partial int Statx(int dirFd, string path, int flags, int mask, byte* buffer);
+
+        [LibraryImport(Library, EntryPoint = "geteuid")]
+        internal static partial uint GetEffectiveUserId();
+    }
+}
+
+/// <summary>A segment-directory file that is not this user's own regular file: refused, never used.</summary>
+public sealed class ForeignFileException : UnauthorizedAccessException
+{
+    public ForeignFileException()
+    {
+    }
+
+    public ForeignFileException(string message)
+        : base(message)
+    {
+    }
+
+    public ForeignFileException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
