@@ -128,11 +128,24 @@ internal static partial class OwnedFile
     private static Exception OpenError(string path, int errno) => errno switch
     {
         2 => new FileNotFoundException($"{path} does not exist", path),
+        1 or 13 or 40 when IsLink(path) => new ForeignFileException($"{path} is a symbolic link; Balance never follows links in the segment directory: remove it (someone else may have planted it)"),
         1 or 13 => new UnauthorizedAccessException($"access to {path} is denied"),
         17 => new IOException($"{path} already exists"),
-        40 => new ForeignFileException($"{path} is a symbolic link; Balance never follows links in the segment directory: remove it (someone else may have planted it)"),
         _ => new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
     };
+
+    /// <summary>Only to word the error: the refusal itself came from the kernel (O_NOFOLLOW or sticky-directory rules).</summary>
+    private static bool IsLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget is not null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     private static FileStream? OpenManaged(string path, OwnedFileMode mode, bool lockExclusive)
     {
