@@ -18,6 +18,12 @@ internal sealed class Connector
 {
     private readonly EngineContext context;
 
+    /// <summary>Quiet time that ends an episode of descriptor shortage: one notice per episode, not per client.</summary>
+    private const long ShortageEpisodeMs = 5000;
+
+    /// <summary>When back-end socket creation last failed for want of descriptors (0 = never).</summary>
+    private long lastShortage;
+
     public Connector(EngineContext context)
     {
         this.context = context;
@@ -45,9 +51,17 @@ internal sealed class Connector
                     socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
                     BindOutbound(socket, endpoint.AddressFamily);
                 }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    // The shortage is ours, not the back-end's: no failure count, no failover, no
+                    // autodisable (which would switch every channel off); this client cannot be served.
+                    socket?.Dispose();
+                    ReportShortage(e);
+                    session.Finish();
+                    return;
+                }
                 catch (SocketException e)
                 {
-                    // Out of descriptors or similar: counts as a failed attempt on this channel.
                     error = e.SocketErrorCode;
                     socket?.Dispose();
                     socket = null;
@@ -139,6 +153,19 @@ internal sealed class Connector
             // A bug must cost one connection, never the engine.
             context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "connect: " + e.Message);
             session.Finish();
+        }
+    }
+
+    private void ReportShortage(SocketException e)
+    {
+        Interlocked.Increment(ref context.Segment.Header.Rejected);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Exchange(ref lastShortage, now);
+        if (last == 0 || now - last > ShortageEpisodeMs)
+        {
+            var text = string.Create(CultureInfo.InvariantCulture, $"socket error {(int)e.SocketErrorCode}: {e.Message}; closing new clients until descriptors are free");
+            context.Notices?.WriteLine(text);
+            context.Publish(EngineEventKind.AcceptError, -1, -1, text);
         }
     }
 

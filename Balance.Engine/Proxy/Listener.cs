@@ -16,6 +16,7 @@ internal sealed class Listener : IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+    private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
     private int closed;
 
@@ -59,8 +60,32 @@ internal sealed class Listener : IDisposable
     {
         var backoff = FirstBackoff;
         var troubled = false;
+        var maxSessions = DescriptorBudget.MaxSessions();
+        var lastLimitNotice = -EpisodeGapMs;
         while (true)
         {
+            if (context.Sessions.Count >= maxSessions)
+            {
+                // Leave further clients in the kernel's backlog rather than run the process out of descriptors.
+                if (IsClosed)
+                {
+                    return;
+                }
+
+                // One notice per episode: sessions ending one by one must not make it flap.
+                if (!troubled && Environment.TickCount64 - lastLimitNotice > EpisodeGapMs)
+                {
+                    lastLimitNotice = Environment.TickCount64;
+                    var text = string.Create(CultureInfo.InvariantCulture, $"{maxSessions} sessions use every descriptor the open-files limit allows; new clients wait until descriptors are free");
+                    context.Notices?.WriteLine(text);
+                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
+                }
+
+                troubled = true;
+                await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                continue;
+            }
+
             Socket client;
             try
             {
