@@ -1,0 +1,92 @@
+using System.Net.Sockets;
+using Balance.Tests.Infrastructure;
+using Xunit;
+
+namespace Balance.Tests.Reliability;
+
+/// <summary>Faults and control changes while sessions are live, against an in-process engine.</summary>
+public sealed class LiveFaultTests
+{
+    [Fact]
+    public async Task A_back_end_dying_mid_stream_closes_its_client_promptly_and_leaves_the_others_alone()
+    {
+        var a = TestBackend.Start("A", BackendMode.Echo);
+        await using var b = TestBackend.Start("B", BackendMode.Echo);
+        await using var engine = TestEngine.Start([a.Channel, b.Channel]);
+        using var onA = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        using var onB = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        await onA.SendAllAsync("1\n");
+        Assert.Equal("1", await onA.ReadLineAsync());
+        await onB.SendAllAsync("2\n");
+        Assert.Equal("2", await onB.ReadLineAsync());
+
+        await a.DisposeAsync(); // the back-end process dies: its connections close
+        var closed = DateTime.UtcNow;
+        var rest = await ReadUntilClosedAsync(onA, TimeSpan.FromSeconds(3));
+        Assert.Empty(rest);
+        Assert.True(DateTime.UtcNow - closed < TimeSpan.FromSeconds(3));
+
+        var block = new byte[1024 * 1024];
+        Random.Shared.NextBytes(block);
+        var echo = onB.ReadExactlyAsync(block.Length);
+        await onB.SendAllAsync(block);
+        Assert.Equal(block, await echo);
+
+        // The back-end's end of stream reached the client (half-close, as TCP relays do); once the
+        // client closes as well the session is gone.
+        onA.Dispose();
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "channel 0 back to 0");
+        Assert.Equal(1, control.GetChannel(0, 1).Connections);
+        onB.Dispose();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 1).Connections == 0, "channel 1 back to 0");
+    }
+
+    [Fact]
+    public async Task Disabling_re_addressing_and_adding_channels_never_disturbs_live_sessions()
+    {
+        await using var a = TestBackend.Start("A", BackendMode.Greet);
+        await using var b = TestBackend.Start("B", BackendMode.Greet);
+        await using var engine = TestEngine.Start([a.Channel]);
+        using var control = engine.Control();
+        using var live = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        Assert.Equal("A", await live.ReadLineAsync());
+
+        control.Disable(0, 0);
+        Assert.Null(await LoopbackClient.GreetingAsync(engine.LocalEndPoint)); // nothing usable: closed without data
+        await AssertEchoesAsync(live, "still A after disable");
+
+        control.Assign(0, 0, "127.0.0.1", b.Port);
+        control.Enable(0, 0);
+        Assert.Equal("B", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+        await AssertEchoesAsync(live, "still A after assign");
+
+        control.Create(0, "127.0.0.1", a.Port, 0, enabled: true);
+        var seen = new HashSet<string?>();
+        for (var i = 0; i < 4; i++)
+        {
+            seen.Add(await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+        }
+
+        Assert.Equal(["A", "B"], seen.Order());
+        await AssertEchoesAsync(live, "still A after create");
+    }
+
+    private static async Task AssertEchoesAsync(Socket socket, string text)
+    {
+        await socket.SendAllAsync(text + "\n");
+        Assert.Equal(text, await socket.ReadLineAsync());
+    }
+
+    private static async Task<byte[]> ReadUntilClosedAsync(Socket socket, TimeSpan timeout)
+    {
+        try
+        {
+            return await socket.ReadToEndAsync(timeout);
+        }
+        catch (SocketException)
+        {
+            return []; // a reset is a prompt close too
+        }
+    }
+}
