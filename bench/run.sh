@@ -112,6 +112,13 @@ elif [ "$IDLE_N" -gt "$IDLE_CAP" ]; then
   IDLE_N=$IDLE_CAP
 fi
 
+# A benchmark on a busy machine measures the other load: say so in the report.
+BUSY=$(machine_busy_pct)
+if [ "$BUSY" -ge 15 ]; then
+  log "WARNING: the machine is already ${BUSY}% busy (other processes); results will be noisy"
+  NOTES+=("before the run the machine was already ${BUSY}% busy with other processes: treat the numbers as noisy")
+fi
+
 # ------------------------------------------------------------------ backends
 P_B1=$(pick_port); P_B2=$(pick_port); P_IPERF=$(pick_port)
 mkdir -p "$SCRATCH/backend"
@@ -124,11 +131,11 @@ start_bg iperf3-server 1 "$SCRATCH/iperf3-server.log" \
 IPERF_SERVER_PID=$STARTED_PID
 for port in "$P_B1" "$P_B2"; do
   wait_listen "$port" "$BACKEND_PID" || {
-    cat "$SCRATCH/backend/error.log" "$SCRATCH/backend/stdout.log" >&2 2>/dev/null
+    cat "$SCRATCH/backend/error.log" "$SCRATCH/backend/stdout.log" >&2 2>/dev/null || true
     die "backend nginx did not listen on 127.0.0.1:$port (log above)"; }
 done
 wait_listen "$P_IPERF" "$IPERF_SERVER_PID" || {
-  cat "$SCRATCH/iperf3-server.log" >&2; die "iperf3 server did not start (log above)"; }
+  cat "$SCRATCH/iperf3-server.log" >&2 || true; die "iperf3 server did not start (log above)"; }
 log "backends: http 127.0.0.1:$P_B1 and :$P_B2, iperf3 127.0.0.1:$P_IPERF"
 
 # ------------------------------------------------------------------ proxies (CPU 0)
@@ -209,7 +216,12 @@ run_one() {   # scenario slot rep
 bl() {   # timeout SECS subcommand args... : run a benchlib measurement, summarise its line
   local secs=$2; shift 2
   local line rc=0
-  line=$(timeout "$secs" python3 "$LIB/benchlib.py" "$@") || rc=$?
+  # in the background + wait, so that INT/TERM interrupt the wait and cleanup runs at once
+  timeout "$secs" python3 "$LIB/benchlib.py" "$@" >"$SCRATCH/last.json" &
+  CUR_PID=$!
+  wait "$CUR_PID" || rc=$?
+  CUR_PID=""
+  line=$(tail -n 1 "$SCRATCH/last.json")
   [ "$rc" = 124 ] && log "  measurement timed out after ${secs}s"
   log "  ${line:0:400}"
 }

@@ -7,6 +7,7 @@ PID_NAMES=()
 POLICY_RC_CREATED=0
 CHOSEN_PORTS=" "
 STARTED_PID=0
+CUR_PID=""     # the measurement running now (stopped by cleanup on INT/TERM)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -53,14 +54,16 @@ cleanup() {
   local rc=$? i
   set +e
   trap - INT TERM EXIT
+  [ -n "${CUR_PID:-}" ] && stop_pid "$CUR_PID" measurement
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     stop_pid "${PIDS[$i]}" "${PID_NAMES[$i]}"
   done
   [ "$POLICY_RC_CREATED" = 1 ] && rm -f /usr/sbin/policy-rc.d
   if [ -n "${SCRATCH:-}" ] && [ -d "$SCRATCH" ]; then
-    if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
-      [ "$rc" != 0 ] && log "exit code $rc; scratch kept for inspection: $SCRATCH" \
-                     || log "scratch kept: $SCRATCH"
+    rm -rf "$SCRATCH/artifacts"   # build intermediates: large, never needed afterwards
+    if [ "${KEEP:-0}" = 1 ] || [ "$rc" = 1 ]; then   # failure: keep configs and logs
+      [ "$rc" = 1 ] && log "failed; scratch kept for inspection: $SCRATCH" \
+                    || log "scratch kept: $SCRATCH"
     else
       rm -rf "$SCRATCH"
     fi
@@ -111,6 +114,18 @@ pick_port() {    # a free TCP port below the ephemeral range, not used in this r
     fi
   done
   die "no free TCP port found"
+}
+
+machine_busy_pct() {  # busy share of all CPUs over 2 s, from /proc/stat
+  local a b
+  a=$(head -n1 /proc/stat); sleep 2; b=$(head -n1 /proc/stat)
+  python3 -c '
+import sys
+a = [int(x) for x in sys.argv[1].split()[1:]]
+b = [int(x) for x in sys.argv[2].split()[1:]]
+d = [y - x for x, y in zip(a, b)]
+idle = d[3] + d[4]
+print(round(100 * (1 - idle / max(1, sum(d[:8])))))' "$a" "$b"
 }
 
 # ------------------------------------------------------------------ tools
@@ -252,7 +267,7 @@ EOF
         "$BALANCE_BIN" -f -b 127.0.0.1 "$port" "127.0.0.1:$b1" "127.0.0.1:$b2" ;;
   esac
   if ! wait_listen "$port" "$STARTED_PID" 30; then
-    tail -n 20 "$SCRATCH/$name-$kind.log" "$d/error.log" 2>/dev/null >&2
+    tail -n 20 "$SCRATCH/$name-$kind.log" "$d/error.log" >&2 2>/dev/null || true
     die "$name ($kind instance) did not listen on 127.0.0.1:$port (log above)"
   fi
 }

@@ -11,7 +11,7 @@ public class ControlClientTests
     [Fact]
     public void Created_channel_starts_disabled_with_clean_counters_even_over_a_dirty_slot()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         ref var dirty = ref instance.Segment.Channel(0, 0);
         dirty.MaxConnections = 7;
         dirty.TotalConnections = 99;
@@ -33,7 +33,7 @@ public class ControlClientTests
     [Fact]
     public void Enable_and_disable_report_whether_anything_changed()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 9101);
 
@@ -46,7 +46,7 @@ public class ControlClientTests
     [Fact]
     public void Assign_needs_a_disabled_channel_and_a_bad_address_leaves_the_old_one()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 9101, enabled: true);
 
@@ -67,7 +67,7 @@ public class ControlClientTests
     [Fact]
     public void A_full_group_refuses_create()
     {
-        using var instance = new OwnedSegment(maxChannels: 2);
+        using var instance = new FakeInstance(maxChannels: 2);
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 1);
         client.Create(0, "127.0.0.1", 2);
@@ -81,7 +81,7 @@ public class ControlClientTests
     [Fact]
     public void Bounds_are_checked_on_every_argument()
     {
-        using var instance = new OwnedSegment(maxGroups: 2);
+        using var instance = new FakeInstance(maxGroups: 2);
         using var client = instance.OpenClient();
         client.Create(1, "127.0.0.1", 1);
 
@@ -97,7 +97,7 @@ public class ControlClientTests
     [Fact]
     public void Reset_zeroes_counters_but_not_the_live_connection_count()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 1);
         ref var c = ref instance.Segment.Channel(0, 0);
@@ -117,7 +117,7 @@ public class ControlClientTests
     [Fact]
     public void Group_type_and_snapshot_follow_changes()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 1, enabled: true);
         client.Create(2, "127.0.0.1", 2);
@@ -137,7 +137,7 @@ public class ControlClientTests
     [Fact]
     public void A_corrupt_channel_count_is_clamped_not_followed()
     {
-        using var instance = new OwnedSegment(maxChannels: 4);
+        using var instance = new FakeInstance(maxChannels: 4);
         using var client = instance.OpenClient();
         instance.Segment.Group(0).ChannelCount = int.MaxValue;
         instance.Segment.Group(1).ChannelCount = -5;
@@ -150,7 +150,7 @@ public class ControlClientTests
     [Fact]
     public void A_crashed_owner_is_detected_without_signalling_any_pid()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         instance.Segment.Header.OwnerPid = 1;
         instance.ReleaseOwnerOnly();
 
@@ -163,7 +163,7 @@ public class ControlClientTests
     [Fact]
     public void Kill_sets_the_request_and_waits_for_the_owner_to_let_go()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using var client = instance.OpenClient();
 
         Assert.False(client.Kill(TimeSpan.FromMilliseconds(100)));
@@ -176,8 +176,8 @@ public class ControlClientTests
     [Fact]
     public void Instances_are_listed_and_stale_ones_are_not()
     {
-        using var live = new OwnedSegment();
-        using var stale = new OwnedSegment();
+        using var live = new FakeInstance();
+        using var stale = new FakeInstance();
         stale.ReleaseOwnerOnly();
 
         var ports = ControlClient.ListInstances().Select(i => i.Port).ToArray();

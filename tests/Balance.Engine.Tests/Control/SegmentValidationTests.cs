@@ -26,7 +26,7 @@ public class SegmentValidationTests
             return; // Windows has no Unix modes; the segment there is protected by its ACL.
         }
 
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(instance.Name.Path));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(instance.Name.OwnerLockPath));
     }
@@ -39,7 +39,7 @@ public class SegmentValidationTests
             return; // Only root can act as a second user; CI runs as root.
         }
 
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         var psi = new ProcessStartInfo("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/cat", instance.Name.Path])
         {
             RedirectStandardError = true,
@@ -57,7 +57,7 @@ public class SegmentValidationTests
     [Fact]
     public void Other_layout_version_is_named_in_the_error()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         instance.Segment.Header.LayoutVersion = 99;
 
         var e = Assert.Throws<ControlException>(instance.OpenClient);
@@ -69,7 +69,7 @@ public class SegmentValidationTests
     [Fact]
     public void Truncated_segment_is_refused()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using (var f = new FileStream(instance.Name.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
             f.SetLength(SegmentLayout.HeaderSize + 10);
@@ -114,7 +114,7 @@ public class SegmentValidationTests
         var random = new Random(42);
         for (var offset = 0; offset < 128; offset += 4)
         {
-            using var instance = new OwnedSegment(maxGroups: 2, maxChannels: 2, eventCapacity: 4);
+            using var instance = new FakeInstance(maxGroups: 2, maxChannels: 2, eventCapacity: 4);
             using (var setup = instance.OpenClient())
             {
                 setup.Create(0, "127.0.0.1", 1, enabled: true);
@@ -144,7 +144,7 @@ public class SegmentValidationTests
     [Fact]
     public void Events_are_read_in_order_and_overwritten_ones_skipped()
     {
-        using var instance = new OwnedSegment(eventCapacity: 4);
+        using var instance = new FakeInstance(eventCapacity: 4);
         using var client = instance.OpenClient();
         for (var i = 0; i < 6; i++)
         {
@@ -166,7 +166,7 @@ public class SegmentValidationTests
     [Fact]
     public void Concurrent_publishers_lose_no_sequence_number()
     {
-        using var instance = new OwnedSegment(eventCapacity: 4096);
+        using var instance = new FakeInstance(eventCapacity: 4096);
         Parallel.For(0, 4, t =>
         {
             for (var i = 0; i < 500; i++)
@@ -186,7 +186,7 @@ public class SegmentValidationTests
     [Fact]
     public void A_reader_never_sees_a_torn_address_while_it_is_reassigned()
     {
-        using var instance = new OwnedSegment();
+        using var instance = new FakeInstance();
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 1111);
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
