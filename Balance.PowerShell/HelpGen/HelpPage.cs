@@ -56,14 +56,14 @@ internal sealed record HelpPage(
     }
 
     public static IReadOnlyList<(string Title, string Body)> Subsections(string text) =>
-        Regex.Matches(text, @"^### (.+)\n(.*?)(?=^### |\z)", RegexOptions.Multiline | RegexOptions.Singleline)
+        Regex.Matches(text, @"^### ([^\n]+)\n(.*?)(?=^### |\z)", RegexOptions.Multiline | RegexOptions.Singleline)
             .Select(m => (m.Groups[1].Value.Trim(), m.Groups[2].Value))
             .ToArray();
 
     private static Dictionary<string, string> Sections(string markdown, string file)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (Match m in Regex.Matches(markdown, @"^## (.+)\n(.*?)(?=^## |\z)", RegexOptions.Multiline | RegexOptions.Singleline))
+        foreach (Match m in Regex.Matches(markdown, @"^## ([^\n]+)\n(.*?)(?=^## |\z)", RegexOptions.Multiline | RegexOptions.Singleline))
         {
             if (!result.TryAdd(m.Groups[1].Value.Trim(), m.Groups[2].Value))
             {
