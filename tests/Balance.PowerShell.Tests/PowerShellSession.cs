@@ -80,9 +80,25 @@ public sealed record PsResult(Collection<PSObject> Output, IReadOnlyList<ErrorRe
             .Concat(Terminating is IContainsErrorRecord r ? [r.ErrorRecord.FullyQualifiedErrorId] : [])
             .ToArray();
 
-    public object? Single => Assert.Single(Output).BaseObject;
+    public PSObject Single => Assert.Single(Output);
 
-    public IReadOnlyList<T> All<T>() => Output.Select(o => Assert.IsType<T>(o.BaseObject, exactMatch: false)).ToArray();
+    /// <summary>The output, checked to be objects of the module type <paramref name="typeName"/> (e.g. "BalanceChannel").</summary>
+    public IReadOnlyList<PSObject> Of(string typeName)
+    {
+        Assert.All(Output, o => Assert.Equal("Balance.PowerShell." + typeName, o.BaseObject.GetType().FullName));
+        return Output;
+    }
 
     public IReadOnlyList<string> Strings => Output.Select(o => o.BaseObject.ToString() ?? string.Empty).ToArray();
+}
+
+public static class PSObjectExtensions
+{
+    /// <summary>A property of an output object, converted the PowerShell way.</summary>
+    public static T P<T>(this PSObject o, string name)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        var property = o.Properties[name] ?? throw new InvalidOperationException($"{o.BaseObject.GetType().Name} has no property {name}");
+        return LanguagePrimitives.ConvertTo<T>(property.Value);
+    }
 }
