@@ -1,10 +1,13 @@
 #
-# Module manifest for Balance, loadable straight from a built repository:
-# `dotnet build` lays the module out in Balance.PowerShell/bin/Module/ (whatever the configuration),
-# and build.ps1 -Task Package turns this manifest into the flat one of the published module.
+# Module manifest for Balance, loadable straight from a built repository: `dotnet build` lays the
+# module out in Balance.PowerShell/bin/Module/ (whatever the configuration).
+# The dll is a nested module here, not the RootModule, because Get-Help looks for a cmdlet's help
+# next to the module that implements it: as a nested module its base is bin/Module, where
+# en-US/Balance.PowerShell.dll-Help.xml is. build.ps1 -Task Package writes the published module's
+# flat manifest from this one (RootModule = 'Balance.PowerShell.dll').
 #
 @{
-    RootModule           = 'Balance.PowerShell/bin/Module/Balance.PowerShell.dll'
+    NestedModules        = @('Balance.PowerShell/bin/Module/Balance.PowerShell.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '6f0c2f43-5a8e-4d39-9b0e-2c7d4e8b51a6'
     Author               = 'Balance developers'

@@ -167,7 +167,9 @@ public sealed class StartBalanceCommand : BalanceCmdlet
         var name = Name ?? string.Create(CultureInfo.InvariantCulture, $"Balance{Port}");
         var command = OriginalCommandLine.Text(configuration);
         var job = new BalanceJob(command, name, engine);
-        var definition = new JobDefinition(typeof(BalanceJobSourceAdapter), command, name);
+
+        // ModuleName lets the job manager import the module to find the adapter if it was not registered at import.
+        var definition = new JobDefinition(typeof(BalanceJobSourceAdapter), command, name) { ModuleName = "Balance" };
         var parameters = new Dictionary<string, object> { [BalanceJobSourceAdapter.JobParameter] = job };
         JobManager.NewJob(new JobInvocationInfo(definition, parameters));
         job.StartJob();
