@@ -156,11 +156,17 @@ public sealed class StartBalanceCommand : BalanceCmdlet
         {
             var (id, category) = e.ExitCode switch
             {
-                ExitCodes.Unavailable => (ErrorIds.AlreadyRunning, ErrorCategory.ResourceExists),
-                ExitCodes.OsError => (ErrorIds.StartFailed, ErrorCategory.ResourceUnavailable),
+                // The engine reports both a served endpoint and a failed bind as an OS error; the owner lock tells them apart.
+                ExitCodes.OsError or ExitCodes.Unavailable when IsServed(configuration) => (ErrorIds.AlreadyRunning, ErrorCategory.ResourceExists),
+                ExitCodes.OsError or ExitCodes.Unavailable or ExitCodes.NoInput or ExitCodes.NoPermission => (ErrorIds.StartFailed, ErrorCategory.ResourceUnavailable),
                 _ => (ErrorIds.InvalidConfiguration, ErrorCategory.InvalidArgument),
             };
-            ThrowTerminatingError(new ErrorRecord(e, id, category, e.Token ?? configuration.Port.ToString(CultureInfo.InvariantCulture)));
+            Exception reported = id == ErrorIds.AlreadyRunning
+                ? new InvalidOperationException(
+                    string.Format(CultureInfo.InvariantCulture, "another Balance instance already serves port {0}{1}; stop it first (Stop-Balance -Port {0}) or choose another port", configuration.Port, configuration.BindAddress is { } b ? " on " + b : string.Empty),
+                    e)
+                : e;
+            ThrowTerminatingError(new ErrorRecord(reported, id, category, e.Token ?? configuration.Port.ToString(CultureInfo.InvariantCulture)));
             return;
         }
 
@@ -174,6 +180,18 @@ public sealed class StartBalanceCommand : BalanceCmdlet
         JobManager.NewJob(new JobInvocationInfo(definition, parameters));
         job.StartJob();
         WriteObject(job);
+    }
+
+    private static bool IsServed(BalanceConfiguration configuration)
+    {
+        try
+        {
+            return FileLock.IsHeld(SegmentName.For(configuration.BindAddress, configuration.Port, configuration.IPv6).OwnerLockPath);
+        }
+        catch (ConfigurationException)
+        {
+            return false;
+        }
     }
 
     private void StartDetached(BalanceConfiguration configuration)

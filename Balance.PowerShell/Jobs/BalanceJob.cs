@@ -137,6 +137,10 @@ public sealed class BalanceJob : Job2
     private async Task StopCoreAsync()
     {
         Exception? failure = null;
+
+        // The monitor must not mistake the end this stop causes for a completion of its own.
+        await monitorStop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAny(monitor, Task.Delay(StopBound)).ConfigureAwait(false);
         try
         {
             var stop = engine.StopAsync(StopGrace);
@@ -154,8 +158,15 @@ public sealed class BalanceJob : Job2
             failure = e;
         }
 
-        await monitorStop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAny(monitor, Task.Delay(StopBound)).ConfigureAwait(false);
+        try
+        {
+            Publish();
+        }
+        catch (Exception e) when (e is ControlException or ObjectDisposedException)
+        {
+            // The last events are a courtesy; the stop itself has happened.
+        }
+
         Finish(JobState.Stopped, null);
         if (failure is not null)
         {
