@@ -60,8 +60,9 @@ internal static class DetachedStarter
             var info = client.GetInstance();
             return info.State == EngineState.Running ? info : null;
         }
-        catch (ControlException e) when (e.Error == ControlError.NotRunning)
+        catch (ControlException e) when (e.Error is ControlError.NotRunning or ControlError.Corrupt)
         {
+            // Not there yet, or caught while the engine is still writing the segment header.
             return null;
         }
     }
