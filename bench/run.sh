@@ -51,6 +51,7 @@ fi
 for v in REPS DURATION RATE; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} must be a positive integer (got '${!v}')"
 done
+[ -z "$IDLE_N" ] || [[ $IDLE_N =~ ^[1-9][0-9]*$ ]] || die "--idle must be a positive integer (got '$IDLE_N')"
 [[ $OUT = /* ]] || OUT="$PWD/$OUT"
 IFS=, read -r -a PEERS <<<"$PROXIES"
 for p in "${PEERS[@]}"; do

@@ -1,47 +1,386 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
 
 namespace Balance.Proxy;
 
 /// <summary>
-/// CONTRACT (public surface fixed; implementation in progress).
-/// One running proxy: one listen endpoint, one control segment.
+/// One running proxy: one listen endpoint, one control segment. Start binds, takes the endpoint's
+/// owner lock, publishes the configuration in a fresh segment and accepts; every decision after
+/// that reads the live segment. Stop (StopAsync, DisposeAsync or a kill request in the segment)
+/// closes the listener, lets sessions finish for the grace period, closes the rest, and removes
+/// the segment and the owner lock.
 /// </summary>
 public sealed class BalanceEngine : IAsyncDisposable
 {
-    private BalanceEngine()
+    /// <summary>How long stopping waits for aborted sessions to unwind before giving up on them.</summary>
+    private static readonly TimeSpan AbortWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(20);
+
+    private readonly EngineContext context;
+    private readonly Listener listener;
+    private readonly FileLock ownerLock;
+    private readonly IdleSweeper sweeper;
+    private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly bool debugAccepts;
+    private int stopping;
+
+    private BalanceEngine(EngineContext context, Listener listener, FileLock ownerLock)
     {
-        throw new NotImplementedException();
+        this.context = context;
+        this.listener = listener;
+        this.ownerLock = ownerLock;
+        debugAccepts = context.Debug is not null;
+        sweeper = new IdleSweeper(context, CheckKillRequest);
     }
 
     /// <summary>
-    /// Validates <paramref name="configuration"/>, resolves every channel, takes the endpoint's
-    /// owner lock, binds and listens, creates the control segment and starts accepting. Returns
-    /// once the listener is up. Every failure is a <see cref="ConfigurationException"/> whose
-    /// message names the bad token and whose ExitCode is the original's sysexits code
-    /// (65 unknown back-end address, 69 already running on this endpoint, 71 bind/listen failure).
+    /// Validates <paramref name="configuration"/>, resolves every channel, binds and listens, takes
+    /// the endpoint's owner lock, creates the control segment and starts accepting. Returns once
+    /// the listener is up. Every failure is a <see cref="ConfigurationException"/> whose message
+    /// names the bad token and whose ExitCode is the original's sysexits code (65 unknown back-end
+    /// or -B address, 66 segment directory unusable, 71 bind/listen failure or another engine
+    /// already owning this endpoint).
     /// </summary>
-    public static BalanceEngine Start(BalanceConfiguration configuration, EngineOutput? output = null) => throw new NotImplementedException();
+    public static BalanceEngine Start(BalanceConfiguration configuration, EngineOutput? output = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        configuration.Validate();
+        var config = configuration.WithLimitsSized();
+        output ??= new EngineOutput();
+        var addresses = ResolveChannels(config);
+        var outbound = OutboundBinding.Resolve(config.OutboundAddress);
+        var listenAddress = SegmentName.ResolveListenAddress(config.BindAddress, config.IPv6);
+        var name = SegmentName.FromNormalized(listenAddress.ToString(), config.Port);
 
-    public SegmentName Name => throw new NotImplementedException();
+        var listener = Listener.Bind(new IPEndPoint(listenAddress, config.Port));
+        FileLock? ownerLock = null;
+        ControlSegment? segment = null;
+        try
+        {
+            ownerLock = AcquireOwnerLock(name);
+            segment = ControlSegment.Create(name, config);
+            Publish(segment, config, addresses);
+            var context = new EngineContext(segment, config, outbound, output);
+            var engine = new BalanceEngine(context, listener, ownerLock);
+            engine.Begin();
+            return engine;
+        }
+        catch
+        {
+            segment?.Dispose();
+            if (ownerLock is not null)
+            {
+                TryDelete(name.Path);
+                ownerLock.DeleteOnDispose();
+                ownerLock.Dispose();
+            }
+
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    public SegmentName Name => context.Segment.Name;
 
     /// <summary>The bound endpoint (the real port when 0 was asked for is not supported: Port must be 1-65535).</summary>
-    public IPEndPoint LocalEndPoint => throw new NotImplementedException();
+    public IPEndPoint LocalEndPoint => listener.LocalEndPoint;
 
     /// <summary>Completes when the engine has stopped (kill request through the segment, StopAsync, or a fatal error: faulted).</summary>
-    public Task Completion => throw new NotImplementedException();
+    public Task Completion => completion.Task;
 
     /// <summary>Stops accepting, lets live sessions finish for up to <paramref name="grace"/> (default: the configured grace period), closes the rest, removes the segment.</summary>
-    public Task StopAsync(TimeSpan? grace = null) => throw new NotImplementedException();
+    public Task StopAsync(TimeSpan? grace = null)
+    {
+        BeginStop(grace ?? context.Configuration.GracePeriod, null);
+        return Completion;
+    }
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+    public async ValueTask DisposeAsync()
+    {
+        BeginStop(context.Configuration.GracePeriod, null);
+        try
+        {
+            await Completion.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A fault was reported through Completion already; disposing must not throw it again.
+        }
+    }
+
+    private static IPAddress[][] ResolveChannels(BalanceConfiguration config)
+    {
+        var result = new IPAddress[config.Groups.Count][];
+        for (var g = 0; g < config.Groups.Count; g++)
+        {
+            var channels = config.Groups[g].Channels;
+            result[g] = new IPAddress[channels.Count];
+            for (var c = 0; c < channels.Count; c++)
+            {
+                try
+                {
+                    result[g][c] = ChannelAddress.Resolve(channels[c].Host);
+                }
+                catch (ControlException e)
+                {
+                    throw new ConfigurationException(
+                        $"unknown or invalid address [{channels[c].Host}] in channel {channels[c].Destination}: {e.Message}; check the host name",
+                        channels[c].Destination,
+                        ExitCodes.DataError);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static FileLock AcquireOwnerLock(SegmentName name)
+    {
+        FileLock? acquired;
+        try
+        {
+            acquired = FileLock.TryAcquire(name.OwnerLockPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException(
+                $"cannot create the control segment lock {name.OwnerLockPath}: {e.Message}; check that {SegmentName.Directory} exists and is writable (or set BALANCE_SEGMENT_DIR)",
+                name.OwnerLockPath,
+                ExitCodes.NoInput);
+        }
+
+        if (acquired is not null)
+        {
+            return acquired;
+        }
+
+        var pid = "unknown pid";
+        try
+        {
+            using var existing = ControlSegment.Open(name);
+            pid = "pid " + existing.Header.OwnerPid.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (ControlException)
+        {
+            // Still starting up or damaged: the lock alone proves it is alive.
+        }
+
+        var endpoint = ControlSegment.Endpoint(name);
+        throw new ConfigurationException(
+            $"another Balance instance ({pid}) already serves {endpoint}; stop it first (balance -c kill, or Stop-Balance)",
+            endpoint,
+            ExitCodes.OsError);
+    }
+
+    private static void Publish(ControlSegment segment, BalanceConfiguration config, IPAddress[][] addresses)
+    {
+        for (var g = 0; g < config.Groups.Count; g++)
+        {
+            var spec = config.Groups[g];
+            ref var group = ref segment.Group(g);
+            group.Type = (int)spec.Type;
+            for (var c = 0; c < spec.Channels.Count; c++)
+            {
+                var channel = spec.Channels[c];
+                ChannelAddress.Write(segment, g, c, channel.Host, addresses[g][c], channel.Port);
+                ref var record = ref segment.Channel(g, c);
+                record.MaxConnections = channel.MaxConnections;
+                record.Enabled = 1;
+            }
+
+            Volatile.Write(ref group.ChannelCount, spec.Channels.Count);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the next engine on this endpoint replaces a leftover segment anyway.
+        }
+    }
+
+    private void Begin()
+    {
+        var segment = context.Segment;
+        var debug = context.Debug;
+        if (debug is not null)
+        {
+            debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"source port {context.Configuration.Port}"));
+            debug.WriteLine($"file {segment.Name.Path} created");
+            debug.WriteLine(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? "using AF_INET6" : "using AF_UNSPEC");
+            debug.WriteLine("the following channels are active:");
+            for (var g = 0; g < segment.MaxGroups; g++)
+            {
+                for (var c = 0; c < segment.ChannelCount(g); c++)
+                {
+                    var endpoint = context.Endpoints.Get(g, c);
+                    debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{g,3} {c,2} {endpoint.Address}:{endpoint.Port}:{segment.Channel(g, c).MaxConnections}"));
+                }
+            }
+        }
+
+        Volatile.Write(ref segment.Header.State, (int)EngineState.Running);
+        context.Publish(EngineEventKind.Started, -1, -1, "listening on " + ChannelSpec.FormatDestination(LocalEndPoint.Address.ToString(), LocalEndPoint.Port));
+        _ = AcceptAsync();
+    }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            await listener.RunAsync(OnAccepted, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            context.Publish(EngineEventKind.Error, -1, -1, "accept loop: " + e.Message);
+            BeginStop(TimeSpan.Zero, e);
+        }
+    }
+
+    private void OnAccepted(Socket client)
+    {
+        var segment = context.Segment;
+        Interlocked.Increment(ref segment.Header.Accepted);
+        try
+        {
+            client.NoDelay = true;
+            client.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            var remote = (IPEndPoint)client.RemoteEndPoint!;
+            if (debugAccepts)
+            {
+                var length = remote.AddressFamily == AddressFamily.InterNetworkV6 ? 28 : 16;
+                context.Debug!.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connect from {remote.Address} clilen={length}"));
+            }
+
+            var hash = ClientHash.Compute(remote.Address);
+            var choice = ChannelSelector.Select(segment, 0, hash, context.HashFailover, context.Debug);
+            if (!choice.Found)
+            {
+                Interlocked.Increment(ref segment.Header.Rejected);
+                context.Publish(EngineEventKind.NoChannel, -1, -1, $"no usable channel for {remote.Address}: connection closed");
+                client.Dispose();
+                return;
+            }
+
+            var session = new Session(context, client, remote, hash);
+            session.Assign(choice);
+            if (!context.Sessions.TryAdd(session))
+            {
+                session.Finish();
+                return;
+            }
+
+            _ = context.Connector.RunAsync(session, choice);
+        }
+        catch (SocketException)
+        {
+            // The client vanished between accept and setup (ENOTCONN and the like).
+            client.Dispose();
+        }
+        catch (ObjectDisposedException)
+        {
+            client.Dispose();
+        }
+    }
+
+    private void CheckKillRequest()
+    {
+        if (Volatile.Read(ref context.Segment.Header.KillRequested) != 0)
+        {
+            BeginStop(context.Configuration.GracePeriod, null);
+        }
+    }
+
+    private void BeginStop(TimeSpan grace, Exception? fault)
+    {
+        if (Interlocked.Exchange(ref stopping, 1) != 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(() => StopCoreAsync(grace, fault));
+    }
+
+    private async Task StopCoreAsync(TimeSpan grace, Exception? fault)
+    {
+        var segment = context.Segment;
+        var clean = true;
+        try
+        {
+            Volatile.Write(ref segment.Header.State, (int)EngineState.Stopping);
+            context.Publish(EngineEventKind.Stopping, -1, -1, string.Create(CultureInfo.InvariantCulture, $"stopping: {context.Sessions.Count} sessions get {grace.TotalSeconds:0.###} s to finish"));
+            listener.Dispose();
+
+            var deadline = Environment.TickCount64 + (long)grace.TotalMilliseconds;
+            while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
+            {
+                await Task.Delay(DrainPoll).ConfigureAwait(false);
+            }
+
+            context.Sessions.Close();
+            var rest = new List<Session>();
+            context.Sessions.Collect(rest, static (_, _) => true, 0);
+            foreach (var s in rest)
+            {
+                s.Abort();
+            }
+
+            deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
+            while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
+            {
+                await Task.Delay(DrainPoll).ConfigureAwait(false);
+            }
+
+            // A session that did not unwind may still touch the mapping: then keep it mapped.
+            clean = context.Sessions.Count == 0;
+            await sweeper.DisposeAsync().ConfigureAwait(false);
+            Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
+            context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            fault ??= e;
+        }
+        finally
+        {
+            if (clean)
+            {
+                segment.Dispose();
+            }
+
+            TryDelete(segment.Name.Path);
+            ownerLock.DeleteOnDispose();
+            ownerLock.Dispose();
+            if (fault is null)
+            {
+                completion.TrySetResult();
+            }
+            else
+            {
+                completion.TrySetException(fault);
+            }
+        }
+    }
 }
 
-/// <summary>Where -d trace lines and -p packet dumps go. Null writers = off.</summary>
+/// <summary>Where -d trace lines, -p packet dumps and notices go. Null writers = off.</summary>
 public sealed class EngineOutput
 {
     public TextWriter? Debug { get; init; }
 
     public TextWriter? PacketDump { get; init; }
+
+    /// <summary>
+    /// Notices the original printed even without <c>-d</c> (the autodisable message, accept
+    /// trouble); the command line passes stderr. Null = the <see cref="Debug"/> writer.
+    /// </summary>
+    public TextWriter? Notices { get; init; }
 }

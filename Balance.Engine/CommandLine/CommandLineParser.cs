@@ -1,0 +1,227 @@
+using System.Globalization;
+using Balance.Configuration;
+
+namespace Balance.CommandLine;
+
+/// <summary>
+/// Turns the original's command line into a <see cref="ParsedCommandLine"/>. Pure: no network, no
+/// files (except the services database for port names). Every mistake is a
+/// <see cref="ConfigurationException"/> naming the offending word, with the original's exit code.
+/// </summary>
+internal static class CommandLineParser
+{
+    /// <summary>The original's getopt string plus <c>h</c> for help.</summary>
+    public const string OptionString = "c:b:B:t:T:adfpiHM6h";
+
+    public const int MaxConnectTimeoutSeconds = 86_400;
+    public const int MaxIdleTimeoutSeconds = 24 * 86_400;
+
+    private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
+
+    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var reader = new OptionReader(args, OptionString, LongOptions);
+        var options = new StartOptions();
+        while (reader.TryNext(out var name, out var value))
+        {
+            switch (name)
+            {
+                case "h" or "help":
+                    return new ParsedCommandLine(BalanceMode.Help, new BalanceConfiguration());
+                case "version":
+                    return new ParsedCommandLine(BalanceMode.Version, new BalanceConfiguration());
+                default:
+                    options.Apply(name[0], value);
+                    break;
+            }
+        }
+
+        var operands = args.Skip(reader.OperandIndex).ToArray();
+        if (operands.Length == 0)
+        {
+            throw new ConfigurationException(
+                "the port is missing: give the port to listen on (or, with -i/-c, the port of the running instance) after the options",
+                null,
+                ExitCodes.Usage);
+        }
+
+        var port = ParsePort(operands[0]);
+        RejectMisplacedOptions(operands);
+        var shellMode = options.Command is not null || options.Interactive;
+        if (shellMode)
+        {
+            if (operands.Length > 1)
+            {
+                throw new ConfigurationException(
+                    $"unexpected argument [{operands[1]}]: -i and -c take only the port of a running instance; channels are given when starting it",
+                    operands[1],
+                    ExitCodes.Usage);
+            }
+
+            var endpoint = new BalanceConfiguration { BindAddress = options.BindAddress, Port = port, IPv6 = options.IPv6 };
+            return new ParsedCommandLine(options.Command is null ? BalanceMode.Interactive : BalanceMode.Command, endpoint)
+            {
+                CommandText = options.Command,
+                MappedFileRequested = options.MappedFile,
+            };
+        }
+
+        var configuration = new BalanceConfiguration
+        {
+            BindAddress = options.BindAddress,
+            Port = port,
+            IPv6 = options.IPv6,
+            OutboundAddress = options.OutboundAddress,
+            ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds),
+            IdleTimeout = TimeSpan.FromSeconds(options.IdleTimeoutSeconds),
+            AutoDisable = options.AutoDisable,
+            HashFailover = options.HashFailover,
+            PacketDump = options.PacketDump,
+            Debug = options.Debug,
+            Groups = GroupSpec.ParseList(operands.Skip(1), port),
+        }.WithLimitsSized();
+        configuration.Validate();
+        return new ParsedCommandLine(BalanceMode.Start, configuration)
+        {
+            Foreground = options.Foreground,
+            MappedFileRequested = options.MappedFile,
+        };
+    }
+
+    /// <summary>
+    /// getopt stops at the port, so an option written after it would be taken as a back-end
+    /// named "-f" and only fail at resolution; say what happened instead.
+    /// </summary>
+    private static void RejectMisplacedOptions(string[] operands)
+    {
+        foreach (var word in operands.Skip(1))
+        {
+            if (word.Length > 1 && word[0] == '-')
+            {
+                throw new ConfigurationException(
+                    $"option [{word}] after the port: options must come before the port (balance [options] port channels...)",
+                    word,
+                    ExitCodes.Usage);
+            }
+        }
+    }
+
+    /// <summary>A listen port: a number 1-65535 or a TCP service name.</summary>
+    public static int ParsePort(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (!ServicePorts.TryParse(token, out var port))
+        {
+            throw new ConfigurationException(
+                $"invalid port [{token}]: give a number 1-65535 or a TCP service name",
+                token,
+                ExitCodes.Usage);
+        }
+
+        return port;
+    }
+
+    /// <summary>Whole seconds in [1, max]: the original's alarm-based timers knew nothing finer.</summary>
+    public static int ParseSeconds(char option, string value, int max)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > max)
+        {
+            var what = option == 't' ? "connect timeout" : "idle timeout";
+            throw new ConfigurationException(
+                string.Create(CultureInfo.InvariantCulture, $"invalid {what} [-{option} {value}]: give whole seconds from 1 to {max}"),
+                value,
+                ExitCodes.Usage);
+        }
+
+        return seconds;
+    }
+
+    /// <summary>The options as read so far; later occurrences win, as with getopt loops.</summary>
+    private sealed class StartOptions
+    {
+        public string? BindAddress { get; private set; }
+
+        public string? OutboundAddress { get; private set; }
+
+        public string? Command { get; private set; }
+
+        public int ConnectTimeoutSeconds { get; private set; } = 5;
+
+        public int IdleTimeoutSeconds { get; private set; }
+
+        public bool AutoDisable { get; private set; }
+
+        public bool Debug { get; private set; }
+
+        public bool Foreground { get; private set; }
+
+        public bool PacketDump { get; private set; }
+
+        public bool Interactive { get; private set; }
+
+        public bool HashFailover { get; private set; }
+
+        public bool MappedFile { get; private set; }
+
+        public bool IPv6 { get; private set; }
+
+        public void Apply(char option, string? value)
+        {
+            switch (option)
+            {
+                case 'b':
+                    BindAddress = RequireText(option, value, "an address or host name to listen on");
+                    break;
+                case 'B':
+                    OutboundAddress = RequireText(option, value, "a local address for back-end connections");
+                    break;
+                case 'c':
+                    Command = RequireText(option, value, "one or more shell commands, e.g. -c show");
+                    break;
+                case 't':
+                    ConnectTimeoutSeconds = ParseSeconds(option, value!, MaxConnectTimeoutSeconds);
+                    break;
+                case 'T':
+                    IdleTimeoutSeconds = ParseSeconds(option, value!, MaxIdleTimeoutSeconds);
+                    break;
+                case 'a':
+                    AutoDisable = true;
+                    break;
+                case 'd':
+                    Debug = true;
+                    break;
+                case 'f':
+                    Foreground = true;
+                    break;
+                case 'p':
+                    PacketDump = true;
+                    break;
+                case 'i':
+                    Interactive = true;
+                    break;
+                case 'H':
+                    HashFailover = true;
+                    break;
+                case 'M':
+                    MappedFile = true;
+                    break;
+                case '6':
+                    IPv6 = true;
+                    break;
+                default:
+                    throw new InvalidOperationException($"option -{option} is in the option string but not handled");
+            }
+        }
+
+        private static string RequireText(char option, string? value, string what)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                throw new ConfigurationException($"option -{option} has an empty value: give {what}", "-" + option, ExitCodes.Usage);
+            }
+
+            return value;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using Balance.Proxy;
+
+namespace Balance.CommandLine;
+
+/// <summary><c>-f</c>: the proxy runs in this process, attached to the terminal.</summary>
+internal static class ForegroundMode
+{
+    public static int Run(ParsedCommandLine command, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var configuration = command.Configuration;
+        var engine = BalanceEngine.Start(configuration, new EngineOutput
+        {
+            Debug = configuration.Debug ? error : null,
+            PacketDump = configuration.PacketDump ? output : null,
+        });
+        if (configuration.Debug)
+        {
+            StartupTrace.Write(error, engine, configuration);
+        }
+
+        return EngineHost.RunUntilStopped(engine, error);
+    }
+}

@@ -1,0 +1,120 @@
+using Balance.Configuration;
+
+namespace Balance.CommandLine;
+
+/// <summary>
+/// Classic getopt over an argument list: options come before the first operand, single-letter
+/// options cluster (<c>-fa</c>), an option that takes a value accepts it attached (<c>-t5</c>) or as
+/// the next word (<c>-t 5</c>), <c>--</c> ends the options and a lone <c>-</c> is an operand. Scripts
+/// written for the original rely on exactly these rules, so no GNU-style permutation is done.
+/// Long options are limited to the few this program defines (<c>--help</c>, <c>--version</c>).
+/// </summary>
+internal sealed class OptionReader
+{
+    private readonly IReadOnlyList<string> args;
+    private readonly string optionString;
+    private readonly IReadOnlySet<string> longOptions;
+    private int index;
+    private int clusterPosition;
+
+    /// <param name="optionString">Letters of the valid options; a letter followed by ':' takes a value.</param>
+    public OptionReader(IReadOnlyList<string> args, string optionString, IReadOnlySet<string> longOptions)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        this.args = args;
+        this.optionString = optionString;
+        this.longOptions = longOptions;
+    }
+
+    /// <summary>Index of the first operand once <see cref="TryNext"/> has returned false.</summary>
+    public int OperandIndex => index;
+
+    /// <summary>
+    /// Reads the next option. <paramref name="name"/> is the letter (as a one-character string) or the
+    /// long option's name without its dashes; <paramref name="value"/> is the option's value or null.
+    /// </summary>
+    public bool TryNext(out string name, out string? value)
+    {
+        name = string.Empty;
+        value = null;
+        if (clusterPosition == 0)
+        {
+            if (index >= args.Count)
+            {
+                return false;
+            }
+
+            var word = args[index];
+            if (word == "--")
+            {
+                index++;
+                return false;
+            }
+
+            if (word.Length < 2 || word[0] != '-')
+            {
+                return false;
+            }
+
+            if (word.StartsWith("--", StringComparison.Ordinal))
+            {
+                index++;
+                var longName = word[2..];
+                if (!longOptions.Contains(longName))
+                {
+                    throw Unknown(word);
+                }
+
+                name = longName;
+                return true;
+            }
+
+            clusterPosition = 1;
+        }
+
+        var cluster = args[index];
+        var letter = cluster[clusterPosition];
+        var spec = letter == ':' ? -1 : optionString.IndexOf(letter, StringComparison.Ordinal);
+        if (spec < 0)
+        {
+            throw Unknown("-" + letter);
+        }
+
+        name = letter.ToString();
+        var takesValue = spec + 1 < optionString.Length && optionString[spec + 1] == ':';
+        clusterPosition++;
+        if (takesValue)
+        {
+            if (clusterPosition < cluster.Length)
+            {
+                value = cluster[clusterPosition..];
+                EndCluster();
+            }
+            else
+            {
+                EndCluster();
+                if (index >= args.Count)
+                {
+                    throw new ConfigurationException($"option -{letter} needs a value: write -{letter} VALUE before the port", "-" + letter, ExitCodes.Usage);
+                }
+
+                value = args[index++];
+            }
+        }
+        else if (clusterPosition >= cluster.Length)
+        {
+            EndCluster();
+        }
+
+        return true;
+    }
+
+    private void EndCluster()
+    {
+        clusterPosition = 0;
+        index++;
+    }
+
+    private static ConfigurationException Unknown(string option) =>
+        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, -h and --version; they go before the port", option, ExitCodes.Usage);
+}

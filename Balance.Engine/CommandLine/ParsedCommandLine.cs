@@ -1,0 +1,22 @@
+using Balance.Configuration;
+
+namespace Balance.CommandLine;
+
+/// <summary>
+/// A command line that parsed cleanly. For the shell modes only the endpoint fields of
+/// <see cref="Configuration"/> (bind address, port, IPv6) are meaningful.
+/// </summary>
+internal sealed record ParsedCommandLine(BalanceMode Mode, BalanceConfiguration Configuration)
+{
+    /// <summary><c>-f</c>: stay attached to the terminal.</summary>
+    public bool Foreground { get; init; }
+
+    /// <summary>The <c>-c</c> text.</summary>
+    public string? CommandText { get; init; }
+
+    /// <summary>
+    /// <c>-M</c> was given. Accepted for compatibility: the control segment is always a mapped
+    /// file here, so there is nothing to switch.
+    /// </summary>
+    public bool MappedFileRequested { get; init; }
+}

@@ -1,0 +1,46 @@
+namespace Balance.CommandLine;
+
+/// <summary>Our own help text (the original's wording and banner are deliberately not reused).</summary>
+internal static class UsageText
+{
+    public const string Hint = "Run 'balance -h' to see how to call it.";
+
+    public static string Help => $"""
+        balance {ProductInfo.Version} - TCP load balancer with failover (command line of balance {ProductInfo.CompatibleRelease})
+
+        Start a proxy:
+          balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] port host1[:port1[:maxc]] [!|%] ...
+        Control a running proxy:
+          balance [-b addr] -i [-d] [-M] port          interactive shell
+          balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
+
+        The port is a number or a TCP service name (http, smtp, ...). Each channel is a back-end
+        host[:port[:maxc]]; an IPv6 back-end is written [addr]:port:maxc. A missing port means the
+        listen port, maxc 0 or missing means unlimited connections. Channels form a group; '!' ends a
+        round-robin group and '%' a client-hash group, and the next group takes over when no channel
+        of the previous one can serve. The last group is round robin unless a trailing '%' ends it.
+
+        Options (they must come before the port):
+          -a       switch a channel off when connecting to it fails; enable it again by hand
+          -b addr  listen on this address or host name only (and find the instance there with -i/-c)
+          -B addr  connect to back-ends from this local address
+          -c cmd   run shell commands against the running instance on port, then exit
+          -d       print debug lines on stderr (start-up, every connection)
+          -f       stay in the foreground; without it balance starts in the background and returns
+                   once it is listening (its -d and -p output is then discarded: use -f to see it)
+          -H       in a hash group, try the next channels when the hashed one cannot serve
+          -i       interactive shell for the running instance on port
+          -M       accepted for compatibility; the control state is always a shared mapped file
+          -p       dump every relayed chunk on stdout
+          -t sec   connect timeout per back-end attempt in whole seconds (default 5)
+          -T sec   close a session idle in both directions for sec seconds (default: never)
+          -6       listen on IPv6 (without -b: every IPv6 and IPv4 address)
+          -h, --help   show this text      --version   show the version
+
+        Exit codes: 0 done, 64 usage, 65 bad back-end or incompatible instance, 69 no such instance or
+        group problem, 70 internal error, 71 cannot listen, 77 permission denied.
+        """;
+
+    public static string VersionLine =>
+        $"balance {ProductInfo.Version} (command line and formats of balance {ProductInfo.CompatibleRelease})";
+}

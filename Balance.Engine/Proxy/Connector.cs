@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// Connects a session to its back-end and fails over. One attempt = a new socket (TCP_NODELAY,
+/// SO_KEEPALIVE, optional <c>-B</c> source address of the same family) connected within the
+/// connect timeout; the sweeper enforces the deadline, so no timer or token is allocated per
+/// attempt. After a failure the next candidate is the rest of the same group scanning forward
+/// (each channel once; a hash group only with hash failover), then the following groups with their
+/// normal selection — always with the usable check.
+/// </summary>
+internal sealed class Connector
+{
+    private readonly EngineContext context;
+
+    public Connector(EngineContext context)
+    {
+        this.context = context;
+    }
+
+    public async Task RunAsync(Session session, ChannelChoice first)
+    {
+        var segment = context.Segment;
+        var choice = first;
+        var firstInGroup = first.Channel;
+        var scanned = false;
+        try
+        {
+            while (true)
+            {
+                session.Assign(choice);
+                var endpoint = context.Endpoints.Get(choice.Group, choice.Channel);
+                var error = SocketError.Success;
+                var timedOut = false;
+                Socket? socket = null;
+                try
+                {
+                    socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    socket.NoDelay = true;
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+                    BindOutbound(socket, endpoint.AddressFamily);
+                }
+                catch (SocketException e)
+                {
+                    // Out of descriptors or similar: counts as a failed attempt on this channel.
+                    error = e.SocketErrorCode;
+                    socket?.Dispose();
+                    socket = null;
+                }
+
+                if (socket is not null)
+                {
+                    var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
+                    if (session.IsAborted)
+                    {
+                        socket.Dispose();
+                    }
+
+                    try
+                    {
+                        await socket.ConnectAsync(endpoint, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (SocketException e)
+                    {
+                        error = e.SocketErrorCode;
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        error = SocketError.OperationAborted;
+                    }
+
+                    if (!session.TryEndAttempt(token, error == SocketError.Success))
+                    {
+                        timedOut = session.WasTimedOut(token);
+                        error = SocketError.TimedOut;
+                    }
+                }
+
+                if (session.IsAborted)
+                {
+                    session.Finish();
+                    return;
+                }
+
+                if (error == SocketError.Success)
+                {
+                    Interlocked.Increment(ref session.ChannelRecord.TotalConnections);
+                    if (scanned)
+                    {
+                        ChannelSelector.Advance(segment, choice.Group, choice.Channel);
+                    }
+
+                    context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {choice.Group} channel {choice.Channel} ... connect to channel {choice.Channel} successful"));
+                    context.Relay.Start(session);
+                    return;
+                }
+
+                socket?.Dispose();
+                ReportFailure(choice, endpoint, timedOut || error == SocketError.TimedOut, error);
+                session.ReleaseSlot();
+
+                var next = ChannelSelector.NextInGroup(segment, choice.Group, choice.Channel, firstInGroup, context.HashFailover);
+                ChannelChoice following;
+                if (next >= 0)
+                {
+                    following = new ChannelChoice(choice.Group, next);
+                    scanned = true;
+                }
+                else
+                {
+                    following = ChannelSelector.Select(segment, choice.Group + 1, session.ClientHash, context.HashFailover, context.Debug);
+                    firstInGroup = following.Channel;
+                    scanned = false;
+                }
+
+                if (!following.Found)
+                {
+                    Interlocked.Increment(ref segment.Header.Rejected);
+                    context.Publish(EngineEventKind.NoChannel, choice.Group, choice.Channel, $"no usable channel left for {session.Remote.Address}: connection closed");
+                    session.Finish();
+                    return;
+                }
+
+                context.Publish(
+                    EngineEventKind.Failover,
+                    following.Group,
+                    following.Channel,
+                    string.Create(CultureInfo.InvariantCulture, $"failover from group {choice.Group} channel {choice.Channel} to group {following.Group} channel {following.Channel}"));
+                choice = following;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug must cost one connection, never the engine.
+            context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "connect: " + e.Message);
+            session.Finish();
+        }
+    }
+
+    private void BindOutbound(Socket socket, AddressFamily family)
+    {
+        if (context.Outbound.For(family) is not { } local)
+        {
+            return;
+        }
+
+        try
+        {
+            socket.Bind(local);
+        }
+        catch (SocketException e)
+        {
+            // Like the original, a source address that cannot be bound does not stop the connect.
+            context.Debug?.WriteLine($"bind to {local.Address} failed: {e.Message}");
+        }
+    }
+
+    private void ReportFailure(ChannelChoice choice, IPEndPoint endpoint, bool timedOut, SocketError error)
+    {
+        ref var channel = ref context.Segment.Channel(choice.Group, choice.Channel);
+        Interlocked.Increment(ref channel.Failures);
+        var g = choice.Group;
+        var c = choice.Channel;
+        var what = timedOut ? "timeout" : "connection refused";
+        context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {g} channel {c} ... {what} group {g} channel {c}"));
+        var destination = ChannelSpec.FormatDestination(endpoint.Address.ToString(), endpoint.Port);
+        context.Publish(
+            EngineEventKind.ConnectFailed,
+            g,
+            c,
+            timedOut
+                ? string.Create(CultureInfo.InvariantCulture, $"connect to {destination} timed out after {context.ConnectTimeoutMs} ms")
+                : $"connect to {destination} failed: {error}");
+
+        if (context.AutoDisable && Interlocked.Exchange(ref channel.Enabled, 0) != 0)
+        {
+            Volatile.Write(ref channel.EnabledChangedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            context.Publish(EngineEventKind.AutoDisabled, g, c, $"{destination} disabled after a failed connect; enable it again when fixed");
+            context.Notices?.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"connection failed group {g} channel {c}\n{destination} needs to be enabled manually using balance -i after the problem is solved"));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.Proxy;
+
+/// <summary>What every part of one running engine shares: its segment, options, writers and sessions.</summary>
+internal sealed class EngineContext
+{
+    public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output)
+    {
+        Segment = segment;
+        Configuration = configuration;
+        Outbound = outbound;
+
+        // Sessions write from many threads; one line or one dump block must never tear.
+        Debug = output.Debug is null ? null : TextWriter.Synchronized(output.Debug);
+        Dump = output.PacketDump is null ? null : TextWriter.Synchronized(output.PacketDump);
+        Notices = output.Notices is null ? Debug : TextWriter.Synchronized(output.Notices);
+        Endpoints = new EndpointCache(segment);
+        ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
+        IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
+        Relay = new Relay(this);
+        Connector = new Connector(this);
+    }
+
+    public Relay Relay { get; }
+
+    public Connector Connector { get; }
+
+    public ControlSegment Segment { get; }
+
+    public BalanceConfiguration Configuration { get; }
+
+    public OutboundBinding Outbound { get; }
+
+    public TextWriter? Debug { get; }
+
+    public TextWriter? Dump { get; }
+
+    public TextWriter? Notices { get; }
+
+    public EndpointCache Endpoints { get; }
+
+    public SessionTable Sessions { get; } = new();
+
+    public long ConnectTimeoutMs { get; }
+
+    /// <summary>0 = sessions never time out.</summary>
+    public long IdleTimeoutMs { get; }
+
+    public bool HashFailover => Configuration.HashFailover;
+
+    public bool AutoDisable => Configuration.AutoDisable;
+
+    public void Publish(EngineEventKind kind, int group, int channel, string message) =>
+        EventRing.Publish(Segment, kind, group, channel, message);
+}

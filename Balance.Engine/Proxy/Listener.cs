@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// The listening socket and its accept loop. An IPv6 listener accepts IPv4 clients too (dual
+/// stack, so <c>-6</c> without <c>-b</c> serves everyone on <c>[::]</c>). Running out of
+/// descriptors (EMFILE/ENFILE) or buffers is logged once per episode and met with a growing
+/// back-off until accepting works again; the loop never dies of it.
+/// </summary>
+internal sealed class Listener : IDisposable
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+    private readonly Socket socket;
+    private int closed;
+
+    private Listener(Socket socket)
+    {
+        this.socket = socket;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
+    public static Listener Bind(IPEndPoint endpoint)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var step = "bind";
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = true;
+            }
+
+            socket.Bind(endpoint);
+            step = "listen";
+
+            // The kernel caps the backlog at net.core.somaxconn, as the original's SOMAXCONN did.
+            socket.Listen();
+            return new Listener(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            var where = ChannelSpec.FormatDestination(endpoint.Address.ToString(), endpoint.Port);
+            throw new ConfigurationException($"{step}(): {e.Message} on {where}", where, ExitCodes.OsError);
+        }
+    }
+
+    /// <summary>Accepts until the listener is disposed, handing every client to <paramref name="accepted"/>.</summary>
+    public async Task RunAsync(Action<Socket> accepted, EngineContext context)
+    {
+        var backoff = FirstBackoff;
+        var troubled = false;
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = await socket.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted && IsClosed)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+            {
+                if (!troubled)
+                {
+                    troubled = true;
+                    var text = string.Create(CultureInfo.InvariantCulture, $"accept error {(int)e.SocketErrorCode}: {e.Message}; backing off until descriptors are free");
+                    context.Notices?.WriteLine(text);
+                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
+                }
+
+                await Task.Delay(backoff).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                continue;
+            }
+            catch (SocketException e)
+            {
+                // The client gave up before we took it (ECONNABORTED and friends): nothing to do.
+                if (IsClosed)
+                {
+                    return;
+                }
+
+                context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accept error {(int)e.SocketErrorCode}"));
+                continue;
+            }
+
+            if (troubled)
+            {
+                troubled = false;
+                context.Publish(EngineEventKind.AcceptError, -1, -1, "accepting again");
+            }
+
+            backoff = FirstBackoff;
+            accepted(client);
+        }
+    }
+
+    private bool IsClosed => Volatile.Read(ref closed) != 0;
+
+    public void Dispose()
+    {
+        Volatile.Write(ref closed, 1);
+        socket.Dispose();
+    }
+}

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Net.Sockets;
+using Balance.Control;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// One client connection from accept to close: the two sockets, the reserved channel slot, the
+/// connect deadline and the last-activity time the sweeper reads. Whatever way a session ends
+/// (both sides done, error, idle timeout, engine stop), <see cref="Finish"/> runs its cleanup
+/// exactly once, so the channel's connection count is released exactly once.
+/// </summary>
+internal sealed class Session : IThreadPoolWorkItem
+{
+    // connectState = attempt number * 4 + one of these; the attempt number defeats ABA between the
+    // sweeper timing out one attempt and the connector starting the next one.
+    private const long Connecting = 0;
+    private const long Connected = 1;
+    private const long Failed = 2;
+    private const long TimedOut = 3;
+    private const long StateMask = 3;
+
+    private readonly EngineContext context;
+    private Socket? backend;
+    private long connectState = Connected;
+    private long connectDeadline;
+    private long lastActivity;
+    private int reserved;
+    private int aborted;
+    private int pumpsLeft = 2;
+    private int finished;
+    private int relaying;
+
+    public Session(EngineContext context, Socket client, IPEndPoint remote, uint clientHash)
+    {
+        this.context = context;
+        Client = client;
+        Remote = remote;
+        ClientHash = clientHash;
+    }
+
+    public Socket Client { get; }
+
+    public Socket? Backend => Volatile.Read(ref backend);
+
+    public IPEndPoint Remote { get; }
+
+    public uint ClientHash { get; }
+
+    public int Group { get; private set; } = -1;
+
+    public int Channel { get; private set; } = -1;
+
+    /// <summary>Index in the <see cref="SessionTable"/>; -1 when not registered.</summary>
+    public int Slot { get; set; } = -1;
+
+    public bool IsAborted => Volatile.Read(ref aborted) != 0;
+
+    public bool IsRelaying => Volatile.Read(ref relaying) != 0;
+
+    public ref ChannelRecord ChannelRecord => ref context.Segment.Channel(Group, Channel);
+
+    /// <summary>Takes ownership of a slot the selector reserved.</summary>
+    public void Assign(ChannelChoice choice)
+    {
+        Group = choice.Group;
+        Channel = choice.Channel;
+        Volatile.Write(ref reserved, 1);
+    }
+
+    public void ReleaseSlot()
+    {
+        if (Interlocked.Exchange(ref reserved, 0) == 1)
+        {
+            ChannelSelector.Release(ref ChannelRecord);
+        }
+    }
+
+    /// <summary>Publishes a connect attempt on <paramref name="socket"/>; returns its token for <see cref="TryEndAttempt"/>.</summary>
+    public long BeginAttempt(Socket socket, long deadline)
+    {
+        Interlocked.Exchange(ref backend, socket);
+        Volatile.Write(ref connectDeadline, deadline);
+        var token = ((Volatile.Read(ref connectState) / 4) + 1) * 4;
+        Volatile.Write(ref connectState, token + Connecting);
+        return token;
+    }
+
+    /// <summary>Settles the attempt; false when the sweeper timed it out first (the socket is then closed).</summary>
+    public bool TryEndAttempt(long token, bool connected) =>
+        Interlocked.CompareExchange(ref connectState, token + (connected ? Connected : Failed), token + Connecting) == token + Connecting;
+
+    public bool WasTimedOut(long token) => Volatile.Read(ref connectState) == token + TimedOut;
+
+    /// <summary>Sweeper side: closes a connect attempt that is past its deadline.</summary>
+    public bool IsConnectOverdue(long now) =>
+        (Volatile.Read(ref connectState) & StateMask) == Connecting && now >= Volatile.Read(ref connectDeadline);
+
+    public void TimeOutConnect(long now)
+    {
+        var state = Volatile.Read(ref connectState);
+        if ((state & StateMask) != Connecting)
+        {
+            return;
+        }
+
+        // Read after the state: BeginAttempt writes socket and deadline before it publishes the state.
+        var socket = Volatile.Read(ref backend);
+        if (now < Volatile.Read(ref connectDeadline))
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref connectState, state - Connecting + TimedOut, state) == state)
+        {
+            socket?.Dispose();
+        }
+    }
+
+    public bool IsIdle(long now, long idleMs) => IsRelaying && now - Volatile.Read(ref lastActivity) >= idleMs;
+
+    public void Touch() => Volatile.Write(ref lastActivity, Environment.TickCount64);
+
+    public void StartRelaying()
+    {
+        Touch();
+        Volatile.Write(ref relaying, 1);
+    }
+
+    public void CountSent(int bytes) => Interlocked.Add(ref ChannelRecord.BytesSent, bytes);
+
+    public void CountReceived(int bytes) => Interlocked.Add(ref ChannelRecord.BytesReceived, bytes);
+
+    /// <summary>Closes both sockets at once (error, idle timeout, engine stop); pending I/O fails and the pumps end.</summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref aborted, 1) != 0)
+        {
+            return;
+        }
+
+        // Shut down before closing: closing a socket with a receive pending would reset the
+        // connection, and a peer that merely idled deserves an orderly end of stream.
+        Close(Client);
+        Close(Volatile.Read(ref backend));
+    }
+
+    /// <summary>Called by each relay direction when it is done; the second one ends the session.</summary>
+    public void PumpEnded()
+    {
+        if (Interlocked.Decrement(ref pumpsLeft) == 0)
+        {
+            Finish();
+        }
+    }
+
+    public void Finish()
+    {
+        if (Interlocked.Exchange(ref finished, 1) != 0)
+        {
+            return;
+        }
+
+        Client.Dispose();
+        Volatile.Read(ref backend)?.Dispose();
+        ReleaseSlot();
+        context.Sessions.Remove(this);
+    }
+
+    private static void Close(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Not connected (yet, or any more): nothing to shut down.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        socket.Dispose();
+    }
+
+    /// <summary>Runs the back-end to client direction on the thread pool (see <see cref="Relay"/>).</summary>
+    void IThreadPoolWorkItem.Execute() => _ = context.Relay.PumpAsync(this, clientToBackend: false);
+}

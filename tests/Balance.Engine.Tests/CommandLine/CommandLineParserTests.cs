@@ -1,0 +1,352 @@
+using Balance.CommandLine;
+using Balance.Configuration;
+using Xunit;
+
+namespace Balance.Tests.CommandLine;
+
+public class CommandLineParserTests
+{
+    private static ParsedCommandLine Parse(params string[] args) => CommandLineParser.Parse(args);
+
+    private static ConfigurationException Fails(params string[] args) =>
+        Assert.Throws<ConfigurationException>(() => CommandLineParser.Parse(args));
+
+    [Fact]
+    public void Defaults_match_the_original()
+    {
+        var parsed = Parse("9000", "backend");
+        Assert.Equal(BalanceMode.Start, parsed.Mode);
+        Assert.False(parsed.Foreground);
+        Assert.False(parsed.MappedFileRequested);
+        var c = parsed.Configuration;
+        Assert.Null(c.BindAddress);
+        Assert.Null(c.OutboundAddress);
+        Assert.Equal(9000, c.Port);
+        Assert.False(c.IPv6);
+        Assert.Equal(TimeSpan.FromSeconds(5), c.ConnectTimeout);
+        Assert.Equal(TimeSpan.Zero, c.IdleTimeout);
+        Assert.False(c.AutoDisable);
+        Assert.False(c.HashFailover);
+        Assert.False(c.PacketDump);
+        Assert.False(c.Debug);
+        var group = Assert.Single(c.Groups);
+        Assert.Equal(GroupType.RoundRobin, group.Type);
+        Assert.Equal(new ChannelSpec("backend", 9000, 0), Assert.Single(group.Channels));
+    }
+
+    [Fact]
+    public void Every_option_is_understood()
+    {
+        var parsed = Parse("-b", "127.0.0.1", "-B", "10.0.0.1", "-t", "7", "-T", "9", "-a", "-d", "-f", "-p", "-H", "-M", "-6", "9000", "h:81:3");
+        var c = parsed.Configuration;
+        Assert.Equal("127.0.0.1", c.BindAddress);
+        Assert.Equal("10.0.0.1", c.OutboundAddress);
+        Assert.Equal(TimeSpan.FromSeconds(7), c.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(9), c.IdleTimeout);
+        Assert.True(c.AutoDisable);
+        Assert.True(c.Debug);
+        Assert.True(parsed.Foreground);
+        Assert.True(c.PacketDump);
+        Assert.True(c.HashFailover);
+        Assert.True(parsed.MappedFileRequested);
+        Assert.True(c.IPv6);
+        Assert.Equal(new ChannelSpec("h", 81, 3), c.Groups[0].Channels[0]);
+    }
+
+    [Fact]
+    public void Flags_cluster()
+    {
+        var parsed = Parse("-fa", "-dH6", "9000", "x");
+        Assert.True(parsed.Foreground);
+        Assert.True(parsed.Configuration.AutoDisable);
+        Assert.True(parsed.Configuration.Debug);
+        Assert.True(parsed.Configuration.HashFailover);
+        Assert.True(parsed.Configuration.IPv6);
+        Assert.False(parsed.Configuration.PacketDump);
+    }
+
+    [Theory]
+    [InlineData("-t5 -T3 -b127.0.0.1 9000 x")]
+    [InlineData("-t 5 -T 3 -b 127.0.0.1 9000 x")]
+    [InlineData("-ft5 -T3 -b127.0.0.1 9000 x")]
+    [InlineData("-ft 5 -aT 3 -b 127.0.0.1 9000 x")]
+    public void Option_values_attach_or_follow(string line)
+    {
+        var args = line.Split(' ');
+        var c = CommandLineParser.Parse(args).Configuration;
+        Assert.Equal(TimeSpan.FromSeconds(5), c.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(3), c.IdleTimeout);
+        Assert.Equal("127.0.0.1", c.BindAddress);
+    }
+
+    [Fact]
+    public void A_value_may_look_like_an_option()
+    {
+        var parsed = Parse("-c", "-x", "9000");
+        Assert.Equal("-x", parsed.CommandText);
+    }
+
+    [Fact]
+    public void Later_options_win()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(2), Parse("-t", "9", "-t", "2", "9000", "x").Configuration.ConnectTimeout);
+    }
+
+    [Fact]
+    public void Double_dash_ends_the_options()
+    {
+        var parsed = Parse("-f", "--", "9000", "x");
+        Assert.True(parsed.Foreground);
+        Assert.Equal(9000, parsed.Configuration.Port);
+        var e = Fails("--", "-f", "9000");
+        Assert.Equal("-f", e.Token);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+    }
+
+    [Fact]
+    public void Ports_can_be_service_names()
+    {
+        var c = Parse("http", "web", "mail:smtp:2").Configuration;
+        Assert.Equal(80, c.Port);
+        Assert.Equal(new ChannelSpec("web", 80, 0), c.Groups[0].Channels[0]);
+        Assert.Equal(new ChannelSpec("mail", 25, 2), c.Groups[0].Channels[1]);
+    }
+
+    [Fact]
+    public void Empty_channel_port_means_the_listen_port()
+    {
+        var c = Parse("9000", "web::5").Configuration;
+        Assert.Equal(new ChannelSpec("web", 9000, 5), c.Groups[0].Channels[0]);
+    }
+
+    [Fact]
+    public void Separators_close_groups()
+    {
+        var groups = Parse("9000", "a", "b", "!", "c", "%", "d").Configuration.Groups;
+        Assert.Equal(3, groups.Count);
+        Assert.Equal(GroupType.RoundRobin, groups[0].Type);
+        Assert.Equal(["a", "b"], groups[0].Channels.Select(c => c.Host));
+        Assert.Equal(GroupType.Hash, groups[1].Type);
+        Assert.Equal(GroupType.RoundRobin, groups[2].Type);
+    }
+
+    [Theory]
+    [InlineData("!", GroupType.RoundRobin)]
+    [InlineData("%", GroupType.Hash)]
+    public void A_trailing_separator_sets_the_last_group_type(string separator, GroupType type)
+    {
+        var groups = Parse("9000", "a", "!", "b", separator).Configuration.Groups;
+        Assert.Equal(2, groups.Count);
+        Assert.Equal(type, groups[1].Type);
+    }
+
+    [Fact]
+    public void IPv6_channels_are_bracketed()
+    {
+        var channel = Parse("9000", "[::1]:9001:5", "[2001:db8::7]").Configuration.Groups[0].Channels;
+        Assert.Equal(new ChannelSpec("::1", 9001, 5), channel[0]);
+        Assert.Equal(new ChannelSpec("2001:db8::7", 9000, 0), channel[1]);
+    }
+
+    [Fact]
+    public void No_channels_is_legal()
+    {
+        var c = Parse("-b", "127.0.0.1", "9000").Configuration;
+        Assert.All(c.Groups, g => Assert.Empty(g.Channels));
+    }
+
+    [Fact]
+    public void Limits_grow_with_the_command_line()
+    {
+        var words = Enumerable.Range(0, 100).Select(i => "h:" + (1000 + i)).Prepend("9000").ToArray();
+        var c = Parse(words).Configuration;
+        Assert.Equal(100, c.Groups[0].Channels.Count);
+        Assert.True(c.MaxChannelsPerGroup >= 100);
+    }
+
+    [Fact]
+    public void Command_mode_takes_the_text_and_the_port()
+    {
+        var parsed = Parse("-b", "127.0.0.1", "-c", "show", "-6", "9000");
+        Assert.Equal(BalanceMode.Command, parsed.Mode);
+        Assert.Equal("show", parsed.CommandText);
+        Assert.Equal(9000, parsed.Configuration.Port);
+        Assert.Equal("127.0.0.1", parsed.Configuration.BindAddress);
+        Assert.True(parsed.Configuration.IPv6);
+        Assert.Equal(BalanceMode.Command, Parse("-cshow", "9000").Mode);
+    }
+
+    [Fact]
+    public void C_wins_over_i_as_in_the_original()
+    {
+        Assert.Equal(BalanceMode.Command, Parse("-i", "-c", "show", "9000").Mode);
+    }
+
+    [Fact]
+    public void A_lone_dash_is_an_operand_not_an_option()
+    {
+        var e = Fails("-f", "-", "x");
+        Assert.Equal("-", e.Token);
+        Assert.Contains("invalid port [-]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Interactive_mode_takes_the_port()
+    {
+        var parsed = Parse("-i", "-d", "-M", "smtp");
+        Assert.Equal(BalanceMode.Interactive, parsed.Mode);
+        Assert.Equal(25, parsed.Configuration.Port);
+        Assert.True(parsed.MappedFileRequested);
+    }
+
+    [Theory]
+    [InlineData("-h")]
+    [InlineData("--help")]
+    [InlineData("-fh")]
+    public void Help_is_recognised(string option)
+    {
+        Assert.Equal(BalanceMode.Help, Parse(option).Mode);
+    }
+
+    [Fact]
+    public void Version_is_recognised()
+    {
+        Assert.Equal(BalanceMode.Version, Parse("--version").Mode);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("80abc")]
+    [InlineData("0")]
+    [InlineData("65536")]
+    [InlineData("-5")]
+    public void Bad_ports_are_usage_errors(string port)
+    {
+        var args = port.StartsWith('-') ? new[] { "--", port, "x" } : new[] { port, "x" };
+        var e = Fails(args);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Equal(port, e.Token);
+        Assert.Contains($"invalid port [{port}]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-t", "0")]
+    [InlineData("-t", "abc")]
+    [InlineData("-t", "1.5")]
+    [InlineData("-t", "99999999999")]
+    [InlineData("-T", "0")]
+    [InlineData("-T", "-1")]
+    [InlineData("-T", "x")]
+    public void Timeouts_must_be_whole_seconds_of_at_least_one(string option, string value)
+    {
+        var e = Fails(option, value, "9000", "x");
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains($"[{option} {value}]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("whole seconds", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-x", "-x")]
+    [InlineData("-fx", "-x")]
+    [InlineData("--verbose", "--verbose")]
+    [InlineData("-:", "-:")]
+    public void Unknown_options_are_named(string option, string token)
+    {
+        var e = Fails(option, "9000", "x");
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Equal(token, e.Token);
+        Assert.Contains($"unknown option [{token}]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-t")]
+    [InlineData("-b")]
+    [InlineData("-c")]
+    [InlineData("-ft")]
+    public void An_option_without_its_value_is_named(string option)
+    {
+        var e = Fails(option);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains("needs a value", e.Message, StringComparison.Ordinal);
+        Assert.Contains("-" + option[^1], e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-b")]
+    [InlineData("-B")]
+    [InlineData("-c")]
+    public void Empty_values_are_rejected(string option)
+    {
+        var e = Fails(option, "", "9000");
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains(option, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_port_is_a_usage_error()
+    {
+        Assert.Equal(ExitCodes.Usage, Fails().ExitCode);
+        Assert.Contains("port is missing", Fails("-f", "-b", "127.0.0.1").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_option_after_the_port_is_named()
+    {
+        var e = Fails("9000", "a", "-f");
+        Assert.Equal("-f", e.Token);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains("before the port", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Shell_modes_take_no_channels()
+    {
+        var e = Fails("-c", "show", "9000", "backend");
+        Assert.Equal("backend", e.Token);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Equal("extra", Fails("-i", "9000", "extra").Token);
+    }
+
+    [Theory]
+    [InlineData("9000 !", "!")]
+    [InlineData("9000 a ! % b", "%")]
+    [InlineData("9000 a % !", "!")]
+    public void A_separator_without_channels_is_named(string line, string token)
+    {
+        var args = line.Split(' ');
+        var e = Assert.Throws<ConfigurationException>(() => CommandLineParser.Parse(args));
+        Assert.Equal(ExitCodes.Unavailable, e.ExitCode);
+        Assert.Equal(token, e.Token);
+        Assert.Contains("no channels in group", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("host:abc")]
+    [InlineData("host:80:x")]
+    [InlineData("host:80:5:1")]
+    [InlineData("[::1")]
+    [InlineData("[nothost]:80")]
+    [InlineData(":80")]
+    [InlineData("host:0")]
+    public void Bad_channels_are_named_with_the_data_error_code(string channel)
+    {
+        var e = Fails("9000", "ok", channel);
+        Assert.Equal(ExitCodes.DataError, e.ExitCode);
+        Assert.Contains($"[{channel}]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Too_many_groups_is_unavailable()
+    {
+        var words = new List<string> { "9000" };
+        for (var g = 0; g <= BalanceConfiguration.LimitMaxGroups; g++)
+        {
+            words.Add("h");
+            words.Add("!");
+        }
+
+        var e = Fails([.. words]);
+        Assert.Equal(ExitCodes.Unavailable, e.ExitCode);
+        Assert.Contains("too many groups", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Net;
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.Tests.Infrastructure;
+
+/// <summary>
+/// A control segment in a private temporary file, filled like an engine would fill it (channels
+/// enabled, addresses 127.0.0.1:port), for unit tests of code that reads segment state. No
+/// engine and no owner lock; the file is deleted on dispose.
+/// </summary>
+public sealed class TestSegment : IDisposable
+{
+    private readonly string path;
+
+    private TestSegment(ControlSegment segment, string path)
+    {
+        Segment = segment;
+        this.path = path;
+    }
+
+    public ControlSegment Segment { get; }
+
+    /// <summary>Groups as on the balance command line, e.g. "a:1", "b:2:1", "!", "c:3", "%".</summary>
+    public static TestSegment Create(params string[] words)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"balance-test-{Guid.NewGuid():N}.seg");
+        var config = new BalanceConfiguration { Port = 9, Groups = GroupSpec.ParseList(words, 9) }.WithLimitsSized();
+        var segment = ControlSegment.Create(new SegmentName("127.0.0.1", 9, path), config);
+        for (var g = 0; g < config.Groups.Count; g++)
+        {
+            var spec = config.Groups[g];
+            segment.Group(g).Type = (int)spec.Type;
+            for (var c = 0; c < spec.Channels.Count; c++)
+            {
+                ChannelAddress.Write(segment, g, c, spec.Channels[c].Host, IPAddress.Loopback, spec.Channels[c].Port);
+                segment.Channel(g, c).MaxConnections = spec.Channels[c].MaxConnections;
+                segment.Channel(g, c).Enabled = 1;
+            }
+
+            segment.Group(g).ChannelCount = spec.Channels.Count;
+        }
+
+        return new TestSegment(segment, path);
+    }
+
+    public void Dispose()
+    {
+        Segment.Dispose();
+        File.Delete(path);
+    }
+}

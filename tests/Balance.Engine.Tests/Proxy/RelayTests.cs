@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Balance.Control;
+using Balance.Proxy;
+using Balance.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Balance.Tests.Proxy;
+
+public class RelayTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Client_half_close_still_gets_the_reply()
+    {
+        await using var r = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
+        await using var engine = TestEngine.Start([r.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        await client.SendAllAsync("hello, world");
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("R:12\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        var channel = control.GetChannel(0, 0);
+        Assert.Equal(12, channel.BytesSent);
+        Assert.Equal(5, channel.BytesReceived);
+    }
+
+    [Fact]
+    public async Task Back_end_half_close_lets_the_client_keep_sending()
+    {
+        await using var g = TestBackend.Start("G", BackendMode.GreetThenHalfClose);
+        await using var engine = TestEngine.Start([g.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        Assert.Equal("G\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
+
+        var payload = RandomNumberGenerator.GetBytes(100_000);
+        await client.SendAllAsync(payload);
+        await Eventually.TrueAsync(() => g.BytesReceived == payload.Length, "back-end received everything after its half-close");
+        client.Shutdown(SocketShutdown.Send);
+        await Eventually.TrueAsync(() => g.Completed == 1, "back-end saw the end of stream");
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        Assert.Equal(payload.Length, control.GetChannel(0, 0).BytesSent);
+        Assert.Equal(2, control.GetChannel(0, 0).BytesReceived);
+    }
+
+    [Fact]
+    public async Task Multi_megabyte_transfers_both_ways_at_once_are_byte_exact_and_counted()
+    {
+        const int size = 16 * 1024 * 1024;
+        await using var echo = TestBackend.Start("E", BackendMode.Echo);
+        await using var engine = TestEngine.Start([echo.Channel]);
+        var payload = RandomNumberGenerator.GetBytes(size);
+        var watch = Stopwatch.StartNew();
+        using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
+        {
+            var send = Task.Run(() => client.SendAllAsync(payload, TimeSpan.FromSeconds(30)));
+            var back = await client.ReadExactlyAsync(size, TimeSpan.FromSeconds(30));
+            await send;
+            watch.Stop();
+            Assert.True(payload.AsSpan().SequenceEqual(back), "echoed bytes differ");
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Empty(await client.ReadToEndAsync());
+        }
+
+        output.WriteLine($"{size / 1048576} MiB each way through the engine in {watch.ElapsedMilliseconds} ms: {2.0 * size / 1048576 / watch.Elapsed.TotalSeconds:F0} MiB/s total");
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "connections back to 0");
+        var channel = control.GetChannel(0, 0);
+        Assert.Equal(size, channel.BytesSent);
+        Assert.Equal(size, channel.BytesReceived);
+        Assert.Equal(1, channel.TotalConnections);
+        Assert.Equal(0, channel.Failures);
+    }
+
+    [Fact]
+    public async Task Counters_add_up_over_several_sessions()
+    {
+        await using var a = TestBackend.Start("A");
+        await using var engine = TestEngine.Start([a.Channel]);
+        for (var i = 0; i < 5; i++)
+        {
+            using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+            Assert.Equal("A", await client.ReadLineAsync());
+            await client.SendAllAsync("hi");
+            Assert.Equal("hi", Encoding.ASCII.GetString(await client.ReadExactlyAsync(2)));
+        }
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "connections back to 0");
+        var channel = control.GetChannel(0, 0);
+        Assert.Equal(5, channel.TotalConnections);
+        Assert.Equal(10, channel.BytesSent);
+        Assert.Equal(20, channel.BytesReceived);
+        Assert.Equal(5, control.GetInstance().Accepted);
+        Assert.Equal(0, control.GetInstance().Rejected);
+    }
+
+    [Fact]
+    public async Task Idle_sessions_are_closed_after_the_idle_timeout()
+    {
+        await using var a = TestBackend.Start("A");
+        var debug = new StringWriter();
+        await using var engine = TestEngine.Start([a.Channel], c => c with { IdleTimeout = TimeSpan.FromSeconds(1) }, new EngineOutput { Debug = debug });
+        using var control = engine.Control();
+        var cursor = control.EventHead;
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        Assert.Equal("A", await client.ReadLineAsync());
+
+        // Activity keeps it alive.
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(500);
+            await client.SendAllAsync("x");
+            Assert.Equal("x", Encoding.ASCII.GetString(await client.ReadExactlyAsync(1)));
+        }
+
+        var watch = Stopwatch.StartNew();
+        Assert.Empty(await client.ReadToEndAsync(TimeSpan.FromSeconds(5)));
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(800), TimeSpan.FromSeconds(3));
+        Assert.Contains("timed out after 1 seconds", debug.ToString().Split('\n'));
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "connections back to 0");
+        Assert.Contains(control.ReadEvents(ref cursor), e => e.Kind == EngineEventKind.IdleTimeout);
+    }
+
+    [Fact]
+    public async Task Packet_dump_shows_every_read_in_the_reference_format()
+    {
+        await using var echo = TestBackend.Start("E", BackendMode.Echo);
+        var dump = new StringWriter();
+        await using var engine = TestEngine.Start([echo.Channel], output: new EngineOutput { PacketDump = dump });
+        var request = PacketDumpTests.ReferenceRequest();
+        using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
+        {
+            await client.SendAllAsync(request);
+            Assert.Equal(request, await client.ReadExactlyAsync(request.Length));
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Empty(await client.ReadToEndAsync());
+        }
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        var forward = PacketDumpTests.ReferenceRequestDump;
+        var backward = "-<" + forward[2..];
+        Assert.Equal(forward + backward + "-> 0\n\n" + "-< 0\n\n", dump.ToString());
+    }
+
+    [Fact]
+    public async Task A_reset_from_the_client_closes_the_back_end_side_too()
+    {
+        await using var a = TestBackend.Start("A");
+        await using var engine = TestEngine.Start([a.Channel]);
+        var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        Assert.Equal("A", await client.ReadLineAsync());
+        client.LingerState = new LingerOption(true, 0);
+        client.Dispose();
+        await Eventually.TrueAsync(() => a.Completed == 1, "back-end connection closed");
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "connections back to 0");
+    }
+}
