@@ -40,6 +40,22 @@ public sealed class BalanceJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_Balance_takes_groups_from_New_BalanceGroup()
+    {
+        ps.Run(
+            "$null = Start-Balance -Port $args[0] -BindAddress 127.0.0.1 -Group (New-BalanceGroup $args[1] -Type Hash), (New-BalanceGroup $args[2]) -HashFailover",
+            port,
+            one.Destination,
+            two.Destination).ThrowOnError();
+        var groups = ps.Run("Get-BalanceGroup -Port $args[0]", port).ThrowOnError().Of("BalanceGroup");
+        Assert.Equal(["Hash", "RoundRobin"], groups.Select(g => g.P<string>("Type")));
+        Assert.True(ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<bool>("HashFailover"));
+        Assert.Equal("one", await TestBackend.AskAsync(port));
+        ps.Run("Disable-BalanceChannel -Port $args[0] -Group 0 -Index 0", port).ThrowOnError();
+        Assert.Equal("two", await TestBackend.AskAsync(port));
+    }
+
+    [Fact]
     public async Task Receive_Job_returns_engine_events_as_objects()
     {
         var dead = FreePort.Next();

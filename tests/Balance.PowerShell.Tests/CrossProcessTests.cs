@@ -44,6 +44,16 @@ public sealed class CrossProcessTests : IDisposable
     }
 
     [Fact]
+    public void Detached_instance_from_groups_keeps_the_group_types()
+    {
+        ps.Run("$null = Start-Balance -Port $args[0] -Group (New-BalanceGroup $args[1], $args[2] -Type Hash) -BindAddress 127.0.0.1 -ConnectTimeout 2 -Detached", port, one.Destination, two.Destination).ThrowOnError();
+        var group = ps.Run("Get-BalanceGroup -Port $args[0]", port).ThrowOnError().Single;
+        Assert.Equal(("Hash", 2), (group.P<string>("Type"), group.P<int>("ChannelCount")));
+        Assert.Equal(TimeSpan.FromSeconds(2), ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<TimeSpan>("ConnectTimeout"));
+        ps.Run("Stop-Balance -Port $args[0] -Timeout 10 -Confirm:$false", port).ThrowOnError();
+    }
+
+    [Fact]
     public void Detached_start_failure_is_reported_with_the_process_message()
     {
         var r = ps.Run("Start-Balance -Port $args[0] -Channel 'no-such-host.invalid:80' -Detached", port);
