@@ -172,7 +172,19 @@ public sealed class StartBalanceCommand : BalanceCmdlet
 
         var name = Name ?? string.Create(CultureInfo.InvariantCulture, $"Balance{Port}");
         var command = OriginalCommandLine.Text(configuration);
-        var job = new BalanceJob(command, name, engine);
+        BalanceJob job;
+        try
+        {
+            job = new BalanceJob(command, name, engine);
+        }
+        catch (ControlException e)
+        {
+            // Without a job nothing would ever stop this engine.
+            engine.StopAsync(TimeSpan.Zero).Wait(TimeSpan.FromSeconds(10));
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.StartFailed, ErrorCategory.ResourceUnavailable, configuration.Port));
+            return;
+        }
+
 
         // ModuleName lets the job manager import the module to find the adapter if it was not registered at import.
         var definition = new JobDefinition(typeof(BalanceJobSourceAdapter), command, name) { ModuleName = "Balance" };

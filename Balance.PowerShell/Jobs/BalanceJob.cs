@@ -129,7 +129,8 @@ public sealed class BalanceJob : Job2
     {
         lock (streamGate)
         {
-            stopping ??= closed ? finished.Task : StopCoreAsync();
+            // Run outside the lock: the stop cancels the monitor, whose continuation takes the lock too.
+            stopping ??= closed ? finished.Task : Task.Run(StopCoreAsync);
             return stopping;
         }
     }
