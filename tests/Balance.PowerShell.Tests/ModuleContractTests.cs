@@ -91,6 +91,9 @@ public sealed class ModuleContractTests : IDisposable
         Assert.All(viewed, v => Assert.NotNull(ModuleAssembly.GetType(v)));
         var loaded = ps.Run("(Get-Module Balance).ExportedFormatFiles").ThrowOnError().Strings;
         Assert.True(File.Exists(Assert.Single(loaded)));
+
+        // The engine's own loader: throws FormatTableLoadException naming any view it cannot use.
+        _ = new System.Management.Automation.Runspaces.FormatTable([loaded[0]]);
     }
 
     [Fact]
