@@ -19,6 +19,7 @@ internal sealed class EngineContext
         Endpoints = new EndpointCache(segment);
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
+        MaxSessions = DescriptorLimit.MaxSessions(DescriptorLimit.RaiseSoftLimit());
         Relay = new Relay(this);
         Connector = new Connector(this);
     }
@@ -42,6 +43,9 @@ internal sealed class EngineContext
     public EndpointCache Endpoints { get; }
 
     public SessionTable Sessions { get; } = new();
+
+    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count.</summary>
+    public int MaxSessions { get; }
 
     public long ConnectTimeoutMs { get; }
 
