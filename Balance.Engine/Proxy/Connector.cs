@@ -61,18 +61,7 @@ internal sealed class Connector
                         socket.Dispose();
                     }
 
-                    try
-                    {
-                        await socket.ConnectAsync(endpoint, CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (SocketException e)
-                    {
-                        error = e.SocketErrorCode;
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        error = SocketError.OperationAborted;
-                    }
+                    error = SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket, endpoint).ConfigureAwait(false));
 
                     if (!session.TryEndAttempt(token, error == SocketError.Success))
                     {
