@@ -105,8 +105,6 @@ internal sealed class Session : IThreadPoolWorkItem
         return true;
     }
 
-    public bool WasTimedOut(long token) => Volatile.Read(ref connectState) == token + TimedOut;
-
     /// <summary>Sweeper side: closes a connect attempt that is past its deadline.</summary>
     public bool IsConnectOverdue(long now) =>
         (Volatile.Read(ref connectState) & StateMask) == Connecting && now >= Volatile.Read(ref connectDeadline);
