@@ -19,8 +19,6 @@ public sealed class CrossProcessTests : IDisposable
         ps.Run("Stop-Balance -Port $args[0] -Confirm:$false -ErrorAction SilentlyContinue", port);
         ps.Dispose();
 
-        // The structural-change lock file of a stopped instance (set-group-type took it) is left by the engine.
-        File.Delete(Balance.Control.SegmentName.For("127.0.0.1", port).ControlLockPath);
         one.Dispose();
         two.Dispose();
     }
