@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Balance.Tests.Proxy;
 
-public class LifecycleTests
+public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task A_kill_request_through_the_segment_stops_the_engine_gracefully()
@@ -188,6 +188,7 @@ public class LifecycleTests
         await using var b = TestBackend.Start("B");
         await using var engine = TestEngine.Start([a.Channel, b.Channel]);
         var clients = new Socket[count];
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             using var gate = new SemaphoreSlim(64);
@@ -205,6 +206,7 @@ public class LifecycleTests
                 }
             }));
 
+            output.WriteLine($"{count} sessions up in {watch.ElapsedMilliseconds} ms");
             using var control = engine.Control();
             Assert.Equal(count / 2, control.GetChannel(0, 0).Connections);
             Assert.Equal(count / 2, control.GetChannel(0, 1).Connections);
@@ -221,6 +223,7 @@ public class LifecycleTests
         using var after = engine.Control();
         await Eventually.TrueAsync(() => after.GetChannel(0, 0).Connections == 0 && after.GetChannel(0, 1).Connections == 0, "connections back to 0");
         await Eventually.TrueAsync(() => a.Open + b.Open == 0, "back-end connections closed");
+        output.WriteLine($"all closed after {watch.ElapsedMilliseconds} ms");
         Assert.Equal(count, after.GetChannel(0, 0).TotalConnections + after.GetChannel(0, 1).TotalConnections);
         Assert.Equal(count, after.GetInstance().Accepted);
     }
