@@ -63,6 +63,12 @@ public sealed class FileLock : IDisposable
             // A planted lock file proves nothing about an instance of this user's: refuse to guess.
             throw new ControlException(ControlError.PermissionDenied, $"permission denied: {e.Message}", e);
         }
+        catch (IOException) when (!File.Exists(path))
+        {
+            // The holder unlinked the file (it does so while still holding the lock) between our
+            // open and our lock attempt: it has stopped.
+            return false;
+        }
     }
 
     /// <summary>Removes the file when the lock is released (the owner lock of a cleanly stopped engine).</summary>

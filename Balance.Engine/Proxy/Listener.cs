@@ -10,13 +10,13 @@ namespace Balance.Proxy;
 /// The listening socket and its accept loop. An IPv6 listener accepts IPv4 clients too (dual
 /// stack, so <c>-6</c> without <c>-b</c> serves everyone on <c>[::]</c>). Running out of
 /// descriptors (EMFILE/ENFILE) or buffers is logged once per episode and met with a growing
-/// back-off until accepting works again; the loop never dies of it.
+/// back-off until accepting works again; the loop never dies of it. At the session limit
+/// (<see cref="DescriptorLimit"/>) accepting pauses and clients wait in the kernel's backlog.
 /// </summary>
 internal sealed class Listener : IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
-    private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
     private int closed;
 
@@ -60,32 +60,29 @@ internal sealed class Listener : IDisposable
     {
         var backoff = FirstBackoff;
         var troubled = false;
-        var maxSessions = DescriptorBudget.MaxSessions();
-        var lastLimitNotice = -EpisodeGapMs;
+        var full = false;
         while (true)
         {
-            if (context.Sessions.Count >= maxSessions)
+            if (context.Sessions.Count >= context.MaxSessions)
             {
-                // Leave further clients in the kernel's backlog rather than run the process out of descriptors.
+                if (!full)
+                {
+                    full = true;
+                    var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
+                    context.Notices?.WriteLine(text);
+                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
+                }
+
+                await Task.Delay(FirstBackoff).ConfigureAwait(false);
                 if (IsClosed)
                 {
                     return;
                 }
 
-                // One notice per episode: sessions ending one by one must not make it flap.
-                if (!troubled && Environment.TickCount64 - lastLimitNotice > EpisodeGapMs)
-                {
-                    lastLimitNotice = Environment.TickCount64;
-                    var text = string.Create(CultureInfo.InvariantCulture, $"{maxSessions} sessions use every descriptor the open-files limit allows; new clients wait until descriptors are free");
-                    context.Notices?.WriteLine(text);
-                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
-                }
-
-                troubled = true;
-                await Task.Delay(FirstBackoff).ConfigureAwait(false);
                 continue;
             }
 
+            full = false;
             Socket client;
             try
             {

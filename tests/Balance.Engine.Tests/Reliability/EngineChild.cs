@@ -52,7 +52,7 @@ internal sealed class EngineChild : IDisposable
                 segments.Track(process);
                 var running = new RunningProcess(process);
                 var name = segments.NameFor("127.0.0.1", port);
-                if (await Loopback.EventuallyAsync(() => process.HasExited || (File.Exists(name.Path) && Loopback.Accepts(port)), TimeSpan.FromSeconds(30)) && !process.HasExited)
+                if (await Loopback.EventuallyAsync(() => process.HasExited || (File.Exists(name.Path) && Accepts(port)), TimeSpan.FromSeconds(30)) && !process.HasExited)
                 {
                     return new EngineChild(running, port, segments);
                 }
@@ -69,6 +69,21 @@ internal sealed class EngineChild : IDisposable
         {
             segments.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>True when something accepts a TCP connection on 127.0.0.1:<paramref name="port"/>.</summary>
+    public static bool Accepts(int port)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        try
+        {
+            client.Connect(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 

@@ -135,7 +135,7 @@ public sealed class SegmentFileSecurityTests : IDisposable
         Assert.Contains("symbolic link", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(victim), "the engine followed the planted link");
-        Assert.False(Loopback.Accepts(port));
+        Assert.False(EngineChild.Accepts(port));
     }
 
     private static void Run(string program, params string[] args)
