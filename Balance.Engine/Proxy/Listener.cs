@@ -17,6 +17,7 @@ internal sealed class Listener : IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+    private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
     private int closed;
 
@@ -61,18 +62,21 @@ internal sealed class Listener : IDisposable
         var backoff = FirstBackoff;
         var troubled = false;
         var full = false;
+        var lastFullNotice = -EpisodeGapMs;
         while (true)
         {
             if (context.Sessions.Count >= context.MaxSessions)
             {
-                if (!full)
+                // One notice per episode: sessions ending one at a time must not make it repeat.
+                if (!full && Environment.TickCount64 - lastFullNotice > EpisodeGapMs)
                 {
-                    full = true;
+                    lastFullNotice = Environment.TickCount64;
                     var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
                     context.Notices?.WriteLine(text);
                     context.Publish(EngineEventKind.AcceptError, -1, -1, text);
                 }
 
+                full = true;
                 await Task.Delay(FirstBackoff).ConfigureAwait(false);
                 if (IsClosed)
                 {
