@@ -72,6 +72,75 @@ public sealed class LiveFaultTests
         await AssertEchoesAsync(live, "still A after create");
     }
 
+    [Fact]
+    public async Task Clients_resetting_in_the_middle_of_large_transfers_release_everything_and_others_stay_exact()
+    {
+        await using var echo = TestBackend.Start("E", BackendMode.Echo);
+        await using var engine = TestEngine.Start([echo.Channel]);
+        using var steady = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        var block = new byte[4 * 1024 * 1024];
+        Random.Shared.NextBytes(block);
+        var steadyEcho = steady.ReadExactlyAsync(block.Length, TimeSpan.FromSeconds(30));
+        var steadySend = steady.SendAllAsync(block, TimeSpan.FromSeconds(30));
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            var c = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+            var pending = c.SendAllAsync(block, TimeSpan.FromSeconds(30)); // never read: the chain fills up
+            await Task.Delay(50);
+            c.LingerState = new LingerOption(true, 0);
+            c.Dispose(); // RST in the middle of the transfer
+            await Task.WhenAny(pending, Task.Delay(1000));
+        }));
+
+        await steadySend;
+        Assert.Equal(block, await steadyEcho);
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 1, "only the steady session left");
+        await Eventually.TrueAsync(() => echo.Open == 1, "reset sessions' back-end sides closed");
+    }
+
+    [Fact]
+    public async Task A_stop_during_transfers_keeps_relaying_through_the_grace_period_then_closes_within_it()
+    {
+        await using var echo = TestBackend.Start("E", BackendMode.Echo);
+        var grace = TimeSpan.FromSeconds(1);
+        await using var engine = TestEngine.Start([echo.Channel], c => c with { GracePeriod = grace });
+        var clients = new List<Socket>();
+        for (var i = 0; i < 5; i++)
+        {
+            clients.Add(await LoopbackClient.ConnectAsync(engine.LocalEndPoint));
+        }
+
+        try
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var stop = engine.StopAsync();
+            await Task.Delay(200);
+            Assert.False(stop.IsCompleted);
+            foreach (var c in clients)
+            {
+                await AssertEchoesAsync(c, "still relayed during the grace period");
+            }
+
+            await stop.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.InRange(watch.Elapsed, grace - TimeSpan.FromMilliseconds(100), grace + TimeSpan.FromSeconds(2));
+            foreach (var c in clients)
+            {
+                Assert.Empty(await ReadUntilClosedAsync(c, TimeSpan.FromSeconds(3)));
+            }
+
+            await Eventually.TrueAsync(() => echo.Open == 0, "back-end sides closed");
+        }
+        finally
+        {
+            foreach (var c in clients)
+            {
+                c.Dispose();
+            }
+        }
+    }
+
     private static async Task AssertEchoesAsync(Socket socket, string text)
     {
         await socket.SendAllAsync(text + "\n");
