@@ -9,6 +9,8 @@ namespace Balance.Control;
 /// </summary>
 public static unsafe class ChannelAddress
 {
+    private const long StuckWriterMs = 200;
+
     /// <summary>Stores a resolved destination. Callers serialise writers (engine start, or the control lock).</summary>
     public static void Write(ControlSegment segment, int group, int channel, string host, IPAddress address, int port)
     {
@@ -50,6 +52,7 @@ public static unsafe class ChannelAddress
         ArgumentNullException.ThrowIfNull(segment);
         ref var c = ref segment.Channel(group, channel);
         Span<byte> bytes = stackalloc byte[16];
+        long deadline = 0;
         for (var spin = 0; ; spin++)
         {
             version = Volatile.Read(ref c.AddressVersion);
@@ -73,6 +76,16 @@ public static unsafe class ChannelAddress
 
             if (spin > 1000)
             {
+                // A writer holds the odd version for microseconds. One that died mid-write (or a
+                // hostile one) leaves it odd until the next assign repairs it: refuse, never spin forever.
+                deadline = deadline == 0 ? Environment.TickCount64 + StuckWriterMs : deadline;
+                if (Environment.TickCount64 > deadline)
+                {
+                    throw new ControlException(
+                        ControlError.Corrupt,
+                        $"the address of group {group} channel {channel} stayed half-written for {StuckWriterMs} ms (a control client died while assigning it?); assign it again");
+                }
+
                 Thread.Yield();
             }
         }
