@@ -268,7 +268,8 @@ public sealed unsafe class ControlSegment : IDisposable
         SegmentHeader h = System.Runtime.InteropServices.MemoryMarshal.Read<SegmentHeader>(raw);
         if (h.Magic != SegmentLayout.Magic)
         {
-            throw h.Magic == 0 && h.OwnerPid != 0
+            // A zero signature is an engine still writing its header (the signature goes last): not running yet.
+            throw h.Magic == 0
                 ? NotRunning(name, null)
                 : Corrupt(name, "it does not start with the Balance segment signature");
         }

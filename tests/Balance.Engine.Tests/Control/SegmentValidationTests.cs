@@ -67,6 +67,18 @@ public class SegmentValidationTests
     }
 
     [Fact]
+    public void A_segment_whose_header_is_still_being_written_is_not_running_yet()
+    {
+        using var instance = new FakeInstance();
+        instance.Segment.Header.Magic = 0;
+        instance.Segment.Header.OwnerPid = 0;
+
+        var e = Assert.Throws<ControlException>(instance.OpenClient);
+
+        Assert.Equal(ControlError.NotRunning, e.Error);
+    }
+
+    [Fact]
     public void Truncated_segment_is_refused()
     {
         using var instance = new FakeInstance();
