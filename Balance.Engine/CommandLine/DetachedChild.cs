@@ -46,6 +46,7 @@ internal static class DetachedChild
         NativeMethods.CreateSession();
         Directory.SetCurrentDirectory("/");
         var configuration = command.Configuration;
+        using var signals = new ShutdownSignals();
 
         // -p output could only go to /dev/null once detached; not producing it saves the formatting.
         var engine = BalanceEngine.Start(configuration, new EngineOutput { Debug = configuration.Debug ? error : null });
@@ -61,7 +62,7 @@ internal static class DetachedChild
         output.WriteLine(ReadyLine);
         output.Flush();
         NativeMethods.RedirectStandardStreamsToNull();
-        return EngineHost.RunUntilStopped(engine, TextWriter.Null);
+        return EngineHost.RunUntilStopped(engine, signals, TextWriter.Null);
     }
 
     private static TextWriter DescriptorWriter(int descriptor)

@@ -9,6 +9,7 @@ internal static class ForegroundMode
     {
         ArgumentNullException.ThrowIfNull(command);
         var configuration = command.Configuration;
+        using var signals = new ShutdownSignals();
         var engine = BalanceEngine.Start(configuration, new EngineOutput
         {
             Debug = configuration.Debug ? error : null,
@@ -19,6 +20,6 @@ internal static class ForegroundMode
             StartupTrace.Write(error, engine, configuration);
         }
 
-        return EngineHost.RunUntilStopped(engine, error);
+        return EngineHost.RunUntilStopped(engine, signals, error);
     }
 }

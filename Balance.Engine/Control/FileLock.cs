@@ -72,8 +72,17 @@ public sealed class FileLock : IDisposable
             return false;
         }
 
-        using var probe = TryAcquire(path);
-        return probe is null;
+        try
+        {
+            using var probe = TryAcquire(path);
+            return probe is null;
+        }
+        catch (IOException) when (!File.Exists(path))
+        {
+            // The holder unlinked the file (it does so while still holding the lock) between our
+            // open and our lock attempt: it has stopped.
+            return false;
+        }
     }
 
     /// <summary>Removes the file when the lock is released (the owner lock of a cleanly stopped engine).</summary>

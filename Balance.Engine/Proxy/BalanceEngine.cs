@@ -357,6 +357,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             }
 
             TryDelete(segment.Name.Path);
+            TryDelete(segment.Name.ControlLockPath);
             ownerLock.DeleteOnDispose();
             ownerLock.Dispose();
             if (fault is null)

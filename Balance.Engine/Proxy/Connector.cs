@@ -35,50 +35,39 @@ internal sealed class Connector
             {
                 session.Assign(choice);
                 var endpoint = context.Endpoints.Get(choice.Group, choice.Channel);
-                var error = SocketError.Success;
-                var timedOut = false;
                 Socket? socket = null;
                 try
                 {
                     socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                     socket.NoDelay = true;
                     socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-                    BindOutbound(socket, endpoint.AddressFamily);
                 }
                 catch (SocketException e)
                 {
-                    // Out of descriptors or similar: counts as a failed attempt on this channel.
-                    error = e.SocketErrorCode;
+                    // Out of descriptors or similar: a local problem, not the back-end's fault, so
+                    // no failure is counted and nothing is disabled; this client cannot be served.
                     socket?.Dispose();
-                    socket = null;
+                    session.ReleaseSlot();
+                    Interlocked.Increment(ref segment.Header.Rejected);
+                    context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "cannot open a back-end socket: " + e.Message);
+                    context.Notices?.WriteLine("cannot open a back-end socket: " + e.Message);
+                    session.Finish();
+                    return;
                 }
 
-                if (socket is not null)
+                BindOutbound(socket, endpoint.AddressFamily);
+                var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
+                if (session.IsAborted)
                 {
-                    var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
-                    if (session.IsAborted)
-                    {
-                        socket.Dispose();
-                    }
+                    socket.Dispose();
+                }
 
-                    try
-                    {
-                        await socket.ConnectAsync(endpoint, CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (SocketException e)
-                    {
-                        error = e.SocketErrorCode;
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        error = SocketError.OperationAborted;
-                    }
+                var error = SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket, endpoint).ConfigureAwait(false));
 
-                    if (!session.TryEndAttempt(token, error == SocketError.Success))
-                    {
-                        timedOut = session.WasTimedOut(token);
-                        error = SocketError.TimedOut;
-                    }
+                // Losing the race means the sweeper closed the attempt at its deadline.
+                if (!session.TryEndAttempt(token, error == SocketError.Success))
+                {
+                    error = SocketError.TimedOut;
                 }
 
                 if (session.IsAborted)
@@ -100,8 +89,8 @@ internal sealed class Connector
                     return;
                 }
 
-                socket?.Dispose();
-                ReportFailure(choice, endpoint, timedOut || error == SocketError.TimedOut, error);
+                socket.Dispose();
+                ReportFailure(choice, endpoint, error == SocketError.TimedOut, error);
                 session.ReleaseSlot();
 
                 var next = ChannelSelector.NextInGroup(segment, choice.Group, choice.Channel, firstInGroup, context.HashFailover);

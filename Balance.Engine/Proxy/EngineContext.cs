@@ -6,6 +6,8 @@ namespace Balance.Proxy;
 /// <summary>What every part of one running engine shares: its segment, options, writers and sessions.</summary>
 internal sealed class EngineContext
 {
+    private int connectsInFlight;
+
     public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output)
     {
         Segment = segment;
@@ -19,6 +21,7 @@ internal sealed class EngineContext
         Endpoints = new EndpointCache(segment);
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
+        MaxSessions = DescriptorLimit.MaxSessions(DescriptorLimit.RaiseSoftLimit());
         Relay = new Relay(this);
         Connector = new Connector(this);
     }
@@ -43,14 +46,24 @@ internal sealed class EngineContext
 
     public SessionTable Sessions { get; } = new();
 
+    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count.</summary>
+    public int MaxSessions { get; }
+
     public long ConnectTimeoutMs { get; }
 
     /// <summary>0 = sessions never time out.</summary>
     public long IdleTimeoutMs { get; }
 
+    /// <summary>Connect attempts in flight; the sweeper only looks for overdue ones when there are some.</summary>
+    public int ConnectsInFlight => Volatile.Read(ref connectsInFlight);
+
     public bool HashFailover => Configuration.HashFailover;
 
     public bool AutoDisable => Configuration.AutoDisable;
+
+    public void ConnectStarted() => Interlocked.Increment(ref connectsInFlight);
+
+    public void ConnectEnded() => Interlocked.Decrement(ref connectsInFlight);
 
     public void Publish(EngineEventKind kind, int group, int channel, string message) =>
         EventRing.Publish(Segment, kind, group, channel, message);

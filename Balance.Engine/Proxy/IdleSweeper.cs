@@ -18,6 +18,7 @@ internal sealed class IdleSweeper : IAsyncDisposable
     private readonly Func<Session, long, bool> isConnectOverdue = static (s, now) => s.IsConnectOverdue(now);
     private readonly Func<Session, long, bool> isIdle;
     private int running;
+    private long nextIdleSweep;
 
     public IdleSweeper(EngineContext context, Action tick)
     {
@@ -56,14 +57,19 @@ internal sealed class IdleSweeper : IAsyncDisposable
         {
             tick();
             var now = Environment.TickCount64;
-            context.Sessions.Collect(due, isConnectOverdue, now);
-            foreach (var s in due)
+            if (context.ConnectsInFlight > 0)
             {
-                s.TimeOutConnect(now);
+                context.Sessions.Collect(due, isConnectOverdue, now);
+                foreach (var s in due)
+                {
+                    s.TimeOutConnect(now);
+                }
             }
 
-            if (context.IdleTimeoutMs > 0)
+            // Idle checks need only a tenth of the idle timeout's resolution, not every tick.
+            if (context.IdleTimeoutMs > 0 && now >= nextIdleSweep)
             {
+                nextIdleSweep = now + Math.Max(context.IdleTimeoutMs / 10, 1);
                 context.Sessions.Collect(due, isIdle, now);
                 foreach (var s in due)
                 {

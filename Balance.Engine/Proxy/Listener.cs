@@ -10,7 +10,8 @@ namespace Balance.Proxy;
 /// The listening socket and its accept loop. An IPv6 listener accepts IPv4 clients too (dual
 /// stack, so <c>-6</c> without <c>-b</c> serves everyone on <c>[::]</c>). Running out of
 /// descriptors (EMFILE/ENFILE) or buffers is logged once per episode and met with a growing
-/// back-off until accepting works again; the loop never dies of it.
+/// back-off until accepting works again; the loop never dies of it. At the session limit
+/// (<see cref="DescriptorLimit"/>) accepting pauses and clients wait in the kernel's backlog.
 /// </summary>
 internal sealed class Listener : IDisposable
 {
@@ -59,8 +60,29 @@ internal sealed class Listener : IDisposable
     {
         var backoff = FirstBackoff;
         var troubled = false;
+        var full = false;
         while (true)
         {
+            if (context.Sessions.Count >= context.MaxSessions)
+            {
+                if (!full)
+                {
+                    full = true;
+                    var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
+                    context.Notices?.WriteLine(text);
+                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
+                }
+
+                await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                if (IsClosed)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            full = false;
             Socket client;
             try
             {

@@ -48,20 +48,33 @@ internal sealed class Relay
     {
         var from = clientToBackend ? session.Client : session.Backend!;
         var to = clientToBackend ? session.Backend! : session.Client;
+        var operation = clientToBackend ? session.Upstream : session.Downstream;
         var dump = context.Dump;
         byte[]? buffer = null;
         var fullReads = 0;
+        var failed = false;
         try
         {
             while (true)
             {
                 if (buffer is null)
                 {
-                    await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    if (await operation.ReceiveAsync(from, Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                    {
+                        failed = true;
+                        break;
+                    }
+
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                 }
 
-                var read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                var read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
+                if (read < 0)
+                {
+                    failed = true;
+                    break;
+                }
+
                 if (dump is not null)
                 {
                     PacketDump.Write(dump, clientToBackend, buffer.AsSpan(0, read));
@@ -76,7 +89,19 @@ internal sealed class Relay
                 var sent = 0;
                 while (sent < read)
                 {
-                    sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
+                    var n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
+                    if (n <= 0)
+                    {
+                        failed = true;
+                        break;
+                    }
+
+                    sent += n;
+                }
+
+                if (failed)
+                {
+                    break;
                 }
 
                 if (clientToBackend)
@@ -90,6 +115,7 @@ internal sealed class Relay
 
                 if (read < buffer.Length)
                 {
+                    operation.ClearBuffer();
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = null;
                     fullReads = 0;
@@ -101,21 +127,30 @@ internal sealed class Relay
                 }
             }
 
-            to.Shutdown(SocketShutdown.Send);
+            if (!failed)
+            {
+                to.Shutdown(SocketShutdown.Send);
+            }
         }
         catch (SocketException)
         {
-            session.Abort();
+            failed = true;
         }
         catch (ObjectDisposedException)
         {
-            session.Abort();
+            failed = true;
         }
         finally
         {
             if (buffer is not null)
             {
+                operation.ClearBuffer();
                 ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (failed)
+            {
+                session.Abort();
             }
 
             session.PumpEnded();

@@ -41,6 +41,12 @@ internal sealed class Session
 
     public Socket Client { get; }
 
+    /// <summary>Connect, then client-to-back-end relay.</summary>
+    public SocketOperation Upstream { get; } = new();
+
+    /// <summary>Back-end-to-client relay.</summary>
+    public SocketOperation Downstream { get; } = new();
+
     public Socket? Backend => Volatile.Read(ref backend);
 
     public IPEndPoint Remote { get; }
@@ -82,15 +88,22 @@ internal sealed class Session
         Interlocked.Exchange(ref backend, socket);
         Volatile.Write(ref connectDeadline, deadline);
         var token = ((Volatile.Read(ref connectState) / 4) + 1) * 4;
+        context.ConnectStarted();
         Volatile.Write(ref connectState, token + Connecting);
         return token;
     }
 
     /// <summary>Settles the attempt; false when the sweeper timed it out first (the socket is then closed).</summary>
-    public bool TryEndAttempt(long token, bool connected) =>
-        Interlocked.CompareExchange(ref connectState, token + (connected ? Connected : Failed), token + Connecting) == token + Connecting;
+    public bool TryEndAttempt(long token, bool connected)
+    {
+        if (Interlocked.CompareExchange(ref connectState, token + (connected ? Connected : Failed), token + Connecting) != token + Connecting)
+        {
+            return false;
+        }
 
-    public bool WasTimedOut(long token) => Volatile.Read(ref connectState) == token + TimedOut;
+        context.ConnectEnded();
+        return true;
+    }
 
     /// <summary>Sweeper side: closes a connect attempt that is past its deadline.</summary>
     public bool IsConnectOverdue(long now) =>
@@ -113,6 +126,7 @@ internal sealed class Session
 
         if (Interlocked.CompareExchange(ref connectState, state - Connecting + TimedOut, state) == state)
         {
+            context.ConnectEnded();
             socket?.Dispose();
         }
     }
@@ -165,6 +179,10 @@ internal sealed class Session
         Volatile.Read(ref backend)?.Dispose();
         ReleaseSlot();
         context.Sessions.Remove(this);
+
+        // Both directions and the connect are over: no operation is in flight any more.
+        Upstream.Dispose();
+        Downstream.Dispose();
     }
 
     private static void Close(Socket? socket)

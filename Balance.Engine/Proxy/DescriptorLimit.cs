@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// The process's open-file limit, and how many sessions fit under it. Running into the limit is
+/// worse than it looks: besides failing accepts and connects, the .NET runtime itself cannot
+/// open /proc/meminfo any more and aborts with "Out of memory" at its next GC (observed). So the
+/// engine raises the soft limit to the hard one at start, as haproxy does, and never accepts more
+/// sessions (two descriptors each) than fit below the limit minus a reserve.
+/// </summary>
+internal static partial class DescriptorLimit
+{
+    /// <summary>Descriptors left for the runtime, the segment, log files and the host application.</summary>
+    public const int Reserve = 128;
+
+    private const int RlimitNofile = 7;
+
+    /// <summary>Raises the soft limit to the hard limit (Linux); returns the limit now in force, or null when unknown.</summary>
+    public static long? RaiseSoftLimit()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            if (GetRLimit(RlimitNofile, out var limit) != 0)
+            {
+                return null;
+            }
+
+            if (limit.Current < limit.Maximum)
+            {
+                var raised = limit with { Current = limit.Maximum };
+                if (SetRLimit(RlimitNofile, in raised) == 0)
+                {
+                    limit = raised;
+                }
+            }
+
+            return limit.Current > long.MaxValue ? long.MaxValue : (long)limit.Current;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sessions that fit below <paramref name="limit"/> (null = no known limit).</summary>
+    public static int MaxSessions(long? limit) =>
+        limit is not { } l ? int.MaxValue : (int)Math.Clamp((l - Reserve) / 2, 16, int.MaxValue);
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRLimit(int resource, out RLimit limit);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, in RLimit limit);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private record struct RLimit(ulong Current, ulong Maximum);
+}

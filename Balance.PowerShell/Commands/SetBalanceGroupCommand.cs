@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Management.Automation;
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>Set-BalanceGroup: switches a group between round robin and client-address hash (the shell's <c>rr</c> and <c>hash</c>).</summary>
+[Cmdlet(VerbsCommon.Set, "BalanceGroup", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Set-BalanceGroup.md")]
+[OutputType(typeof(BalanceGroup))]
+public sealed class SetBalanceGroupCommand : BalanceCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    [ArgumentCompleter(typeof(PortCompleter))]
+    public int Port { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? BindAddress { get; set; }
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ValidateRange(0, BalanceConfiguration.LimitMaxGroups - 1)]
+    [ArgumentCompleter(typeof(GroupCompleter))]
+    public int[] Group { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 2)]
+    public GroupType Type { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        using var client = TryOpen(Port, BindAddress);
+        if (client is null)
+        {
+            return;
+        }
+
+        foreach (var g in Group)
+        {
+            var description = DescribeGroup(client, g);
+            try
+            {
+                client.GetGroup(g);
+                if (!ShouldProcess(description, string.Format(CultureInfo.InvariantCulture, "Set the group type to {0}", Type)))
+                {
+                    continue;
+                }
+
+                client.SetGroupType(g, Type);
+                if (PassThru)
+                {
+                    WriteObject(new BalanceGroup(client.Name.Port, client.Name.NormalizedAddress, client.GetGroup(g)));
+                }
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                WriteFailure(e, description);
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Management.Automation;
+using Balance.Configuration;
+using Balance.Control;
+using Balance.Proxy;
+
+namespace Balance.PowerShell;
+
+/// <summary>
+/// Start-Balance: starts a proxy. By default the engine runs in this process as a job
+/// (<see cref="BalanceJob"/>); with -Detached it runs in a process of its own that outlives the
+/// session, and a <see cref="BalanceInstance"/> is returned.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "Balance", SupportsShouldProcess = true, DefaultParameterSetName = ChannelSet, HelpUri = HelpUriBase + "Start-Balance.md")]
+[OutputType(typeof(BalanceJob), ParameterSetName = [ChannelSet, GroupSet])]
+[OutputType(typeof(BalanceInstance), ParameterSetName = [ChannelDetachedSet, GroupDetachedSet])]
+public sealed class StartBalanceCommand : BalanceCmdlet
+{
+    private const string ChannelSet = "Channel";
+    private const string GroupSet = "Group";
+    private const string ChannelDetachedSet = "ChannelDetached";
+    private const string GroupDetachedSet = "GroupDetached";
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    /// <summary>Back-ends as on the command line: <c>host[:port[:maxc]]</c> words, '!' or '%' closing a group.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ChannelSet)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ChannelDetachedSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Channel { get; set; } = [];
+
+    /// <summary>Type of the single group -Channel describes (no '!' or '%' in it).</summary>
+    [Parameter(ParameterSetName = ChannelSet)]
+    [Parameter(ParameterSetName = ChannelDetachedSet)]
+    public GroupType Type { get; set; }
+
+    /// <summary>Groups made by New-BalanceGroup, in failover order.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = GroupSet)]
+    [Parameter(Mandatory = true, ParameterSetName = GroupDetachedSet)]
+    [ValidateNotNullOrEmpty]
+    public BalanceGroupSpec[] Group { get; set; } = [];
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BindAddress { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? OutboundAddress { get; set; }
+
+    /// <summary>Seconds per back-end connect attempt.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int ConnectTimeout { get; set; } = 5;
+
+    /// <summary>Seconds without traffic after which a session is closed; 0 = never.</summary>
+    [Parameter]
+    [ValidateRange(0, 2073600)]
+    public int IdleTimeout { get; set; }
+
+    [Parameter]
+    public SwitchParameter AutoDisable { get; set; }
+
+    [Parameter]
+    public SwitchParameter HashFailover { get; set; }
+
+    [Parameter]
+    public SwitchParameter IPv6 { get; set; }
+
+    [Parameter(ParameterSetName = ChannelSet)]
+    [Parameter(ParameterSetName = GroupSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = ChannelDetachedSet)]
+    [Parameter(Mandatory = true, ParameterSetName = GroupDetachedSet)]
+    public SwitchParameter Detached { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var configuration = BuildConfiguration();
+        var endpoint = ChannelSpec.FormatDestination(BindAddress ?? (IPv6 ? "::" : "0.0.0.0"), Port);
+        if (Detached)
+        {
+            if (ShouldProcess(endpoint, "Start a detached Balance process"))
+            {
+                StartDetached(configuration);
+            }
+
+            return;
+        }
+
+        if (ShouldProcess(endpoint, "Start a Balance engine as a job of this session"))
+        {
+            StartJob(configuration);
+        }
+    }
+
+    private BalanceConfiguration BuildConfiguration()
+    {
+        try
+        {
+            var configuration = new BalanceConfiguration
+            {
+                Port = Port,
+                BindAddress = BindAddress,
+                OutboundAddress = OutboundAddress,
+                IPv6 = IPv6,
+                ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeout),
+                IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
+                AutoDisable = AutoDisable,
+                HashFailover = HashFailover,
+                Groups = Groups(),
+            }.WithLimitsSized();
+            configuration.Validate();
+            return configuration;
+        }
+        catch (ConfigurationException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.InvalidConfiguration, ErrorCategory.InvalidArgument, e.Token));
+            throw;
+        }
+    }
+
+    private IReadOnlyList<GroupSpec> Groups()
+    {
+        if (ParameterSetName is GroupSet or GroupDetachedSet)
+        {
+            return Group.Select(g => g.ToGroupSpec(Port)).ToArray();
+        }
+
+        var groups = GroupSpec.ParseList(Channel, Port);
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Type)))
+        {
+            if (groups.Count > 1 || Channel.Any(c => c is "!" or "%"))
+            {
+                throw new ConfigurationException("-Type describes a single group; with '!' or '%' in -Channel the separators give each group its type ('%' = hash), or use -Group with New-BalanceGroup", "-Type");
+            }
+
+            groups = [groups[0] with { Type = Type }];
+        }
+
+        return groups;
+    }
+
+    private void StartJob(BalanceConfiguration configuration)
+    {
+        BalanceEngine engine;
+        try
+        {
+            engine = BalanceEngine.Start(configuration);
+        }
+        catch (ConfigurationException e)
+        {
+            var (id, category) = e.ExitCode switch
+            {
+                // The engine reports both a served endpoint and a failed bind as an OS error; the owner lock tells them apart.
+                ExitCodes.OsError or ExitCodes.Unavailable when IsServed(configuration) => (ErrorIds.AlreadyRunning, ErrorCategory.ResourceExists),
+                ExitCodes.OsError or ExitCodes.Unavailable or ExitCodes.NoInput or ExitCodes.NoPermission => (ErrorIds.StartFailed, ErrorCategory.ResourceUnavailable),
+                _ => (ErrorIds.InvalidConfiguration, ErrorCategory.InvalidArgument),
+            };
+            Exception reported = id == ErrorIds.AlreadyRunning
+                ? new InvalidOperationException(
+                    string.Format(CultureInfo.InvariantCulture, "another Balance instance already serves port {0}{1}; stop it first (Stop-Balance -Port {0}) or choose another port", configuration.Port, configuration.BindAddress is { } b ? " on " + b : string.Empty),
+                    e)
+                : e;
+            ThrowTerminatingError(new ErrorRecord(reported, id, category, e.Token ?? configuration.Port.ToString(CultureInfo.InvariantCulture)));
+            return;
+        }
+
+        var name = Name ?? string.Create(CultureInfo.InvariantCulture, $"Balance{Port}");
+        var command = OriginalCommandLine.Text(configuration);
+        BalanceJob job;
+        try
+        {
+            job = new BalanceJob(command, name, engine);
+        }
+        catch (ControlException e)
+        {
+            // Without a job nothing would ever stop this engine.
+            engine.StopAsync(TimeSpan.Zero).Wait(TimeSpan.FromSeconds(10));
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.StartFailed, ErrorCategory.ResourceUnavailable, configuration.Port));
+            return;
+        }
+
+
+        // ModuleName lets the job manager import the module to find the adapter if it was not registered at import.
+        var definition = new JobDefinition(typeof(BalanceJobSourceAdapter), command, name) { ModuleName = "Balance" };
+        var parameters = new Dictionary<string, object> { [BalanceJobSourceAdapter.JobParameter] = job };
+        JobManager.NewJob(new JobInvocationInfo(definition, parameters));
+        job.StartJob();
+        WriteObject(job);
+    }
+
+    private static bool IsServed(BalanceConfiguration configuration)
+    {
+        try
+        {
+            return FileLock.IsHeld(SegmentName.For(configuration.BindAddress, configuration.Port, configuration.IPv6).OwnerLockPath);
+        }
+        catch (ConfigurationException)
+        {
+            return false;
+        }
+    }
+
+    private void StartDetached(BalanceConfiguration configuration)
+    {
+        try
+        {
+            WriteObject(new BalanceInstance(DetachedStarter.Start(configuration, MyInvocation.MyCommand.Module?.Path)));
+        }
+        catch (InvalidOperationException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.DetachedStartFailed, ErrorCategory.InvalidOperation, OriginalCommandLine.Text(configuration)));
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.DetachedStartFailed, ErrorCategory.ResourceUnavailable, OriginalCommandLine.Text(configuration)));
+        }
+    }
+}

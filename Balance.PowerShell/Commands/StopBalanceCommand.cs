@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Management.Automation;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>
+/// Stop-Balance: asks an instance to stop through its control segment (the shell's <c>kill</c>, but
+/// graceful) and waits until it has released the endpoint. Works for instances started by
+/// Start-Balance, Start-Balance -Detached or the balance executable.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpUriBase + "Stop-Balance.md")]
+[OutputType(typeof(BalanceInstance))]
+public sealed class StopBalanceCommand : BalanceCmdlet
+{
+    private static readonly TimeSpan Margin = TimeSpan.FromSeconds(5);
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    [ArgumentCompleter(typeof(PortCompleter))]
+    public int Port { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? BindAddress { get; set; }
+
+    /// <summary>Seconds to wait for the stop; default: the instance's grace period plus 5 seconds.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int Timeout { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        using var client = TryOpen(Port, BindAddress);
+        if (client is null)
+        {
+            return;
+        }
+
+        var endpoint = ControlSegment.Endpoint(client.Name);
+        if (!ShouldProcess(endpoint, "Stop the Balance instance"))
+        {
+            return;
+        }
+
+        var before = new BalanceInstance(client.GetInstance());
+        var wait = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? TimeSpan.FromSeconds(Timeout) : client.GracePeriod + Margin;
+        if (!client.Kill(wait))
+        {
+            var message = string.Format(CultureInfo.InvariantCulture, "the Balance instance on {0} (process {1}) was still running {2:0} s after the stop request; wait longer with -Timeout or end process {1}", endpoint, before.ProcessId, wait.TotalSeconds);
+            WriteError(new ErrorRecord(new TimeoutException(message), ErrorIds.StopFailed, ErrorCategory.OperationTimeout, before));
+            return;
+        }
+
+        if (PassThru)
+        {
+            WriteObject(before);
+        }
+    }
+}

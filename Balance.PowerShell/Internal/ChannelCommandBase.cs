@@ -1,0 +1,100 @@
+using System.Management.Automation;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>
+/// Parameters and the per-channel loop shared by the cmdlets that act on existing channels: either
+/// channel objects from the pipeline, or Port/BindAddress/Group/Index bound by name or by property
+/// name (so Get-BalanceChannel output and imported CSV rows both bind).
+/// </summary>
+public abstract class ChannelCommandBase : BalanceCmdlet
+{
+    internal const string IdentitySet = "Identity";
+    internal const string InputObjectSet = "InputObject";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    [ArgumentCompleter(typeof(PortCompleter))]
+    public int Port { get; set; }
+
+    [Parameter(ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? BindAddress { get; set; }
+
+    [Parameter(ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxGroups - 1)]
+    [ArgumentCompleter(typeof(GroupCompleter))]
+    public int Group { get; set; }
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxChannelsPerGroup - 1)]
+    [ArgumentCompleter(typeof(IndexCompleter))]
+    public int[] Index { get; set; } = [];
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+    [ValidateNotNull]
+    public BalanceChannel[] InputObject { get; set; } = [];
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == InputObjectSet)
+        {
+            foreach (var channel in InputObject)
+            {
+                using var client = TryOpen(channel.Port, channel.BindAddress);
+                if (client is not null)
+                {
+                    Apply(client, channel.Group, channel.Index);
+                }
+            }
+
+            return;
+        }
+
+        using var target = TryOpen(Port, BindAddress);
+        if (target is null)
+        {
+            return;
+        }
+
+        foreach (var index in Index)
+        {
+            Apply(target, Group, index);
+        }
+    }
+
+    /// <summary>The action's verb phrase for ShouldProcess, e.g. "Disable".</summary>
+    private protected abstract string Action { get; }
+
+    /// <summary>Changes one channel; ShouldProcess has already agreed.</summary>
+    private protected abstract void Change(ControlClient client, int group, int index);
+
+    private void Apply(ControlClient client, int group, int index)
+    {
+        var description = DescribeChannel(client, group, index);
+        try
+        {
+            // Checked before asking, so -WhatIf does not claim to change a channel that does not exist.
+            client.GetChannel(group, index);
+            if (!ShouldProcess(description, Action))
+            {
+                return;
+            }
+
+            Change(client, group, index);
+            if (PassThru)
+            {
+                WriteObject(new BalanceChannel(client.Name.Port, client.Name.NormalizedAddress, client.GetChannel(group, index)));
+            }
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            WriteFailure(e, description);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System.Management.Automation;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>Selection shared by the cmdlets that read channels: all instances, or a port, narrowed to a group and indexes.</summary>
+public abstract class ChannelQueryBase : BalanceCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    [ArgumentCompleter(typeof(PortCompleter))]
+    public int Port { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? BindAddress { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxGroups - 1)]
+    [ArgumentCompleter(typeof(GroupCompleter))]
+    public int Group { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxChannelsPerGroup - 1)]
+    [ArgumentCompleter(typeof(IndexCompleter))]
+    public int[]? Index { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        int? port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;
+        IReadOnlyList<InstanceInfo> instances;
+        try
+        {
+            instances = InstanceTarget.List(port, BindAddress);
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            WriteFailure(e, port is { } p ? Describe(p, BindAddress) : BindAddress);
+            return;
+        }
+
+        var groupGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Group));
+        foreach (var instance in instances)
+        {
+            ControlClient client;
+            try
+            {
+                client = ControlClient.Open(instance.BindAddress, instance.Port);
+            }
+            catch (ControlException)
+            {
+                // It stopped between listing and opening: it is simply no longer there.
+                continue;
+            }
+
+            using (client)
+            {
+                Read(client, groupGiven);
+            }
+        }
+    }
+
+    /// <summary>Writes one selected channel.</summary>
+    private protected abstract void Emit(ControlClient client, ChannelInfo channel);
+
+    private void Read(ControlClient client, bool groupGiven)
+    {
+        IReadOnlyList<GroupInfo> groups;
+        try
+        {
+            groups = groupGiven ? [client.GetGroup(Group)] : client.GetGroups();
+        }
+        catch (ControlException e)
+        {
+            WriteFailure(e, DescribeGroup(client, Group));
+            return;
+        }
+
+        foreach (var group in groups)
+        {
+            if (Index is null)
+            {
+                foreach (var channel in client.GetChannels(group.Group))
+                {
+                    Emit(client, channel);
+                }
+
+                continue;
+            }
+
+            foreach (var index in Index)
+            {
+                try
+                {
+                    Emit(client, client.GetChannel(group.Group, index));
+                }
+                catch (ControlException e)
+                {
+                    WriteFailure(e, DescribeChannel(client, group.Group, index));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Globalization;
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>
+/// Starts an instance that outlives this PowerShell session. Preferred: the balance executable
+/// shipped in the module folder, run through a dotnet host (the one running this process, or one
+/// on the machine), which detaches itself and exits once the listener is up. A machine with only
+/// PowerShell (whose own runtime cannot run another app) gets a detached pwsh that imports this
+/// module and keeps a Start-Balance job alive instead.
+/// </summary>
+internal static class DetachedStarter
+{
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(30);
+
+    public static InstanceInfo Start(BalanceConfiguration configuration, string? manifestPath)
+    {
+        var moduleFolder = Path.GetDirectoryName(typeof(DetachedStarter).Assembly.Location) ?? ".";
+        var engineDll = Path.Combine(moduleFolder, "balance.dll");
+        var arguments = OriginalCommandLine.Arguments(configuration);
+        var start = FindDotnet() is { } dotnet && File.Exists(engineDll)
+            ? Program(dotnet, [engineDll, .. arguments])
+            : PowerShellHost(configuration, manifestPath);
+        return Run(start, configuration);
+    }
+
+    private static InstanceInfo Run(ProcessStartInfo start, BalanceConfiguration configuration)
+    {
+        using var process = Process.Start(start) ?? throw Failed("the process could not be started");
+        process.StandardInput.Close();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var deadline = Environment.TickCount64 + (long)StartBound.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            if (TryOpen(configuration) is { } info)
+            {
+                return info;
+            }
+
+            if (process.HasExited && process.ExitCode != 0)
+            {
+                var text = stderr.Wait(TimeSpan.FromSeconds(1)) ? stderr.Result.Trim() : string.Empty;
+                throw Failed(string.Format(CultureInfo.InvariantCulture, "it exited with status {0}{1}", process.ExitCode, text.Length > 0 ? ": " + text : string.Empty));
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw Failed(string.Format(CultureInfo.InvariantCulture, "it was not listening after {0:0} s", StartBound.TotalSeconds));
+    }
+
+    private static InstanceInfo? TryOpen(BalanceConfiguration configuration)
+    {
+        try
+        {
+            using var client = ControlClient.Open(configuration.BindAddress, configuration.Port, configuration.IPv6);
+            var info = client.GetInstance();
+            return info.State == EngineState.Running ? info : null;
+        }
+        catch (ControlException e) when (e.Error is ControlError.NotRunning or ControlError.Corrupt)
+        {
+            // Not there yet, or caught while the engine is still writing the segment header.
+            return null;
+        }
+    }
+
+    private static ProcessStartInfo Program(string fileName, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = false,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
+    private static ProcessStartInfo PowerShellHost(BalanceConfiguration configuration, string? manifestPath)
+    {
+        if (manifestPath is null || !File.Exists(manifestPath))
+        {
+            throw Failed("no dotnet host was found to run the balance executable, and the module was not imported from a manifest that a background pwsh could import; install the .NET runtime or import Balance by its .psd1");
+        }
+
+        var pwsh = Environment.ProcessPath ?? "pwsh";
+        var script = string.Format(
+            CultureInfo.InvariantCulture,
+            "Import-Module '{0}'; $job = Start-Balance -Port {1} -Channel {2}{3}{4}; $null = Wait-Job -Job $job",
+            manifestPath.Replace("'", "''", StringComparison.Ordinal),
+            configuration.Port,
+            string.Join(",", OriginalCommandLine.ChannelWords(configuration).Select(a => "'" + a.Replace("'", "''", StringComparison.Ordinal) + "'")),
+            configuration.BindAddress is { } b ? " -BindAddress '" + b.Replace("'", "''", StringComparison.Ordinal) + "'" : string.Empty,
+            Options(configuration));
+        string[] pwshArgs = ["-NoProfile", "-NonInteractive", "-Command", script];
+
+        // setsid keeps the engine out of the terminal's session, so closing the terminal does not hang it up.
+        return File.Exists("/usr/bin/setsid") ? Program("/usr/bin/setsid", [pwsh, .. pwshArgs]) : Program(pwsh, pwshArgs);
+    }
+
+    private static string Options(BalanceConfiguration c) => string.Concat(
+        c.OutboundAddress is { } o ? " -OutboundAddress '" + o.Replace("'", "''", StringComparison.Ordinal) + "'" : string.Empty,
+        string.Create(CultureInfo.InvariantCulture, $" -ConnectTimeout {(int)c.ConnectTimeout.TotalSeconds} -IdleTimeout {(int)c.IdleTimeout.TotalSeconds}"),
+        c.AutoDisable ? " -AutoDisable" : string.Empty,
+        c.HashFailover ? " -HashFailover" : string.Empty,
+        c.IPv6 ? " -IPv6" : string.Empty);
+
+    /// <summary>The dotnet host running this process, else one installed on the machine.</summary>
+    private static string? FindDotnet()
+    {
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            return self;
+        }
+
+        var exe = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
+        var roots = new[] { Environment.GetEnvironmentVariable("DOTNET_ROOT") }
+            .Concat((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator));
+        return roots.Where(r => !string.IsNullOrEmpty(r)).Select(r => Path.Combine(r!, exe)).FirstOrDefault(File.Exists);
+    }
+
+    private static InvalidOperationException Failed(string why) => new("the detached Balance instance did not start: " + why);
+}

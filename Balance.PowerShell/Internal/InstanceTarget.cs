@@ -1,0 +1,74 @@
+using System.Globalization;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>
+/// Finds the instance a cmdlet addresses. With a bind address the segment name is exact; without
+/// one, the only live instance on the port is meant (there is usually one), and several are an
+/// ambiguity the user must settle with -BindAddress rather than a guess.
+/// </summary>
+internal static class InstanceTarget
+{
+    public static ControlClient Open(int port, string? bindAddress)
+    {
+        if (!string.IsNullOrEmpty(bindAddress))
+        {
+            return ControlClient.Open(bindAddress, port);
+        }
+
+        var onPort = ControlClient.ListInstances().Where(i => i.Port == port).ToArray();
+        return onPort.Length switch
+        {
+            0 => ControlClient.Open(null, port),
+            1 => ControlClient.Open(onPort[0].BindAddress, port),
+            _ => throw new AmbiguousInstanceException(string.Format(
+                CultureInfo.InvariantCulture,
+                "{0} Balance instances listen on port {1} ({2}); add -BindAddress to choose one",
+                onPort.Length,
+                port,
+                string.Join(", ", onPort.Select(i => i.BindAddress)))),
+        };
+    }
+
+    /// <summary>Every instance the user can see, or the one on <paramref name="port"/> (narrowed by <paramref name="bindAddress"/>).</summary>
+    public static IReadOnlyList<InstanceInfo> List(int? port, string? bindAddress)
+    {
+        if (port is { } p)
+        {
+            using var client = Open(p, bindAddress);
+            return [client.GetInstance()];
+        }
+
+        var all = ControlClient.ListInstances();
+        if (string.IsNullOrEmpty(bindAddress))
+        {
+            return all;
+        }
+
+        var normalized = SegmentName.NormalizeAddress(bindAddress);
+        return all.Where(i => string.Equals(i.BindAddress, normalized, StringComparison.OrdinalIgnoreCase)).ToArray();
+    }
+
+    public static string Endpoint(string bindAddress, int port) =>
+        Balance.Configuration.ChannelSpec.FormatDestination(bindAddress, port);
+}
+
+/// <summary>Several instances match a port given without a bind address.</summary>
+public sealed class AmbiguousInstanceException : Exception
+{
+    public AmbiguousInstanceException()
+        : this("several Balance instances match; add -BindAddress to choose one")
+    {
+    }
+
+    public AmbiguousInstanceException(string message)
+        : base(message)
+    {
+    }
+
+    public AmbiguousInstanceException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

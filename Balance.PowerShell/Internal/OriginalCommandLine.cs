@@ -1,0 +1,80 @@
+using System.Globalization;
+using Balance.Configuration;
+
+namespace Balance.PowerShell;
+
+/// <summary>
+/// A configuration written back as the balance executable's arguments: what -Detached runs, and
+/// the job's Command text, so Get-Job shows the equivalent command line.
+/// </summary>
+internal static class OriginalCommandLine
+{
+    public static IReadOnlyList<string> Arguments(BalanceConfiguration configuration)
+    {
+        var args = new List<string>();
+        if (configuration.BindAddress is { } bind)
+        {
+            args.Add("-b");
+            args.Add(bind);
+        }
+
+        if (configuration.OutboundAddress is { } outbound)
+        {
+            args.Add("-B");
+            args.Add(outbound);
+        }
+
+        args.Add("-t");
+        args.Add(Seconds(configuration.ConnectTimeout));
+        if (configuration.IdleTimeout > TimeSpan.Zero)
+        {
+            args.Add("-T");
+            args.Add(Seconds(configuration.IdleTimeout));
+        }
+
+        if (configuration.AutoDisable)
+        {
+            args.Add("-a");
+        }
+
+        if (configuration.HashFailover)
+        {
+            args.Add("-H");
+        }
+
+        if (configuration.IPv6)
+        {
+            args.Add("-6");
+        }
+
+        args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
+        args.AddRange(ChannelWords(configuration));
+        return args;
+    }
+
+    /// <summary>The channel words with the group separators ('!' round robin, '%' hash), as -Channel takes them.</summary>
+    public static IReadOnlyList<string> ChannelWords(BalanceConfiguration configuration)
+    {
+        var words = new List<string>();
+        foreach (var group in configuration.Groups)
+        {
+            words.AddRange(group.Channels.Select(Word));
+            words.Add(group.Type == GroupType.Hash ? "%" : "!");
+        }
+
+        // A trailing '!' is redundant (the last group is round robin by default).
+        if (words.Count > 0 && words[^1] == "!")
+        {
+            words.RemoveAt(words.Count - 1);
+        }
+
+        return words;
+    }
+
+    public static string Text(BalanceConfiguration configuration) => "balance " + string.Join(' ', Arguments(configuration));
+
+    private static string Word(ChannelSpec c) =>
+        c.MaxConnections > 0 ? string.Create(CultureInfo.InvariantCulture, $"{c.Destination}:{c.MaxConnections}") : c.Destination;
+
+    private static string Seconds(TimeSpan t) => ((long)Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,71 @@
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>One back-end channel and its counters at one moment (the cmdlet form of a <c>show</c> line).</summary>
+public sealed class BalanceChannel
+{
+    public BalanceChannel(int port, string bindAddress, ChannelInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        Port = port;
+        BindAddress = bindAddress;
+        Group = info.Group;
+        GroupType = info.GroupType;
+        Index = info.Index;
+        Destination = info.Destination;
+        Host = info.Host;
+        RemotePort = info.Port;
+        Address = info.Address.ToString();
+        Enabled = info.Enabled;
+        MaxConnections = info.MaxConnections;
+        Connections = info.Connections;
+        TotalConnections = info.TotalConnections;
+        Failures = info.Failures;
+        BytesSent = info.BytesSent;
+        BytesReceived = info.BytesReceived;
+    }
+
+    /// <summary>Listen port of the instance the channel belongs to.</summary>
+    public int Port { get; }
+
+    public string BindAddress { get; }
+
+    public int Group { get; }
+
+    public GroupType GroupType { get; }
+
+    public int Index { get; }
+
+    /// <summary><c>host:port</c> as given, IPv6 literals in brackets.</summary>
+    public string Destination { get; }
+
+    public string Host { get; }
+
+    /// <summary>Port of the back-end.</summary>
+    public int RemotePort { get; }
+
+    /// <summary>The address the host resolved to.</summary>
+    public string Address { get; }
+
+    public bool Enabled { get; }
+
+    /// <summary>0 = unlimited.</summary>
+    public int MaxConnections { get; }
+
+    /// <summary>Live sessions plus connects in progress.</summary>
+    public int Connections { get; }
+
+    /// <summary>Sessions whose back-end connect succeeded.</summary>
+    public long TotalConnections { get; }
+
+    /// <summary>Back-end connect attempts that failed.</summary>
+    public long Failures { get; }
+
+    /// <summary>Bytes client to back-end.</summary>
+    public long BytesSent { get; }
+
+    /// <summary>Bytes back-end to client.</summary>
+    public long BytesReceived { get; }
+}

@@ -1,0 +1,28 @@
+using Balance.Configuration;
+using Balance.Control;
+
+namespace Balance.PowerShell;
+
+/// <summary>One failover tier of an instance at one moment.</summary>
+public sealed class BalanceGroup
+{
+    public BalanceGroup(int port, string bindAddress, GroupInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        Port = port;
+        BindAddress = bindAddress;
+        Group = info.Group;
+        Type = info.Type;
+        ChannelCount = info.ChannelCount;
+    }
+
+    public int Port { get; }
+
+    public string BindAddress { get; }
+
+    public int Group { get; }
+
+    public GroupType Type { get; }
+
+    public int ChannelCount { get; }
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+
+namespace BalancePowerShellTests;
+
+/// <summary>The engine as a job of the session: Get-Job, Receive-Job, Stop-Job, Remove-Job, Wait/AutoRemove.</summary>
+public sealed class BalanceJobTests : IDisposable
+{
+    private readonly PowerShellSession ps = new();
+    private readonly TestBackend one = new("one");
+    private readonly TestBackend two = new("two");
+    private readonly int port = FreePort.Next();
+
+    public void Dispose()
+    {
+        ps.Dispose();
+        one.Dispose();
+        two.Dispose();
+    }
+
+    [Fact]
+    public async Task Start_Balance_returns_a_running_job_that_every_job_filter_finds()
+    {
+        var job = ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Name web", port, one.Destination, two.Destination).ThrowOnError().Single;
+        Assert.Equal("Balance.PowerShell.BalanceJob", job.BaseObject.GetType().FullName);
+        var j = (Job)job.BaseObject;
+        Assert.Equal(("BalanceJob", "127.0.0.1:" + port, JobState.Running), (j.PSJobTypeName, j.Location, j.JobStateInfo.State));
+        Assert.StartsWith("balance -b 127.0.0.1", j.Command, StringComparison.Ordinal);
+
+        foreach (var filter in new[] { "Get-Job -Name web", "Get-Job -Id $args[0].Id", "Get-Job -State Running", "Get-Job -InstanceId $args[0].InstanceId", "Get-Job | Where-Object PSJobTypeName -eq BalanceJob" })
+        {
+            Assert.Equal(j.InstanceId, ps.Run(filter, j).ThrowOnError().Single.P<Guid>("InstanceId"));
+        }
+
+        Assert.Equal(["one", "two", "one"], [await TestBackend.AskAsync(port), await TestBackend.AskAsync(port), await TestBackend.AskAsync(port)]);
+        var channels = ps.Run("$args[0] | Get-BalanceChannel", j).ThrowOnError().Of("BalanceChannel");
+        Assert.Equal([2L, 1L], channels.Select(c => c.P<long>("TotalConnections")));
+    }
+
+    [Fact]
+    public async Task Start_Balance_takes_groups_from_New_BalanceGroup()
+    {
+        ps.Run(
+            "$null = Start-Balance -Port $args[0] -BindAddress 127.0.0.1 -Group (New-BalanceGroup $args[1] -Type Hash), (New-BalanceGroup $args[2]) -HashFailover",
+            port,
+            one.Destination,
+            two.Destination).ThrowOnError();
+        var groups = ps.Run("Get-BalanceGroup -Port $args[0]", port).ThrowOnError().Of("BalanceGroup");
+        Assert.Equal(["Hash", "RoundRobin"], groups.Select(g => g.P<string>("Type")));
+        Assert.True(ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<bool>("HashFailover"));
+        Assert.Equal("one", await TestBackend.AskAsync(port));
+        ps.Run("Disable-BalanceChannel -Port $args[0] -Group 0 -Index 0", port).ThrowOnError();
+        Assert.Equal("two", await TestBackend.AskAsync(port));
+    }
+
+    [Fact]
+    public async Task Receive_Job_returns_engine_events_as_objects()
+    {
+        var dead = FreePort.Next();
+        var job = (Job)ps.Run("Start-Balance $args[0] 127.0.0.1:$($args[1]), $args[2] -BindAddress 127.0.0.1 -AutoDisable", port, dead, one.Destination).ThrowOnError().Single.BaseObject;
+        Assert.Equal("one", await TestBackend.AskAsync(port));
+        var events = WaitFor(() => ps.Run("Receive-Job -Job $args[0]", job).ThrowOnError().Of("BalanceEngineEvent"), e => e.Any(x => x.P<string>("Kind") == "AutoDisabled"));
+        Assert.Contains(events, e => e.P<string>("Kind") == "AutoDisabled" && e.P<int>("Channel") == 0 && e.P<int>("Port") == port);
+        Assert.False(ps.Run("Get-BalanceChannel -Port $args[0] -Index 0", port).ThrowOnError().Single.P<bool>("Enabled"));
+        Assert.Empty(ps.Run("Receive-Job -Job $args[0]", job).ThrowOnError().Output);
+        Assert.False(job.HasMoreData);
+    }
+
+    [Fact]
+    public void Stop_Job_returns_within_a_bound_even_mid_transfer()
+    {
+        using var stream = new TestBackend("stream", streaming: true);
+        var job = (Job)ps.Run("Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, stream.Destination).ThrowOnError().Single.BaseObject;
+        using var client = new TcpClient();
+        client.Connect(IPAddress.Loopback, port);
+        var buffer = new byte[1024];
+        Assert.True(client.GetStream().Read(buffer) > 0);
+        WaitFor(() => ps.Run("Get-BalanceChannel -Port $args[0]", port).ThrowOnError().Single.P<long>("BytesReceived"), b => b > 100_000);
+
+        var watch = Stopwatch.StartNew();
+        ps.Run("Stop-Job -Job $args[0]", job).ThrowOnError();
+        watch.Stop();
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"Stop-Job took {watch.Elapsed}");
+        Assert.Equal(JobState.Stopped, job.JobStateInfo.State);
+        Assert.Equal(["InstanceNotFound,Balance.PowerShell.GetBalanceCommand"], ps.Run("Get-Balance -Port $args[0]", port).ErrorIds);
+
+        // Idempotent, also through the Job2 API.
+        ps.Run("Stop-Job -Job $args[0]; $args[0].StopJob(); $args[0].StopJob($true, 'again')", job).ThrowOnError();
+        Assert.Equal(JobState.Stopped, job.JobStateInfo.State);
+    }
+
+    [Fact]
+    public void StopJobAsync_raises_StopJobCompleted_after_the_state_is_Stopped()
+    {
+        var job = (Job2)ps.Run("Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Destination).ThrowOnError().Single.BaseObject;
+        using var completed = new ManualResetEventSlim();
+        JobState seen = JobState.NotStarted;
+        job.StopJobCompleted += (_, e) =>
+        {
+            seen = job.JobStateInfo.State;
+            completed.Set();
+        };
+        job.StopJobAsync();
+        Assert.True(completed.Wait(TimeSpan.FromSeconds(15)));
+        Assert.Equal(JobState.Stopped, seen);
+        Assert.Throws<PSNotSupportedException>(() => job.SuspendJob());
+    }
+
+    [Fact]
+    public void Remove_Job_Force_stops_and_removes_a_running_job()
+    {
+        ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1 -Name gone", port, one.Destination).ThrowOnError();
+        ps.Run("Get-Job -Name gone | Remove-Job -Force").ThrowOnError();
+        Assert.Empty(ps.Run("Get-Job").ThrowOnError().Output);
+        Assert.Equal(["InstanceNotFound,Balance.PowerShell.GetBalanceCommand"], ps.Run("Get-Balance -Port $args[0]", port).ErrorIds);
+    }
+
+    [Fact]
+    public void Stop_Balance_completes_the_job_and_Receive_Job_Wait_AutoRemoveJob_removes_it()
+    {
+        ps.Run("$j = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1 -Name auto", port, one.Destination).ThrowOnError();
+        ps.Run("Stop-Balance -Port $args[0] -Confirm:$false", port).ThrowOnError();
+        var received = ps.Run("Receive-Job -Job $j -Wait -AutoRemoveJob; $j.JobStateInfo.State.ToString()").ThrowOnError();
+        Assert.Equal("Completed", received.Output[^1].BaseObject);
+        Assert.Contains(received.Output.SkipLast(1), e => e.P<string>("Kind") == "Started");
+        Assert.Empty(ps.Run("Get-Job").ThrowOnError().Output);
+    }
+
+    [Fact]
+    public void A_served_endpoint_is_AlreadyRunning()
+    {
+        ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Destination).ThrowOnError();
+        var r = ps.Run("Start-Balance $args[0] $args[1] -BindAddress localhost", port, two.Destination);
+        Assert.True(r.ErrorIds.SequenceEqual(["AlreadyRunning,Balance.PowerShell.StartBalanceCommand"]), string.Join(" | ", r.ErrorIds) + " " + r.Terminating?.Message);
+        Assert.Contains("already serves port " + port.ToString(System.Globalization.CultureInfo.InvariantCulture) + " on localhost; stop it first (Stop-Balance", r.Errors[0].Exception.Message, StringComparison.Ordinal);
+    }
+
+    private static T WaitFor<T>(Func<T> read, Func<T, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var accumulated = read();
+        while (!done(accumulated) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(50);
+            var next = read();
+            accumulated = next is IEnumerable<PSObject> more && accumulated is IEnumerable<PSObject> sofar ? (T)(object)sofar.Concat(more).ToList() : next;
+        }
+
+        Assert.True(done(accumulated), "condition not reached in 10 s");
+        return accumulated;
+    }
+}
