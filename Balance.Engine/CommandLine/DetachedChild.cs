@@ -49,10 +49,9 @@ internal static class DetachedChild
         using var signals = new ShutdownSignals();
 
         // -p output could only go to /dev/null once detached; not producing it saves the formatting.
-        var engine = BalanceEngine.Start(configuration, new EngineOutput { Debug = configuration.Debug ? error : null });
+        var engine = BalanceEngine.Start(configuration, new EngineOutput { Debug = configuration.Debug ? error : null, Notices = error });
         if (configuration.Debug)
         {
-            StartupTrace.Write(error, engine, configuration);
             error.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"running in the background as process {Environment.ProcessId}; further -d/-p output is discarded (use -f to see it)"));

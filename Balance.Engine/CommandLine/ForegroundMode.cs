@@ -14,11 +14,8 @@ internal static class ForegroundMode
         {
             Debug = configuration.Debug ? error : null,
             PacketDump = configuration.PacketDump ? output : null,
+            Notices = error,
         });
-        if (configuration.Debug)
-        {
-            StartupTrace.Write(error, engine, configuration);
-        }
 
         return EngineHost.RunUntilStopped(engine, signals, error);
     }

@@ -53,7 +53,7 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
 
             rest = rest.Length > 0 ? rest[1..] : string.Empty;
         }
-        else if (token.Count(c => c == ':') >= 2 && IPAddress.TryParse(token, out _))
+        else if (IsBareIPv6(token))
         {
             // A bare IPv6 literal: there is no way to tell a port from the last group, so none is taken.
             host = token;
@@ -96,6 +96,31 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
         }
 
         return new ChannelSpec(host, port, maxc);
+    }
+
+    /// <summary>
+    /// With two colons the original's <c>host:port:maxc</c> reading wins whenever it makes sense
+    /// (<c>web::5</c>, even <c>a::5</c> where <c>a</c> could be hex); otherwise an IPv6 literal
+    /// (<c>::1</c>, <c>fe80::1%1</c>) is taken whole. Brackets always work.
+    /// </summary>
+    private static bool IsBareIPv6(string token)
+    {
+        var colons = token.Count(c => c == ':');
+        if (colons < 2 || !IPAddress.TryParse(token, out _))
+        {
+            return false;
+        }
+
+        if (colons > 2)
+        {
+            return true;
+        }
+
+        var parts = token.Split(':');
+        var readsAsOriginal = parts[0].Length > 0
+            && parts[2].Length > 0 && parts[2].All(char.IsAsciiDigit)
+            && (parts[1].Length == 0 || ServicePorts.TryParse(parts[1], out _));
+        return !readsAsOriginal;
     }
 
     private static ConfigurationException Bad(string token, string why) =>

@@ -215,6 +215,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"source port {context.Configuration.Port}"));
             debug.WriteLine($"file {segment.Name.Path} created");
+            debug.WriteLine("listening on " + ChannelSpec.FormatDestination(LocalEndPoint.Address.ToString(), LocalEndPoint.Port));
             debug.WriteLine(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? "using AF_INET6" : "using AF_UNSPEC");
             debug.WriteLine("the following channels are active:");
             for (var g = 0; g < segment.MaxGroups; g++)

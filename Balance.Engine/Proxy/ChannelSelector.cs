@@ -119,12 +119,25 @@ internal static class ChannelSelector
 
     public static void Release(ref ChannelRecord channel) => Interlocked.Decrement(ref channel.Connections);
 
+    /// <summary>
+    /// The starting channel is claimed like a ticket (compare-and-swap of the position to the one
+    /// after it), so concurrent accepts never start on the same channel and a burst splits evenly;
+    /// reading the position and writing it back later let two selections pick the same channel.
+    /// </summary>
     private static int SelectRoundRobin(ControlSegment segment, int group, int count)
     {
-        var start = Volatile.Read(ref segment.Group(group).RoundRobinPosition);
-        if ((uint)start >= (uint)count)
+        ref var position = ref segment.Group(group).RoundRobinPosition;
+        int start;
+        int next;
+        while (true)
         {
-            start = 0;
+            var raw = Volatile.Read(ref position);
+            start = (uint)raw >= (uint)count ? 0 : raw;
+            next = start + 1 == count ? 0 : start + 1;
+            if (Interlocked.CompareExchange(ref position, next, raw) == raw)
+            {
+                break;
+            }
         }
 
         for (var step = 0; step < count; step++)
@@ -132,11 +145,17 @@ internal static class ChannelSelector
             var c = (start + step) % count;
             if (TryReserve(ref segment.Channel(group, c)))
             {
-                Advance(segment, group, c, count);
+                if (c != start)
+                {
+                    Advance(segment, group, c, count);
+                }
+
                 return c;
             }
         }
 
+        // Nothing usable: leave the position where it was, unless another selection moved it since.
+        Interlocked.CompareExchange(ref position, start, next);
         return -1;
     }
 

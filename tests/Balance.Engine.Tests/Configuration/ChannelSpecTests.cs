@@ -17,6 +17,9 @@ public class ChannelSpecTests
     [InlineData("[::1]", 9000, "::1", 9000, 0)]
     [InlineData("::1", 9000, "::1", 9000, 0)]
     [InlineData("fe80::1%1", 9000, "fe80::1%1", 9000, 0)]
+    [InlineData("a::5", 9000, "a", 9000, 5)]
+    [InlineData("1::2", 9000, "1", 9000, 2)]
+    [InlineData("2001:db8::1", 9000, "2001:db8::1", 9000, 0)]
     public void Parses_the_original_forms_and_ipv6(string token, int listen, string host, int port, int maxc)
     {
         var spec = ChannelSpec.Parse(token, listen);

@@ -16,6 +16,35 @@ public class ChannelSelectorTests
     }
 
     [Fact]
+    public void Concurrent_round_robin_selections_split_exactly_evenly()
+    {
+        const int threads = 4;
+        const int each = 30_000;
+        using var t = TestSegment.Create("a:1", "b:2", "c:3");
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < each; i++)
+            {
+                ChannelSelector.Select(t.Segment, 0, 0, hashFailover: false, debug: null);
+            }
+        })).ToArray();
+        foreach (var w in workers)
+        {
+            w.Start();
+        }
+
+        foreach (var w in workers)
+        {
+            w.Join();
+        }
+
+        var split = Enumerable.Range(0, 3).Select(c => t.Segment.Channel(0, c).Connections).ToArray();
+        Assert.Equal([threads * each / 3, threads * each / 3, threads * each / 3], split);
+    }
+
+    [Fact]
     public void Round_robin_skips_disabled_and_full_channels()
     {
         using var t = TestSegment.Create("a:1", "b:2:1", "c:3");
