@@ -2,5 +2,9 @@ namespace Balance;
 
 internal static class Program
 {
-    private static int Main(string[] args) => CommandLine.BalanceCommand.Run(args);
+    private static int Main(string[] args)
+    {
+        Proxy.SocketRuntimeTuning.Apply();
+        return CommandLine.BalanceCommand.Run(args);
+    }
 }

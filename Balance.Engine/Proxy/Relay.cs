@@ -17,6 +17,13 @@ internal sealed class Relay
     /// <summary>Bytes per read; the original used 32 KiB.</summary>
     public const int BufferSize = 32 * 1024;
 
+    /// <summary>
+    /// Full buffers relayed in a row before a direction lets others run. Continuations run on the
+    /// socket engine's thread (<see cref="SocketRuntimeTuning"/>), and while data keeps arriving a
+    /// direction never waits, so without this one bulk stream would hold that thread (2 MiB here).
+    /// </summary>
+    private const int FullReadsBeforeYield = 64;
+
     private readonly EngineContext context;
 
     public Relay(EngineContext context)
@@ -29,9 +36,11 @@ internal sealed class Relay
     {
         session.StartRelaying();
 
-        // The second direction starts on the pool (the session is the work item: no allocation),
-        // so a first direction that completes synchronously for a while cannot hold it back.
-        ThreadPool.UnsafeQueueUserWorkItem(session, preferLocal: false);
+        // Both directions start right here: each runs until its first receive that has to wait,
+        // which for the back-end side is at once (it has not been sent anything yet), and a long
+        // synchronous run is cut by the yield in the loop. Posting one of them to the thread pool
+        // instead cost a worker wake-up and two futex calls per connection.
+        _ = PumpAsync(session, clientToBackend: false);
         _ = PumpAsync(session, clientToBackend: true);
     }
 
@@ -42,6 +51,7 @@ internal sealed class Relay
         var operation = clientToBackend ? session.Upstream : session.Downstream;
         var dump = context.Dump;
         byte[]? buffer = null;
+        var fullReads = 0;
         var failed = false;
         try
         {
@@ -108,6 +118,12 @@ internal sealed class Relay
                     operation.ClearBuffer();
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = null;
+                    fullReads = 0;
+                }
+                else if (++fullReads == FullReadsBeforeYield)
+                {
+                    fullReads = 0;
+                    await Task.Yield();
                 }
             }
 

@@ -10,7 +10,7 @@ namespace Balance.Proxy;
 /// (both sides done, error, idle timeout, engine stop), <see cref="Finish"/> runs its cleanup
 /// exactly once, so the channel's connection count is released exactly once.
 /// </summary>
-internal sealed class Session : IThreadPoolWorkItem
+internal sealed class Session
 {
     // connectState = attempt number * 4 + one of these; the attempt number defeats ABA between the
     // sweeper timing out one attempt and the connector starting the next one.
@@ -206,7 +206,4 @@ internal sealed class Session : IThreadPoolWorkItem
 
         socket.Dispose();
     }
-
-    /// <summary>Runs the back-end to client direction on the thread pool (see <see cref="Relay"/>).</summary>
-    void IThreadPoolWorkItem.Execute() => _ = context.Relay.PumpAsync(this, clientToBackend: false);
 }
