@@ -43,6 +43,15 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
 
     protected override void BeginProcessing()
     {
+        if (!MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)) && Destination is null)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("Set-BalanceChannel changes nothing without -MaxConnections or -Destination; give one of them (or both)."),
+                ErrorIds.NothingToChange,
+                ErrorCategory.InvalidArgument,
+                null));
+        }
+
         if (Destination is not null)
         {
             try

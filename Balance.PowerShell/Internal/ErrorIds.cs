@@ -15,6 +15,7 @@ internal static class ErrorIds
     public const string ChannelNotFound = "ChannelNotFound";
     public const string InvalidArgument = "InvalidArgument";
     public const string InvalidAddress = "InvalidAddress";
+    public const string NothingToChange = "NothingToChange";
     public const string ChannelMustBeDisabled = "ChannelMustBeDisabled";
     public const string GroupFull = "GroupFull";
     public const string ControlTimeout = "ControlTimeout";

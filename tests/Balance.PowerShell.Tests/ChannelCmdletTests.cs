@@ -140,6 +140,9 @@ public sealed class ChannelCmdletTests : IDisposable
 
         r = ps.Run("Set-BalanceChannel -Port $args[0] -Group 1 -Index 0 -Destination 'bad:port:x:y'", fake.Port);
         Assert.Equal(["InvalidAddress,Balance.PowerShell.SetBalanceChannelCommand"], r.ErrorIds);
+
+        r = ps.Run("Set-BalanceChannel -Port $args[0] -Group 1 -Index 0", fake.Port);
+        Assert.Equal(["NothingToChange,Balance.PowerShell.SetBalanceChannelCommand"], r.ErrorIds);
     }
 
     [Fact]
