@@ -14,6 +14,8 @@ internal sealed class FakeInstance : IDisposable
 {
     private readonly TcpListener portReservation;
     private readonly FileLock ownerLock;
+    private readonly CancellationTokenSource stopping = new();
+    private Task? background;
 
     public FakeInstance(int maxGroups = 4, int maxChannels = 8, TimeSpan? gracePeriod = null, int eventCapacity = SegmentLayout.DefaultEventCapacity)
     {
@@ -61,22 +63,27 @@ internal sealed class FakeInstance : IDisposable
     }
 
     /// <summary>Acts as an engine that honours a kill request: releases the endpoint once asked.</summary>
-    public Task ObeyKillAsync(TimeSpan limit) => Task.Run(async () =>
+    public Task ObeyKillAsync(TimeSpan limit)
     {
-        var deadline = DateTime.UtcNow + limit;
-        while (Volatile.Read(ref Segment.Header.KillRequested) == 0)
+        var task = Task.Run(async () =>
         {
-            if (DateTime.UtcNow > deadline)
+            var deadline = DateTime.UtcNow + limit;
+            while (Volatile.Read(ref Segment.Header.KillRequested) == 0)
             {
-                return;
+                if (DateTime.UtcNow > deadline || stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                await Task.Delay(10);
             }
 
-            await Task.Delay(10);
-        }
-
-        Segment.Header.State = (int)EngineState.Stopped;
-        ownerLock.Dispose();
-    });
+            Segment.Header.State = (int)EngineState.Stopped;
+            ownerLock.Dispose();
+        });
+        background = task;
+        return task;
+    }
 
     /// <summary>A second client, as another process would open one.</summary>
     public ControlClient OpenClient() => ControlClient.Open(Name);
@@ -86,6 +93,10 @@ internal sealed class FakeInstance : IDisposable
 
     public void Dispose()
     {
+        // The watcher reads the mapping: it must be gone before the mapping is, even when a test failed early.
+        stopping.Cancel();
+        background?.Wait(TimeSpan.FromSeconds(10));
+        stopping.Dispose();
         Client.Dispose();
         Segment.Dispose();
         ownerLock.Dispose();
