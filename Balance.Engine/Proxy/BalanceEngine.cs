@@ -62,7 +62,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             ownerLock = AcquireOwnerLock(name);
             segment = ControlSegment.Create(name, config);
-            Publish(segment, config, addresses);
+            ConfigurationWriter.Write(segment, config, addresses);
             var context = new EngineContext(segment, config, outbound, output);
             var engine = new BalanceEngine(context, listener, ownerLock);
             engine.Begin();
@@ -173,26 +173,6 @@ public sealed class BalanceEngine : IAsyncDisposable
             $"another Balance instance ({pid}) already serves {endpoint}; stop it first (balance -c kill, or Stop-Balance)",
             endpoint,
             ExitCodes.OsError);
-    }
-
-    private static void Publish(ControlSegment segment, BalanceConfiguration config, IPAddress[][] addresses)
-    {
-        for (var g = 0; g < config.Groups.Count; g++)
-        {
-            var spec = config.Groups[g];
-            ref var group = ref segment.Group(g);
-            group.Type = (int)spec.Type;
-            for (var c = 0; c < spec.Channels.Count; c++)
-            {
-                var channel = spec.Channels[c];
-                ChannelAddress.Write(segment, g, c, channel.Host, addresses[g][c], channel.Port);
-                ref var record = ref segment.Channel(g, c);
-                record.MaxConnections = channel.MaxConnections;
-                record.Enabled = 1;
-            }
-
-            Volatile.Write(ref group.ChannelCount, spec.Channels.Count);
-        }
     }
 
     private static void TryDelete(string path)

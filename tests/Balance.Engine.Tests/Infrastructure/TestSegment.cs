@@ -27,19 +27,7 @@ public sealed class TestSegment : IDisposable
         var path = Path.Combine(Path.GetTempPath(), $"balance-test-{Guid.NewGuid():N}.seg");
         var config = new BalanceConfiguration { Port = 9, Groups = GroupSpec.ParseList(words, 9) }.WithLimitsSized();
         var segment = ControlSegment.Create(new SegmentName("127.0.0.1", 9, path), config);
-        for (var g = 0; g < config.Groups.Count; g++)
-        {
-            var spec = config.Groups[g];
-            segment.Group(g).Type = (int)spec.Type;
-            for (var c = 0; c < spec.Channels.Count; c++)
-            {
-                ChannelAddress.Write(segment, g, c, spec.Channels[c].Host, IPAddress.Loopback, spec.Channels[c].Port);
-                segment.Channel(g, c).MaxConnections = spec.Channels[c].MaxConnections;
-                segment.Channel(g, c).Enabled = 1;
-            }
-
-            segment.Group(g).ChannelCount = spec.Channels.Count;
-        }
+        ConfigurationWriter.Write(segment, config, config.Groups.Select(g => g.Channels.Select(_ => IPAddress.Loopback).ToArray()).ToArray());
 
         return new TestSegment(segment, path);
     }

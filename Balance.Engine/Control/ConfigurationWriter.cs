@@ -1,0 +1,36 @@
+using System.Net;
+using Balance.Configuration;
+
+namespace Balance.Control;
+
+/// <summary>
+/// Writes a start configuration's groups and channels into a fresh segment: every channel enabled,
+/// its resolved address under the seqlock, and each group's channel count published last so the
+/// engine never sees a half-filled group.
+/// </summary>
+internal static class ConfigurationWriter
+{
+    /// <param name="addresses">The resolved address of each channel, indexed [group][channel].</param>
+    public static void Write(ControlSegment segment, BalanceConfiguration configuration, IPAddress[][] addresses)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(addresses);
+        for (var g = 0; g < configuration.Groups.Count; g++)
+        {
+            var spec = configuration.Groups[g];
+            ref var group = ref segment.Group(g);
+            group.Type = (int)spec.Type;
+            for (var c = 0; c < spec.Channels.Count; c++)
+            {
+                var channel = spec.Channels[c];
+                ChannelAddress.Write(segment, g, c, channel.Host, addresses[g][c], channel.Port);
+                ref var record = ref segment.Channel(g, c);
+                record.MaxConnections = channel.MaxConnections;
+                record.Enabled = 1;
+            }
+
+            Volatile.Write(ref group.ChannelCount, spec.Channels.Count);
+        }
+    }
+}
