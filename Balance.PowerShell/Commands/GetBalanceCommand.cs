@@ -19,16 +19,9 @@ public sealed class GetBalanceCommand : BalanceCmdlet
     protected override void ProcessRecord()
     {
         int? port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;
-        try
+        foreach (var info in ListInstances(port, BindAddress))
         {
-            foreach (var info in InstanceTarget.List(port, BindAddress))
-            {
-                WriteObject(new BalanceInstance(info));
-            }
-        }
-        catch (Exception e) when (IsExpected(e))
-        {
-            WriteFailure(e, port is { } p ? Describe(p, BindAddress) : BindAddress);
+            WriteObject(new BalanceInstance(info));
         }
     }
 }

@@ -27,29 +27,8 @@ public sealed class GetBalanceGroupCommand : BalanceCmdlet
     protected override void ProcessRecord()
     {
         int? port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;
-        IReadOnlyList<InstanceInfo> instances;
-        try
+        foreach (var (instance, client) in OpenEach(port, BindAddress))
         {
-            instances = InstanceTarget.List(port, BindAddress);
-        }
-        catch (Exception e) when (IsExpected(e))
-        {
-            WriteFailure(e, port is { } p ? Describe(p, BindAddress) : BindAddress);
-            return;
-        }
-
-        foreach (var instance in instances)
-        {
-            ControlClient client;
-            try
-            {
-                client = ControlClient.Open(instance.BindAddress, instance.Port);
-            }
-            catch (ControlException)
-            {
-                continue;
-            }
-
             using (client)
             {
                 var groups = Group is null ? client.GetGroups().Select(g => g.Group) : Group;

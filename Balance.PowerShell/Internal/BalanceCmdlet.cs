@@ -28,6 +28,45 @@ public abstract class BalanceCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>
+    /// The instances a query addresses (every visible one when <paramref name="port"/> is null);
+    /// when the listing itself fails the error is written and the list is empty.
+    /// </summary>
+    internal IReadOnlyList<InstanceInfo> ListInstances(int? port, string? bindAddress)
+    {
+        try
+        {
+            return InstanceTarget.List(port, bindAddress);
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            WriteFailure(e, port is { } p ? Describe(p, bindAddress) : bindAddress);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Opens each instance a query addresses in turn; the caller disposes each client. An instance
+    /// that stopped between listing and opening is simply no longer there, so it is skipped.
+    /// </summary>
+    internal IEnumerable<(InstanceInfo Instance, ControlClient Client)> OpenEach(int? port, string? bindAddress)
+    {
+        foreach (var instance in ListInstances(port, bindAddress))
+        {
+            ControlClient client;
+            try
+            {
+                client = ControlClient.Open(instance.BindAddress, instance.Port);
+            }
+            catch (ControlException)
+            {
+                continue;
+            }
+
+            yield return (instance, client);
+        }
+    }
+
     /// <summary>Writes the error record for an expected failure (control, configuration or I/O), keeping its stable ID.</summary>
     internal void WriteFailure(Exception exception, object? target) => WriteError(ToRecord(exception, target));
 

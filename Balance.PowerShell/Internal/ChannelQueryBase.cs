@@ -29,31 +29,9 @@ public abstract class ChannelQueryBase : BalanceCmdlet
     protected override void ProcessRecord()
     {
         int? port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;
-        IReadOnlyList<InstanceInfo> instances;
-        try
-        {
-            instances = InstanceTarget.List(port, BindAddress);
-        }
-        catch (Exception e) when (IsExpected(e))
-        {
-            WriteFailure(e, port is { } p ? Describe(p, BindAddress) : BindAddress);
-            return;
-        }
-
         var groupGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Group));
-        foreach (var instance in instances)
+        foreach (var (_, client) in OpenEach(port, BindAddress))
         {
-            ControlClient client;
-            try
-            {
-                client = ControlClient.Open(instance.BindAddress, instance.Port);
-            }
-            catch (ControlException)
-            {
-                // It stopped between listing and opening: it is simply no longer there.
-                continue;
-            }
-
             using (client)
             {
                 Read(client, groupGiven);
