@@ -127,7 +127,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 catch (ControlException e)
                 {
                     throw new ConfigurationException(
-                        $"unknown or invalid address [{channels[c].Host}] in channel {channels[c].Destination}: {e.Message}; check the host name",
+                        $"unknown or invalid address [{channels[c].Host}] in channel {channels[c].Destination}: {e.InnerException?.Message ?? "the name has no address"}; check the host name",
                         channels[c].Destination,
                         ExitCodes.DataError);
                 }

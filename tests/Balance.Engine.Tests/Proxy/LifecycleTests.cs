@@ -170,6 +170,9 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(ExitCodes.DataError, e.ExitCode);
         Assert.Equal("no-such-host.invalid:80", e.Token);
         Assert.Contains("no-such-host.invalid", e.Message, StringComparison.Ordinal);
+
+        // One statement of the problem, not the resolver's own "invalid address" nested inside ours.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(e.Message, "invalid address"));
         await Task.CompletedTask;
     }
 
