@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace Balance.CommandLine;
 
 /// <summary>
-/// The few POSIX calls detaching needs and .NET does not expose. Linux names its C library
-/// libc.so.6 (plain "libc" is a linker script there); macOS keeps it in libSystem.
+/// The few POSIX calls detaching needs and .NET does not expose. "libc" is resolved by the runtime
+/// to the C library on Linux and macOS alike (as for the rlimit calls in DescriptorLimit).
 /// </summary>
 internal static partial class NativeMethods
 {
@@ -13,17 +13,7 @@ internal static partial class NativeMethods
     /// <summary>Leaves the terminal's session and process group; false if the platform cannot.</summary>
     public static bool CreateSession()
     {
-        if (OperatingSystem.IsLinux())
-        {
-            return Linux.SetSid() >= 0;
-        }
-
-        if (OperatingSystem.IsMacOS())
-        {
-            return MacOS.SetSid() >= 0;
-        }
-
-        return false;
+        return (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) && SetSid() >= 0;
     }
 
     /// <summary>
@@ -40,7 +30,7 @@ internal static partial class NativeMethods
         }
 
         var duplicates = OperatingSystem.IsLinux() ? DuplicatesOfStandardStreams() : [];
-        var devNull = OperatingSystem.IsLinux() ? Linux.Open("/dev/null", OpenReadWrite) : MacOS.Open("/dev/null", OpenReadWrite);
+        var devNull = Open("/dev/null", OpenReadWrite);
         if (devNull < 0)
         {
             return false;
@@ -54,13 +44,13 @@ internal static partial class NativeMethods
                 continue;
             }
 
-            var result = OperatingSystem.IsLinux() ? Linux.Dup2(devNull, fd) : MacOS.Dup2(devNull, fd);
+            var result = Dup2(devNull, fd);
             ok &= result >= 0;
         }
 
         if (devNull > 2)
         {
-            _ = OperatingSystem.IsLinux() ? Linux.Close(devNull) : MacOS.Close(devNull);
+            _ = Close(devNull);
         }
 
         return ok;
@@ -111,37 +101,15 @@ internal static partial class NativeMethods
         }
     }
 
-    private static partial class Linux
-    {
-        private const string Library = "libc.so.6";
+    [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
+    private static partial int SetSid();
 
-        [LibraryImport(Library, EntryPoint = "setsid", SetLastError = true)]
-        internal static partial int SetSid();
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
 
-        [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        internal static partial int Open(string path, int flags);
+    [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
+    private static partial int Dup2(int oldFd, int newFd);
 
-        [LibraryImport(Library, EntryPoint = "dup2", SetLastError = true)]
-        internal static partial int Dup2(int oldFd, int newFd);
-
-        [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
-        internal static partial int Close(int fd);
-    }
-
-    private static partial class MacOS
-    {
-        private const string Library = "libSystem.dylib";
-
-        [LibraryImport(Library, EntryPoint = "setsid", SetLastError = true)]
-        internal static partial int SetSid();
-
-        [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        internal static partial int Open(string path, int flags);
-
-        [LibraryImport(Library, EntryPoint = "dup2", SetLastError = true)]
-        internal static partial int Dup2(int oldFd, int newFd);
-
-        [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
-        internal static partial int Close(int fd);
-    }
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 }
