@@ -190,10 +190,10 @@ EOF
 }
 
 # ------------------------------------------------------------------ configs
-write_backend_nginx_conf() {  # dir port1 port2
-  local d=$1 p1=$2 p2=$3
-  mkdir -p "$d/tmp"
-  cat >"$d/nginx.conf" <<EOF
+# The process settings both nginx roles share (backend and stream proxy): one worker, foreground, files in $1.
+nginx_process_block() {  # dir
+  local d=$1
+  cat <<EOF
 worker_processes 1;
 worker_rlimit_nofile ${NOFILE};
 daemon off;
@@ -202,6 +202,14 @@ user root;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
 events { worker_connections 19850; }
+EOF
+}
+
+write_backend_nginx_conf() {  # dir port1 port2
+  local d=$1 p1=$2 p2=$3
+  mkdir -p "$d/tmp"
+  cat >"$d/nginx.conf" <<EOF
+$(nginx_process_block "$d")
 http {
   access_log off;
   keepalive_timeout 600s;
@@ -242,14 +250,7 @@ EOF
     nginx)
       cat >"$d/nginx.conf" <<EOF
 ${NGX_STREAM_LOAD}
-worker_processes 1;
-worker_rlimit_nofile ${NOFILE};
-daemon off;
-master_process on;
-user root;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 19850; }
+$(nginx_process_block "$d")
 stream {
   upstream backends { server 127.0.0.1:$b1; server 127.0.0.1:$b2; }
   server {
