@@ -22,6 +22,8 @@ Usage: bash bench/run.sh [options]
   --idle N            idle connections (default 9000, capped by the open-files limit)
   --rate R            fixed request rate for the latency scenario (default 2000 req/s)
   --proxies LIST      comma list out of haproxy,nginx,balance (default all three)
+  --scenarios LIST    comma list out of bulk_1,bulk_8,http_ka_c50,http_close_c50,latency_fixed,idle
+                      (default all)
   --keep              keep the scratch directory (configs, logs, raw data)
   -h, --help          this text
 EOF
@@ -29,6 +31,7 @@ EOF
 
 REPS="" DURATION="" QUICK=0 BALANCE_BIN="" OUT="" IDLE_N="" RATE=2000 RATE_CONNS=10
 PROXIES="haproxy,nginx,balance" KEEP=0
+ALL_SCENARIOS="bulk_1,bulk_8,http_ka_c50,http_close_c50,latency_fixed,idle" SCENARIO_LIST=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=${2:?--reps needs a value}; shift 2 ;;
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
     --idle) IDLE_N=${2:?--idle needs a value}; shift 2 ;;
     --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
     --proxies) PROXIES=${2:?--proxies needs a list}; shift 2 ;;
+    --scenarios) SCENARIO_LIST=${2:?--scenarios needs a list}; shift 2 ;;
     --keep) KEEP=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
@@ -56,6 +60,10 @@ done
 IFS=, read -r -a PEERS <<<"$PROXIES"
 for p in "${PEERS[@]}"; do
   case "$p" in haproxy|nginx|balance) ;; *) die "unknown proxy '$p' in --proxies" ;; esac
+done
+IFS=, read -r -a SCENARIOS <<<"${SCENARIO_LIST:-$ALL_SCENARIOS}"
+for sc in "${SCENARIOS[@]}"; do
+  [[ ",$ALL_SCENARIOS," = *",$sc,"* ]] || die "unknown scenario '$sc' in --scenarios (known: $ALL_SCENARIOS)"
 done
 has_peer() { local p; for p in "${PEERS[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 
@@ -176,7 +184,6 @@ write_meta ""
 
 # ------------------------------------------------------------------ scenarios
 WARMUP=2; [ "$QUICK" = 1 ] && WARMUP=1
-SCENARIOS=(bulk_1 bulk_8 http_ka_c50 http_close_c50 latency_fixed idle)
 
 run_one() {   # scenario slot rep
   local scen=$1 slot=$2 rep=$3 pid port

@@ -669,6 +669,9 @@ def cmd_report(a):
         v = vals.get((scen, field, proxy))
         return statistics.median(v) if v else None
 
+    # A run limited with --scenarios has rows for what it ran only.
+    ran = {r["scenario"] for r in recs}
+    rows = [row for row in ROWS if row[0] in ran]
     idle_n = meta.get("idle_n", "N")
     L = []
     L.append(f"## Balance side-by-side benchmark ({meta.get('started', '')})")
@@ -689,7 +692,7 @@ def cmd_report(a):
     L.append("")
     L.append("| scenario / metric | " + " | ".join(proxies) + " |")
     L.append("|---|" + "---|" * len(proxies))
-    for scen, field, label, hib, fmt, needs_proxy in ROWS:
+    for scen, field, label, hib, fmt, needs_proxy in rows:
         label = label.replace(" N", f" {idle_n}") if scen == "idle" else label
         label += " (higher=better)" if hib else " (lower=better)"
         d = med(scen, field, "direct")
@@ -718,15 +721,16 @@ def cmd_report(a):
             cells.append(cell)
         L.append(f"| {label} | " + " | ".join(cells) + " |")
     # idle sanity row: alive/asked and backend split
-    cells = []
-    for p in proxies:
-        rs = idle_extra.get(p)
-        if not rs:
-            cells.append("failed" if fails.get(("idle", p)) else "n/a")
-            continue
-        r = rs[-1]
-        cells.append(f"{r['alive']}/{r['asked']}, split " + "/".join(map(str, r["backend_split"])))
-    L.append(f"| idle {idle_n}: alive/asked, backend split (last rep) | " + " | ".join(cells) + " |")
+    if "idle" in ran:
+        cells = []
+        for p in proxies:
+            rs = idle_extra.get(p)
+            if not rs:
+                cells.append("failed" if fails.get(("idle", p)) else "n/a")
+                continue
+            r = rs[-1]
+            cells.append(f"{r['alive']}/{r['asked']}, split " + "/".join(map(str, r["backend_split"])))
+        L.append(f"| idle {idle_n}: alive/asked, backend split (last rep) | " + " | ".join(cells) + " |")
     # spread table
     if reps > 1:
         L.append("")
@@ -734,7 +738,7 @@ def cmd_report(a):
         L.append("")
         L.append("| scenario / metric | " + " | ".join(proxies) + " |")
         L.append("|---|" + "---|" * len(proxies))
-        for scen, field, label, hib, fmt, needs_proxy in ROWS:
+        for scen, field, label, hib, fmt, needs_proxy in rows:
             if scen == "idle":
                 continue
             cells = []
