@@ -232,8 +232,11 @@ public sealed class BalanceEngine : IAsyncDisposable
         Interlocked.Increment(ref segment.Header.Accepted);
         try
         {
-            client.NoDelay = true;
-            client.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            Listener.ConfigureAccepted(client);
+
+            // Non-blocking now rather than at its first asynchronous operation (the same fcntl
+            // calls, once), so the relay can take the first request with one plain read.
+            client.Blocking = false;
             var remote = (IPEndPoint)client.RemoteEndPoint!;
             if (debugAccepts)
             {

@@ -41,6 +41,9 @@ internal sealed class Listener : IDisposable
                 socket.DualMode = true;
             }
 
+            // Linux and the BSDs copy both options into every accepted socket, which saves two
+            // setsockopt calls per client connection (see ConfigureAccepted for the rest).
+            SetClientOptions(socket);
             socket.Bind(endpoint);
             step = "listen";
 
@@ -135,6 +138,24 @@ internal sealed class Listener : IDisposable
             backoff = FirstBackoff;
             accepted(client);
         }
+    }
+
+    /// <summary>
+    /// Gives an accepted client TCP_NODELAY and SO_KEEPALIVE (the original's options) where it did
+    /// not inherit them from the listener: Windows documents no such inheritance.
+    /// </summary>
+    public static void ConfigureAccepted(Socket client)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            SetClientOptions(client);
+        }
+    }
+
+    private static void SetClientOptions(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
     }
 
     private bool IsClosed => Volatile.Read(ref closed) != 0;

@@ -10,7 +10,9 @@ namespace Balance.Proxy;
 /// buffer back (it keeps it while reads fill it completely, i.e. during bulk transfers). The loops
 /// allocate nothing per read and take no lock. End of stream on one side shuts down sending on
 /// the other and the other direction keeps flowing (half-close, which the original lost); an
-/// error on either side closes both.
+/// error on either side closes both. Two non-blocking reads skip a wait where data or an end of
+/// stream is most likely there already: the client's first request, and the end of stream right
+/// after the back-end's first reply.
 /// </summary>
 internal sealed class Relay
 {
@@ -53,22 +55,50 @@ internal sealed class Relay
         byte[]? buffer = null;
         var fullReads = 0;
         var failed = false;
+
+        // A client's first bytes have usually arrived while the back-end connect was in flight:
+        // then one non-blocking read takes them, where a zero-byte wait would find them there and
+        // still cost a system call of its own. Only when nothing is there yet does it wait.
+        var readNow = clientToBackend;
+
+        // In connection-per-request traffic the back-end's first reply is also its last, and its
+        // FIN is already there when the reply is read. One non-blocking read right after the
+        // reply finds it, and then reply and FIN leave in one segment (FinalSegment) instead of
+        // a reply, a wasted wait and a separate FIN. A longer-lived connection pays for this once.
+        var probeEnd = !clientToBackend;
         try
         {
             while (true)
             {
-                if (buffer is null)
+                int read;
+                if (readNow)
                 {
-                    if (await operation.ReceiveAsync(from, Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                    readNow = false;
+                    buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                    read = SocketOperation.ReceiveNow(from, buffer);
+                    if (read == SocketOperation.WouldBlock)
                     {
-                        failed = true;
-                        break;
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = null;
+                        continue;
+                    }
+                }
+                else
+                {
+                    if (buffer is null)
+                    {
+                        if (await operation.ReceiveAsync(from, Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                        {
+                            failed = true;
+                            break;
+                        }
+
+                        buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     }
 
-                    buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                    read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
                 }
 
-                var read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
                 if (read < 0)
                 {
                     failed = true;
@@ -85,9 +115,34 @@ internal sealed class Relay
                     break;
                 }
 
+                var sourceEnded = false;
+                var probeFailed = false;
+                if (probeEnd)
+                {
+                    probeEnd = false;
+                    if (read < buffer.Length)
+                    {
+                        var more = SocketOperation.ReceiveNow(from, buffer.AsSpan(read));
+                        if (more >= 0 && dump is not null)
+                        {
+                            PacketDump.Write(dump, clientToBackend, buffer.AsSpan(read, more));
+                        }
+
+                        sourceEnded = more == 0;
+                        probeFailed = more < 0 && more != SocketOperation.WouldBlock;
+                        read += Math.Max(more, 0);
+                    }
+                }
+
                 session.Touch();
                 var sent = 0;
-                while (sent < read)
+                if (sourceEnded)
+                {
+                    sent = FinalSegment.Send(to, buffer.AsSpan(0, read));
+                    failed = sent < 0;
+                }
+
+                while (!failed && sent < read)
                 {
                     var n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
                     if (n <= 0)
@@ -113,6 +168,14 @@ internal sealed class Relay
                     session.CountReceived(read);
                 }
 
+                // The bytes read before a failed probe went out first, as they would have
+                // without the probe; its error then ends the session as any receive error does.
+                if (sourceEnded || probeFailed)
+                {
+                    failed = probeFailed;
+                    break;
+                }
+
                 if (read < buffer.Length)
                 {
                     operation.ClearBuffer();
@@ -127,7 +190,9 @@ internal sealed class Relay
                 }
             }
 
-            if (!failed)
+            // Once the other direction is over too, Finish closes both sockets right after this,
+            // and that close sends the same FIN, so the shutdown would be a wasted system call.
+            if (!failed && !session.OtherDirectionEnded)
             {
                 to.Shutdown(SocketShutdown.Send);
             }

@@ -159,6 +159,9 @@ internal sealed class Session
         Close(Volatile.Read(ref backend));
     }
 
+    /// <summary>True once one relay direction has called <see cref="PumpEnded"/>.</summary>
+    public bool OtherDirectionEnded => Volatile.Read(ref pumpsLeft) == 1;
+
     /// <summary>Called by each relay direction when it is done; the second one ends the session.</summary>
     public void PumpEnded()
     {

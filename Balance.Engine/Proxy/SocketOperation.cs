@@ -20,7 +20,26 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
     {
     }
 
+    /// <summary>The result of <see cref="ReceiveNow"/> when nothing is there to read.</summary>
+    public const int WouldBlock = -(int)SocketError.WouldBlock;
+
     public static SocketError ErrorOf(int result) => result < 0 ? (SocketError)(-result) : SocketError.Success;
+
+    /// <summary>
+    /// One non-blocking receive on a socket in non-blocking mode, done on the calling thread; on a
+    /// blocking socket it does nothing and reports <see cref="WouldBlock"/>, so it can never stall
+    /// the socket engine's thread.
+    /// </summary>
+    public static int ReceiveNow(Socket socket, Span<byte> buffer)
+    {
+        if (socket.Blocking)
+        {
+            return WouldBlock;
+        }
+
+        var n = socket.Receive(buffer, SocketFlags.None, out var error);
+        return error == SocketError.Success ? n : -(int)error;
+    }
 
     public ValueTask<int> ConnectAsync(Socket socket, EndPoint endpoint)
     {

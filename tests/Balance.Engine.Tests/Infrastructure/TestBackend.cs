@@ -26,6 +26,12 @@ public enum BackendMode
 
     /// <summary>Accepts and holds the connection silently, reading (and counting) until the peer closes.</summary>
     Hold,
+
+    /// <summary>
+    /// Reads one request (up to a newline), replies "&lt;name&gt;:&lt;bytes read&gt;\n" and closes at
+    /// once, as an HTTP server does with <c>Connection: close</c>: reply and FIN arrive together.
+    /// </summary>
+    ReplyThenClose,
 }
 
 /// <summary>
@@ -147,6 +153,14 @@ public sealed class TestBackend : IAsyncDisposable
             }
 
             long total = 0;
+            if (Mode == BackendMode.ReplyThenClose)
+            {
+                total = await ReadRequestAsync(client, buffer);
+                await SendAsync(client, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Name}:{total}\n")));
+                client.Shutdown(SocketShutdown.Both);
+                return;
+            }
+
             while (true)
             {
                 var n = await client.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
@@ -178,6 +192,21 @@ public sealed class TestBackend : IAsyncDisposable
             open.TryRemove(client, out _);
             client.Dispose();
             Interlocked.Increment(ref completed);
+        }
+    }
+
+    private async Task<long> ReadRequestAsync(Socket client, byte[] buffer)
+    {
+        long total = 0;
+        while (true)
+        {
+            var n = await client.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
+            total += n;
+            Interlocked.Add(ref bytesReceived, n);
+            if (n == 0 || buffer.AsSpan(0, n).Contains((byte)'\n'))
+            {
+                return total;
+            }
         }
     }
 

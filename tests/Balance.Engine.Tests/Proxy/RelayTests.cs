@@ -151,6 +151,47 @@ public class RelayTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_reply_followed_at_once_by_the_back_ends_close_reaches_every_client_whole()
+    {
+        // Connection-per-request traffic: the relay reads the reply, finds the FIN right behind
+        // it and sends both together. Every one of these sessions goes through that path.
+        const int sessions = 300;
+        await using var c = TestBackend.Start("C", BackendMode.ReplyThenClose);
+        await using var engine = TestEngine.Start([c.Channel]);
+        for (var i = 0; i < sessions; i++)
+        {
+            using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+            await client.SendAllAsync("GET /\n");
+            Assert.Equal("C:6\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
+        }
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "sessions ended");
+        var channel = control.GetChannel(0, 0);
+        Assert.Equal(sessions, channel.TotalConnections);
+        Assert.Equal(sessions * 6L, channel.BytesSent);
+        Assert.Equal(sessions * 4L, channel.BytesReceived);
+        await Eventually.TrueAsync(() => c.Completed == sessions, "back-end saw every session end");
+    }
+
+    [Fact]
+    public async Task Packet_dump_of_a_reply_and_close_shows_the_end_of_stream_read()
+    {
+        await using var c = TestBackend.Start("C", BackendMode.ReplyThenClose);
+        var dump = new StringWriter();
+        await using var engine = TestEngine.Start([c.Channel], output: new EngineOutput { PacketDump = dump });
+        using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
+        {
+            await client.SendAllAsync("GET /\n");
+            Assert.Equal("C:6\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
+        }
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        Assert.Equal("-> 6\nGET /\\0A\n\n" + "-< 4\nC:6\\0A\n\n" + "-< 0\n\n" + "-> 0\n\n", dump.ToString());
+    }
+
+    [Fact]
     public async Task A_reset_from_the_client_closes_the_back_end_side_too()
     {
         await using var a = TestBackend.Start("A");
