@@ -25,20 +25,9 @@ internal static partial class FinalSegment
     /// </summary>
     public static int Send(Socket socket, ReadOnlySpan<byte> data)
     {
-        if (socket.Blocking)
+        if (socket.Blocking || !OperatingSystem.IsLinux())
         {
-            return 0;
-        }
-
-        if (!OperatingSystem.IsLinux())
-        {
-            var sent = socket.Send(data, SocketFlags.None, out var error);
-            return error switch
-            {
-                SocketError.Success => sent,
-                SocketError.WouldBlock => 0,
-                _ => -(int)error,
-            };
+            return SocketOperation.SendNow(socket, data);
         }
 
         nint n;

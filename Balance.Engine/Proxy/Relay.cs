@@ -68,34 +68,45 @@ internal sealed class Relay
         var probeEnd = !clientToBackend;
         try
         {
+            // The engine made both sockets non-blocking already (then this makes no system call);
+            // a session built around blocking sockets (tests, benchmarks) is switched here, since
+            // the loop reads and writes with direct non-blocking calls.
+            from.Blocking = false;
+            to.Blocking = false;
             while (true)
             {
                 int read;
-                if (readNow)
+                if (buffer is null)
                 {
-                    readNow = false;
+                    if (!readNow && await operation.ReceiveAsync(from, Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                    {
+                        failed = true;
+                        break;
+                    }
+
+                    // After the wait the data is there: a plain non-blocking read takes it with
+                    // less of the runtime's machinery than an asynchronous receive would.
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     read = SocketOperation.ReceiveNow(from, buffer);
                     if (read == SocketOperation.WouldBlock)
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = null;
-                        continue;
+                        if (readNow)
+                        {
+                            readNow = false;
+                            ArrayPool<byte>.Shared.Return(buffer);
+                            buffer = null;
+                            continue;
+                        }
+
+                        // A wake-up with nothing to read (rare): wait with the buffer this once.
+                        read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
                     }
+
+                    readNow = false;
                 }
                 else
                 {
-                    if (buffer is null)
-                    {
-                        if (await operation.ReceiveAsync(from, Memory<byte>.Empty).ConfigureAwait(false) < 0)
-                        {
-                            failed = true;
-                            break;
-                        }
-
-                        buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-                    }
-
+                    // Reads keep filling the buffer (a bulk transfer): the next one rarely waits.
                     read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
                 }
 
@@ -135,13 +146,13 @@ internal sealed class Relay
                 }
 
                 session.Touch();
-                var sent = 0;
-                if (sourceEnded)
-                {
-                    sent = FinalSegment.Send(to, buffer.AsSpan(0, read));
-                    failed = sent < 0;
-                }
 
+                // Most sends complete at once; only what the socket did not take is sent
+                // asynchronously (it then waits until the peer makes room).
+                var sent = sourceEnded
+                    ? FinalSegment.Send(to, buffer.AsSpan(0, read))
+                    : SocketOperation.SendNow(to, buffer.AsSpan(0, read));
+                failed = sent < 0;
                 while (!failed && sent < read)
                 {
                     var n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);

@@ -85,6 +85,27 @@ internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<i
         }
     }
 
+    /// <summary>
+    /// One non-blocking send on a socket in non-blocking mode, done on the calling thread: the
+    /// bytes taken (0 when the send buffer is full, or on a blocking socket, where it does nothing),
+    /// or the negated <see cref="SocketError"/>.
+    /// </summary>
+    public static int SendNow(Socket socket, ReadOnlySpan<byte> data)
+    {
+        if (socket.Blocking)
+        {
+            return 0;
+        }
+
+        var sent = socket.Send(data, SocketFlags.None, out var error);
+        return error switch
+        {
+            SocketError.Success => sent,
+            SocketError.WouldBlock => 0,
+            _ => -(int)error,
+        };
+    }
+
     /// <summary>Drops the buffer reference so a pooled buffer is not kept alive by an idle session.</summary>
     public void ClearBuffer() => SetBuffer(Memory<byte>.Empty);
 
