@@ -86,23 +86,18 @@ internal sealed class Relay
 
                     // After the wait the data is there: a plain non-blocking read takes it with
                     // less of the runtime's machinery than an asynchronous receive would.
+                    // Nothing there (no first request yet, or a wake-up left over from bytes an
+                    // earlier read already took): back to a wait that holds no buffer. That wait
+                    // ends only on a new readiness event, so this cannot spin.
+                    readNow = false;
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     read = SocketOperation.ReceiveNow(from, buffer);
                     if (read == SocketOperation.WouldBlock)
                     {
-                        if (readNow)
-                        {
-                            readNow = false;
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = null;
-                            continue;
-                        }
-
-                        // A wake-up with nothing to read (rare): wait with the buffer this once.
-                        read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = null;
+                        continue;
                     }
-
-                    readNow = false;
                 }
                 else
                 {
