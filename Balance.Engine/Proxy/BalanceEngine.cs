@@ -233,10 +233,6 @@ public sealed class BalanceEngine : IAsyncDisposable
         try
         {
             Listener.ConfigureAccepted(client);
-
-            // Non-blocking now rather than at its first asynchronous operation (the same fcntl
-            // calls, once), so the relay can take the first request with one plain read.
-            client.Blocking = false;
             var remote = (IPEndPoint)client.RemoteEndPoint!;
             if (debugAccepts)
             {

@@ -39,10 +39,6 @@ internal sealed class Connector
                 try
                 {
                     socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-
-                    // The fcntl the connect would make anyway, made first: the relay reads the
-                    // back-end with non-blocking calls of its own (Relay.PumpAsync).
-                    socket.Blocking = false;
                     socket.NoDelay = true;
                     socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
                 }

@@ -68,9 +68,9 @@ internal sealed class Relay
         var probeEnd = !clientToBackend;
         try
         {
-            // The engine made both sockets non-blocking already (then this makes no system call);
-            // a session built around blocking sockets (tests, benchmarks) is switched here, since
-            // the loop reads and writes with direct non-blocking calls.
+            // The loop reads and writes with direct non-blocking calls. The runtime made the
+            // back-end socket non-blocking for its connect, so for it this costs no system call;
+            // for the client it is the fcntl the first asynchronous operation would make anyway.
             from.Blocking = false;
             to.Blocking = false;
             while (true)
