@@ -9,7 +9,9 @@ namespace Balance.Proxy;
 /// value instead of throwing. A session owns two, one per relay direction (a direction never has
 /// a receive and a send outstanding at once), so sockets never create their own cached event
 /// args; and a reset peer — routine for a proxy — costs no exception and no stack trace.
-/// Result: bytes transferred (≥ 0), or the negated <see cref="SocketError"/>.
+/// Result: bytes transferred (≥ 0), or the negated <see cref="SocketError"/>. The static
+/// <see cref="ReceiveNow"/> and <see cref="SendNow"/> are the same calls made directly, for the
+/// relay's reads and sends that need no wait, with the same result convention.
 /// </summary>
 internal sealed class SocketOperation : SocketAsyncEventArgs, IValueTaskSource<int>
 {
