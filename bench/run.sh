@@ -203,9 +203,6 @@ run_one() {   # scenario slot rep
     http_close_c50) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
             bl timeout $((DURATION + 60)) http --scenario "$scen" --conns 50 --close \
               --port "$port" --pid "$pid" "${common[@]}" ;;
-    latency_fixed) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
-            bl timeout $((DURATION + 60)) latency --rate "$RATE" --conns "$RATE_CONNS" \
-              --port "$port" --pid "$pid" "${common[@]}" ;;
     idle) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
             bl timeout 300 idle --n "$IDLE_N" --inflight 200 --timeout 180 \
               --backend-ports "$P_B1,$P_B2" --port "$port" --pid "$pid" "${common[@]}"
@@ -221,17 +218,40 @@ run_one() {   # scenario slot rep
   fi
 }
 
+run_latency_interleaved() {   # rep slot... : one generator visits every live slot in turn
+  local rep=$1 slot targets=() dead_slots=()
+  shift
+  for slot in "$@"; do
+    if [ "$slot" != direct ] && [ -n "${DEAD[$slot]:-}" ]; then
+      dead_slots+=("$slot")
+    else
+      targets+=(--target "$slot:${HTTP_PORT[$slot]}:${HTTP_PID[$slot]}")
+    fi
+  done
+  for slot in "${dead_slots[@]+"${dead_slots[@]}"}"; do
+    log "  $slot is dead since ${DEAD[$slot]}; skipping latency_fixed"
+    echo "{\"scenario\":\"latency_fixed\",\"proxy\":\"$slot\",\"rep\":$rep,\"ok\":false,\"error\":\"proxy died during ${DEAD[$slot]}\"}" >>"$RAW"
+  done
+  [ ${#targets[@]} -gt 0 ] || return 0
+  # each target: 1 s warm-up + DURATION s measured in 0.5 s slices (+ 0.05 s lead-in each)
+  bl timeout $(( (DURATION * 2 + 2) * $# + 60 )) latency --rate "$RATE" --conns "$RATE_CONNS" \
+    --rep "$rep" --raw "$RAW" --duration "$DURATION" "${targets[@]}"
+  for slot in "$@"; do
+    [ "$slot" = direct ] || kill -0 "${HTTP_PID[$slot]}" 2>/dev/null \
+      || { [ -n "${DEAD[$slot]:-}" ] || DEAD[$slot]="latency_fixed (rep $rep)"; }
+  done
+}
+
 bl() {   # timeout SECS subcommand args... : run a benchlib measurement, summarise its line
   local secs=$2; shift 2
-  local line rc=0
+  local line="" rc=0
   # in the background + wait, so that INT/TERM interrupt the wait and cleanup runs at once
   timeout "$secs" python3 "$LIB/benchlib.py" "$@" >"$SCRATCH/last.json" &
   CUR_PID=$!
   wait "$CUR_PID" || rc=$?
   CUR_PID=""
-  line=$(tail -n 1 "$SCRATCH/last.json")
   [ "$rc" = 124 ] && log "  measurement timed out after ${secs}s"
-  log "  ${line:0:400}"
+  while IFS= read -r line; do log "  ${line:0:400}"; done <"$SCRATCH/last.json"
 }
 
 TOTAL=$(( REPS * ${#SCENARIOS[@]} * ${#SLOTS[@]} )) N=0
@@ -240,6 +260,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
   ORDER=("${SLOTS[@]:shift_by}" "${SLOTS[@]:0:shift_by}")
   log "rep $rep/$REPS, order: ${ORDER[*]}"
   for scen in "${SCENARIOS[@]}"; do
+    if [ "$scen" = latency_fixed ]; then
+      N=$((N + ${#ORDER[@]}))
+      log "[$N/$TOTAL] rep $rep $scen, interleaved: ${ORDER[*]}"
+      run_latency_interleaved "$rep" "${ORDER[@]}"
+      sleep 1
+      continue
+    fi
     for slot in "${ORDER[@]}"; do
       N=$((N + 1))
       log "[$N/$TOTAL] rep $rep $scen $slot"

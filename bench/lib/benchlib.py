@@ -287,10 +287,33 @@ def _parse_response(buf):
 
 
 class _Conn:
-    __slots__ = ("sock", "buf", "sent_at", "send_t", "busy")
+    __slots__ = ("sock", "buf", "sent_at", "send_t", "busy", "target")
 
-    def __init__(self, sock):
+    def __init__(self, sock, target):
         self.sock, self.buf, self.sent_at, self.send_t, self.busy = sock, b"", 0.0, 0.0, False
+        self.target = target
+
+
+class _Target:
+    """One proxy (or direct) under the fixed-rate load: its connections and its samples."""
+
+    def __init__(self, proxy, port, pid):
+        self.proxy, self.port, self.pid = proxy, port, pid
+        self.conns, self.idle = [], collections.deque()
+        self.lat, self.svc, self.late = [], [], []
+        self.errors, self.max_backlog, self.scheduled = 0, 0, 0
+        self.slice_p99 = []  # p99 of each measured slice
+        self.failed = ""
+
+    def drop(self, c):
+        """The connection is gone: count an answer it owed, never use it again."""
+        if c.busy:
+            self.errors += 1
+        c.busy = False
+        if c in self.idle:
+            self.idle.remove(c)
+        if c in self.conns:
+            self.conns.remove(c)
 
 
 def _tight_timer_slack():
@@ -303,120 +326,180 @@ def _tight_timer_slack():
         pass
 
 
-def cmd_latency(a):
-    """Open-loop load: requests are scheduled at a fixed rate; latency is measured from
-    the *scheduled* time (so queueing behind a slow response counts, no coordinated
-    omission). A scheduled request goes to any idle connection; if none is idle it
-    waits in a backlog (its wait counts as latency)."""
-    if not alive(a.pid):
-        emit(a, a.scenario, False, error="proxy process is gone")
-        return 1
-    req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
-    # select(2) takes a microsecond timeout; epoll/poll round up to whole milliseconds,
-    # which would add up to 1 ms of send lateness to every latency sample.
-    sel = selectors.SelectSelector()
-    _tight_timer_slack()
-    gc.disable()  # no collector pauses inside the measured loop
-    conns = []
+_REQ = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+def _on_readable(c):
+    """Read what arrived on c; True when it completed the response c was waiting for."""
+    tgt = c.target
     try:
-        for _ in range(a.conns):
-            s = socket.create_connection((a.host, a.port), timeout=5)
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.setblocking(False)
-            c = _Conn(s)
-            conns.append(c)
-            sel.register(s, selectors.EVENT_READ, c)
-    except OSError as e:
-        emit(a, a.scenario, False, error=f"connect: {e!r}")
-        return 1
-    interval = 1.0 / a.rate
+        data = c.sock.recv(65536)
+    except BlockingIOError:
+        return False
+    except OSError:
+        data = b""
+    if not data:
+        tgt.drop(c)
+        return None
+    c.buf += data
+    r = _parse_response(c.buf)
+    if r is None or not c.busy:
+        return False
+    c.buf = c.buf[r[0]:]
+    c.busy = False
+    tgt.idle.append(c)
+    return True
+
+
+def _run_slice(sel, tgt, interval, t_start, t_record, t_end):
+    """Schedule requests to tgt every interval from t_start until t_end, keep the samples of
+    those scheduled at or after t_record, and return once every answer is in."""
     now = time.perf_counter
-    t_start = now() + 0.05
-    t_record = t_start + a.warmup
-    t_end = t_record + a.duration
     next_t = t_start
-    idle = collections.deque(conns)
     backlog = collections.deque()
-    lat, svc, late, errors, sent, max_backlog = [], [], [], 0, 0, 0
     hard_stop = t_end + 10.0
+    first = len(tgt.lat)
     while True:
         t = now()
         while next_t <= t and next_t < t_end:
             backlog.append(next_t)
             next_t += interval
-        max_backlog = max(max_backlog, len(backlog))
-        while backlog and idle:
-            c = idle.popleft()
+        tgt.max_backlog = max(tgt.max_backlog, len(backlog))
+        while backlog and tgt.idle:
+            c = tgt.idle.popleft()
             c.sent_at = backlog.popleft()
             c.send_t = now()
             try:
-                n = c.sock.send(req)
-                if n != len(req):
+                if c.sock.send(_REQ) != len(_REQ):
                     raise OSError("short send")
             except OSError:
-                errors += 1
-                continue  # connection dropped: do not reuse it
+                tgt.errors += 1
+                tgt.drop(c)
+                continue
             c.busy = True
-            sent += 1
-        busy = sum(1 for c in conns if c.busy)
+        busy = sum(1 for c in tgt.conns if c.busy)
         if next_t >= t_end and not backlog and busy == 0:
-            break
+            if len(tgt.lat) > first:
+                tgt.slice_p99.append(_pct(99, sorted(tgt.lat[first:])))
+            return
         if t > hard_stop:
-            errors += busy + len(backlog)
-            break
-        if not idle and busy == 0:  # every connection died
-            errors += len(backlog)
-            break
+            tgt.errors += busy + len(backlog)
+            return
+        if not tgt.conns:  # every connection died
+            tgt.errors += len(backlog)
+            return
         timeout = max(0.0, next_t - now()) if next_t < t_end else 0.05
         for key, _ in sel.select(timeout):
             c = key.data
-            try:
-                data = c.sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
+            done = _on_readable(c)
+            if done is None:
                 sel.unregister(c.sock)
-                if c.busy:
-                    errors += 1
-                c.busy = False
-                if c in idle:
-                    idle.remove(c)
+            elif done and c.target is tgt and c.sent_at >= t_record:
+                d = now()
+                tgt.lat.append((d - c.sent_at) * 1e3)
+                tgt.svc.append((d - c.send_t) * 1e3)
+                tgt.late.append((c.send_t - c.sent_at) * 1e3)
+
+
+def _pct(p, v):
+    """p-th percentile (nearest rank) of the sorted list v."""
+    return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
+
+
+def _parse_targets(a):
+    if not a.target:
+        if a.port is None:
+            raise SystemExit("latency needs --port or at least one --target NAME:PORT:PID")
+        return [_Target(a.proxy, a.port, a.pid)]
+    out = []
+    for spec in a.target:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+):(\d+):(\d+)", spec)
+        if not m:
+            raise SystemExit(f"--target must be NAME:PORT:PID (got '{spec}')")
+        out.append(_Target(m.group(1), int(m.group(2)), int(m.group(3))))
+    return out
+
+
+def cmd_latency(a):
+    """Open-loop load: requests are scheduled at a fixed rate; latency is measured from
+    the *scheduled* time (so queueing behind a slow response counts, no coordinated
+    omission). A scheduled request goes to any idle connection; if none is idle it
+    waits in a backlog (its wait counts as latency).
+
+    With several --target the load visits them in turn, in slices of --slice seconds
+    (rotating the order every round) until each has had --duration seconds measured:
+    the host's noise, which comes in bursts of seconds, then falls on every target alike
+    instead of on whichever ran during the burst. Each slice starts with --lead seconds
+    that are not measured, so no target is measured while it wakes from its idle pause."""
+    targets = _parse_targets(a)
+    # select(2) takes a microsecond timeout; epoll/poll round up to whole milliseconds,
+    # which would add up to 1 ms of send lateness to every latency sample.
+    sel = selectors.SelectSelector()
+    _tight_timer_slack()
+    gc.disable()  # no collector pauses inside the measured loop
+    for tgt in targets:
+        if not alive(tgt.pid):
+            tgt.failed = "proxy process is gone"
+            continue
+        try:
+            for _ in range(a.conns):
+                s = socket.create_connection((a.host, tgt.port), timeout=5)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                s.setblocking(False)
+                c = _Conn(s, tgt)
+                tgt.conns.append(c)
+                tgt.idle.append(c)
+                sel.register(s, selectors.EVENT_READ, c)
+        except OSError as e:
+            tgt.failed = f"connect: {e!r}"
+    live = [t for t in targets if not t.failed]
+    interval = 1.0 / a.rate
+    now = time.perf_counter
+    for tgt in live:  # warm-up, not measured
+        t0 = now() + 0.01
+        _run_slice(sel, tgt, interval, t0, math.inf, t0 + a.warmup)
+    slice_len = min(a.slice, a.duration) if len(live) > 1 else a.duration
+    rounds = max(1, round(a.duration / slice_len))
+    for r in range(rounds):
+        k = r % max(1, len(live))
+        for tgt in live[k:] + live[:k]:
+            if not tgt.conns:
                 continue
-            c.buf += data
-            r = _parse_response(c.buf)
-            if r is not None and c.busy:
-                done = now()
-                c.buf = c.buf[r[0]:]
-                if c.sent_at >= t_record:
-                    lat.append((done - c.sent_at) * 1e3)
-                    svc.append((done - c.send_t) * 1e3)
-                    late.append((c.send_t - c.sent_at) * 1e3)
-                c.busy = False
-                idle.append(c)
-    for c in conns:
-        c.sock.close()
-    if not lat:
-        emit(a, a.scenario, False, error=f"no responses ({errors} errors)")
-        return 1
-    lat.sort()
-    svc.sort()
-    late.sort()
+            t0 = now() + 0.01
+            lead = a.lead if len(live) > 1 else 0.0
+            _run_slice(sel, tgt, interval, t0, t0 + lead, t0 + lead + slice_len)
+            tgt.scheduled += round(slice_len * a.rate)
+    for tgt in targets:
+        for c in tgt.conns:
+            c.sock.close()
+    rc = 0
+    for tgt in targets:
+        if not _emit_latency(a, tgt, rounds, slice_len, len(live)):
+            rc = 1
+    return rc
 
-    def pct(p, v=lat):
-        return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
 
-    res = dict(p50_ms=pct(50), p99_ms=pct(99), max_ms=lat[-1], responses=len(lat),
-               svc_p50_ms=pct(50, svc), svc_p99_ms=pct(99, svc),
-               send_late_p50_ms=pct(50, late), send_late_p99_ms=pct(99, late),
-               achieved_rps=len(lat) / a.duration, target_rps=a.rate, errors=errors,
-               max_backlog=max_backlog)
-    ok = errors == 0 and len(lat) >= 0.95 * a.rate * a.duration
+def _emit_latency(a, tgt, rounds, slice_len, n_live):
+    a.proxy = tgt.proxy
+    if tgt.failed:
+        emit(a, a.scenario, False, error=tgt.failed)
+        return False
+    if not tgt.lat:
+        emit(a, a.scenario, False, error=f"no responses ({tgt.errors} errors)")
+        return False
+    lat, svc, late = sorted(tgt.lat), sorted(tgt.svc), sorted(tgt.late)
+    res = dict(p50_ms=_pct(50, lat), p99_ms=_pct(99, lat), max_ms=lat[-1], responses=len(lat),
+               slice_p99_median_ms=statistics.median(tgt.slice_p99),
+               svc_p50_ms=_pct(50, svc), svc_p99_ms=_pct(99, svc),
+               send_late_p50_ms=_pct(50, late), send_late_p99_ms=_pct(99, late),
+               achieved_rps=len(lat) / (rounds * slice_len), target_rps=a.rate,
+               errors=tgt.errors, max_backlog=tgt.max_backlog,
+               slices=rounds, slice_s=slice_len, interleaved_with=n_live - 1)
+    ok = tgt.errors == 0 and len(lat) >= 0.95 * tgt.scheduled
     if not ok:
-        res["error"] = f"{errors} errors, {len(lat)} responses for {a.rate * a.duration:.0f} scheduled"
+        res["error"] = f"{tgt.errors} errors, {len(lat)} responses for {tgt.scheduled} scheduled"
     emit(a, a.scenario, ok, **res)
-    return 0 if ok else 1
+    return ok
 
 
 # --------------------------------------------------------------------------- idle
@@ -620,6 +703,8 @@ ROWS = [
      False, "{:.2f}", True),
     ("latency_fixed", "p50_ms", "fixed rate: p50 ms", False, "{:.3f}", False),
     ("latency_fixed", "p99_ms", "fixed rate: p99 ms", False, "{:.3f}", False),
+    ("latency_fixed", "slice_p99_median_ms", "fixed rate: p99 ms of a typical 0.5 s slice "
+     "(median over slices)", False, "{:.3f}", False),
     ("idle", "rss_mib", "idle: proxy RSS MiB at N", False, "{:.1f}", True),
     ("idle", "kib_per_conn_first", "idle: KiB per connection ((RSS at N - RSS before the "
      "first idle test) / N)", False, "{:.1f}", True),
@@ -779,9 +864,9 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    def common(p, scenario):
+    def common(p, scenario, port_required=True):
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, required=True)
+        p.add_argument("--port", type=int, required=port_required)
         p.add_argument("--pid", type=int, default=0, help="root pid of the proxy (0 = direct)")
         p.add_argument("--proxy", default="direct")
         p.add_argument("--rep", type=int, default=1)
@@ -809,10 +894,14 @@ def main(argv=None):
     p.set_defaults(fn=cmd_http)
 
     p = sub.add_parser("latency")
-    common(p, "latency_fixed")
+    common(p, "latency_fixed", port_required=False)
     p.add_argument("--rate", type=float, default=2000)
     p.add_argument("--conns", type=int, default=10)
-    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds per target, not measured")
+    p.add_argument("--target", action="append", default=[], metavar="NAME:PORT:PID",
+                   help="interleave the load over these targets (replaces --proxy/--port/--pid)")
+    p.add_argument("--slice", type=float, default=0.5, help="measured seconds per visit")
+    p.add_argument("--lead", type=float, default=0.05, help="unmeasured seconds before each slice")
     p.set_defaults(fn=cmd_latency)
 
     p = sub.add_parser("idle")
