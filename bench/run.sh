@@ -184,6 +184,7 @@ write_meta ""
 
 # ------------------------------------------------------------------ scenarios
 WARMUP=2; [ "$QUICK" = 1 ] && WARMUP=1
+SLICE=2; [ "$DURATION" -lt 4 ] && SLICE=1
 
 run_one() {   # scenario slot rep
   local scen=$1 slot=$2 rep=$3 pid port
@@ -196,12 +197,6 @@ run_one() {   # scenario slot rep
   case "$scen" in
     bulk_*) pid=${IPERF_PID[$slot]} port=${IPERF_PORT[$slot]}
             bl timeout $((DURATION * 3 + 120)) bulk --scenario "$scen" --streams "${scen#bulk_}" \
-              --port "$port" --pid "$pid" "${common[@]}" ;;
-    http_ka_c50) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
-            bl timeout $((DURATION + WARMUP + 80)) http --scenario "$scen" --conns 50 --warmup "$WARMUP" \
-              --port "$port" --pid "$pid" "${common[@]}" ;;
-    http_close_c50) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
-            bl timeout $((DURATION + 60)) http --scenario "$scen" --conns 50 --close \
               --port "$port" --pid "$pid" "${common[@]}" ;;
     idle) pid=${HTTP_PID[$slot]} port=${HTTP_PORT[$slot]}
             bl timeout 300 idle --n "$IDLE_N" --inflight 200 --timeout 180 \
@@ -218,9 +213,9 @@ run_one() {   # scenario slot rep
   fi
 }
 
-run_latency_interleaved() {   # rep slot... : one generator visits every live slot in turn
-  local rep=$1 slot targets=() dead_slots=()
-  shift
+run_interleaved() {   # scenario rep slot... : one client takes turns over every live slot
+  local scen=$1 rep=$2 slot targets=() dead_slots=()
+  shift 2
   for slot in "$@"; do
     if [ "$slot" != direct ] && [ -n "${DEAD[$slot]:-}" ]; then
       dead_slots+=("$slot")
@@ -229,16 +224,25 @@ run_latency_interleaved() {   # rep slot... : one generator visits every live sl
     fi
   done
   for slot in "${dead_slots[@]+"${dead_slots[@]}"}"; do
-    log "  $slot is dead since ${DEAD[$slot]}; skipping latency_fixed"
-    echo "{\"scenario\":\"latency_fixed\",\"proxy\":\"$slot\",\"rep\":$rep,\"ok\":false,\"error\":\"proxy died during ${DEAD[$slot]}\"}" >>"$RAW"
+    log "  $slot is dead since ${DEAD[$slot]}; skipping $scen"
+    echo "{\"scenario\":\"$scen\",\"proxy\":\"$slot\",\"rep\":$rep,\"ok\":false,\"error\":\"proxy died during ${DEAD[$slot]}\"}" >>"$RAW"
   done
   [ ${#targets[@]} -gt 0 ] || return 0
-  # each target: 1 s warm-up + DURATION s measured in 0.5 s slices (+ 0.05 s lead-in each)
-  bl timeout $(( (DURATION * 2 + 2) * $# + 60 )) latency --rate "$RATE" --conns "$RATE_CONNS" \
-    --rep "$rep" --raw "$RAW" --duration "$DURATION" "${targets[@]}"
+  local common=(--scenario "$scen" --rep "$rep" --raw "$RAW" --duration "$DURATION" "${targets[@]}")
+  local n=$(( ${#targets[@]} / 2 ))
+  case "$scen" in
+    # per slot: a warm-up, then DURATION s measured in turns of SLICE s
+    http_ka_c50) bl timeout $(( (DURATION * 2 + WARMUP + 4) * n + 60 )) http --conns 50 \
+                   --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
+    http_close_c50) bl timeout $(( (DURATION * 2 + WARMUP + 4) * n + 60 )) http --conns 50 --close \
+                   --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
+    # per slot: 1 s warm-up, then DURATION s measured in 0.5 s slices (+ 0.05 s lead-in each)
+    latency_fixed) bl timeout $(( (DURATION * 2 + 2) * n + 60 )) latency --rate "$RATE" \
+                   --conns "$RATE_CONNS" "${common[@]}" ;;
+  esac
   for slot in "$@"; do
     [ "$slot" = direct ] || kill -0 "${HTTP_PID[$slot]}" 2>/dev/null \
-      || { [ -n "${DEAD[$slot]:-}" ] || DEAD[$slot]="latency_fixed (rep $rep)"; }
+      || { [ -n "${DEAD[$slot]:-}" ] || DEAD[$slot]="$scen (rep $rep)"; }
   done
 }
 
@@ -260,13 +264,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
   ORDER=("${SLOTS[@]:shift_by}" "${SLOTS[@]:0:shift_by}")
   log "rep $rep/$REPS, order: ${ORDER[*]}"
   for scen in "${SCENARIOS[@]}"; do
-    if [ "$scen" = latency_fixed ]; then
+    case "$scen" in http_ka_c50|http_close_c50|latency_fixed)
       N=$((N + ${#ORDER[@]}))
-      log "[$N/$TOTAL] rep $rep $scen, interleaved: ${ORDER[*]}"
-      run_latency_interleaved "$rep" "${ORDER[@]}"
+      log "[$N/$TOTAL] rep $rep $scen, taking turns: ${ORDER[*]}"
+      run_interleaved "$scen" "$rep" "${ORDER[@]}"
       sleep 1
-      continue
-    fi
+      continue ;;
+    esac
     for slot in "${ORDER[@]}"; do
       N=$((N + 1))
       log "[$N/$TOTAL] rep $rep $scen $slot"

@@ -240,35 +240,85 @@ def parse_wrk(out):
     return r
 
 
+class _WrkTotals:
+    """What the slices of one target add up to."""
+
+    def __init__(self, proxy, port, pid):
+        self.proxy, self.port, self.pid = proxy, port, pid
+        self.requests, self.secs, self.cpu, self.errors = 0, 0.0, 0.0, 0
+        self.p50, self.p99 = [], []
+        self.failed = ""
+
+
+def _wrk_slice(a, base, tgt, secs):
+    """One wrk run of secs seconds against tgt, added to its totals."""
+    url = f"http://{a.host}:{tgt.port}/"
+    if not alive(tgt.pid):
+        tgt.failed = "proxy process is gone"
+        return
+    cpu0 = tree_cpu_seconds(tgt.pid)
+    rc, out, err = run_tool(base + [f"-d{secs}s", url], secs + 30)
+    cpu1 = tree_cpu_seconds(tgt.pid)
+    r = parse_wrk(out)
+    if rc != 0 or "rps" not in r or not r.get("requests"):
+        tgt.failed = f"wrk rc={rc}: {(err or out).strip()[:300]}"
+        return
+    tgt.requests += r["requests"]
+    tgt.secs += r.get("secs") or r["requests"] / r["rps"]
+    tgt.errors += r["socket_errors"] + r["non2xx"]
+    if cpu0 is None or cpu1 is None or tgt.cpu is None:
+        tgt.cpu = None
+    else:
+        tgt.cpu += cpu1 - cpu0
+    for k, v in (("p50_ms", tgt.p50), ("p99_ms", tgt.p99)):
+        if r.get(k) is not None:
+            v.append(r[k])
+
+
 def cmd_http(a):
-    url = f"http://{a.host}:{a.port}/"
+    """wrk against one target, or several in turn: with several --target each gets
+    --duration seconds in slices of --slice seconds, visiting the targets in an order that
+    rotates every round, so that the host's slow swings fall on all of them alike."""
     base = ["wrk", "-t1", f"-c{a.conns}", "--latency"]
     if a.close:
         base += ["-H", "Connection: close"]
-    if not alive(a.pid):
-        emit(a, a.scenario, False, error="proxy process is gone")
-        return 1
-    if a.warmup > 0:
-        run_tool(base + [f"-d{a.warmup}s", url], a.warmup + 20)
-        time.sleep(0.5)
-    cpu0 = tree_cpu_seconds(a.pid)
-    rc, out, err = run_tool(base + [f"-d{a.duration}s", url], a.duration + 30)
-    cpu1 = tree_cpu_seconds(a.pid)
-    r = parse_wrk(out)
-    if rc != 0 or "rps" not in r or not r.get("requests"):
-        emit(a, a.scenario, False, error=f"wrk rc={rc}: {(err or out).strip()[:300]}")
-        return 1
-    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
-    if cpu is not None:
-        r["proxy_cpu_s"] = cpu
-        r["cpu_s_per_10k"] = cpu / (r["requests"] / 1e4)
-        r["cpu_s_per_1m"] = cpu / (r["requests"] / 1e6)
-    bad = r["socket_errors"] + r["non2xx"]
-    if bad > max(10, r["requests"] // 1000):
-        emit(a, a.scenario, False, error=f"{bad} errors out of {r['requests']}", **r)
-        return 1
-    emit(a, a.scenario, True, **r)
-    return 0
+    targets = [_WrkTotals(*t) for t in _parse_targets(a)]
+    for tgt in targets:
+        if not alive(tgt.pid):
+            tgt.failed = "proxy process is gone"
+        elif a.warmup > 0:
+            run_tool(base + [f"-d{a.warmup}s", f"http://{a.host}:{tgt.port}/"], a.warmup + 20)
+            time.sleep(0.3)
+    slice_len = a.duration if len(targets) == 1 else max(1, min(a.slice, a.duration))
+    rounds = max(1, round(a.duration / slice_len))
+    for r in range(rounds):
+        k = r % len(targets)
+        for tgt in targets[k:] + targets[:k]:
+            if not tgt.failed:
+                _wrk_slice(a, base, tgt, slice_len)
+                time.sleep(0.3)
+    rc = 0
+    for tgt in targets:
+        a.proxy = tgt.proxy
+        if tgt.failed:
+            emit(a, a.scenario, False, error=tgt.failed)
+            rc = 1
+            continue
+        r = dict(requests=tgt.requests, secs=tgt.secs, rps=tgt.requests / tgt.secs,
+                 p50_ms=statistics.median(tgt.p50) if tgt.p50 else None,
+                 p99_ms=statistics.median(tgt.p99) if tgt.p99 else None,
+                 p99_max_ms=max(tgt.p99) if tgt.p99 else None,
+                 errors=tgt.errors, slices=rounds, slice_s=slice_len)
+        if tgt.cpu is not None:
+            r["proxy_cpu_s"] = tgt.cpu
+            r["cpu_s_per_10k"] = tgt.cpu / (tgt.requests / 1e4)
+            r["cpu_s_per_1m"] = tgt.cpu / (tgt.requests / 1e6)
+        if tgt.errors > max(10, tgt.requests // 1000):
+            emit(a, a.scenario, False, error=f"{tgt.errors} errors out of {tgt.requests}", **r)
+            rc = 1
+            continue
+        emit(a, a.scenario, True, **r)
+    return rc
 
 
 # --------------------------------------------------------------------------- latency
@@ -407,16 +457,17 @@ def _pct(p, v):
 
 
 def _parse_targets(a):
+    """(name, port, pid) of each --target, or of --proxy/--port/--pid when there is none."""
     if not a.target:
         if a.port is None:
-            raise SystemExit("latency needs --port or at least one --target NAME:PORT:PID")
-        return [_Target(a.proxy, a.port, a.pid)]
+            raise SystemExit(f"{a.cmd} needs --port or at least one --target NAME:PORT:PID")
+        return [(a.proxy, a.port, a.pid)]
     out = []
     for spec in a.target:
         m = re.fullmatch(r"([A-Za-z0-9_.-]+):(\d+):(\d+)", spec)
         if not m:
             raise SystemExit(f"--target must be NAME:PORT:PID (got '{spec}')")
-        out.append(_Target(m.group(1), int(m.group(2)), int(m.group(3))))
+        out.append((m.group(1), int(m.group(2)), int(m.group(3))))
     return out
 
 
@@ -431,7 +482,7 @@ def cmd_latency(a):
     the host's noise, which comes in bursts of seconds, then falls on every target alike
     instead of on whichever ran during the burst. Each slice starts with --lead seconds
     that are not measured, so no target is measured while it wakes from its idle pause."""
-    targets = _parse_targets(a)
+    targets = [_Target(*t) for t in _parse_targets(a)]
     # select(2) takes a microsecond timeout; epoll/poll round up to whole milliseconds,
     # which would add up to 1 ms of send lateness to every latency sample.
     sel = selectors.SelectSelector()
@@ -887,10 +938,13 @@ def main(argv=None):
     p.set_defaults(fn=cmd_bulk)
 
     p = sub.add_parser("http")
-    common(p, "http")
+    common(p, "http", port_required=False)
     p.add_argument("--conns", type=int, default=50)
     p.add_argument("--close", action="store_true", help="send Connection: close")
-    p.add_argument("--warmup", type=int, default=0)
+    p.add_argument("--warmup", type=int, default=0, help="seconds per target, not measured")
+    p.add_argument("--target", action="append", default=[], metavar="NAME:PORT:PID",
+                   help="take turns over these targets (replaces --proxy/--port/--pid)")
+    p.add_argument("--slice", type=int, default=2, help="seconds per turn")
     p.set_defaults(fn=cmd_http)
 
     p = sub.add_parser("latency")
