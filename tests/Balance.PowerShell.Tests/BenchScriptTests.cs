@@ -75,9 +75,71 @@ public sealed class BenchScriptTests : IDisposable
         Assert.InRange(second.Requests, 240, 270);
     }
 
-    private static (int Code, string Output, string Error) Run(string program, params string[] arguments)
+    [Fact]
+    public void The_wrk_scenarios_take_turns_over_the_targets_and_add_up_each_ones_turns()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // the harness and its stand-in wrk are POSIX shell
+        }
+
+        // A stand-in wrk on PATH: it logs where it was sent and reports 1000 requests a second.
+        var bin = Directory.CreateDirectory(Path.Combine(scratch, "bin")).FullName;
+        var log = Path.Combine(scratch, "wrk.log");
+        var wrk = Path.Combine(bin, "wrk");
+        File.WriteAllText(wrk, $$"""
+            #!/bin/sh
+            for a in "$@"; do last="$a"; done
+            echo "$last" >> '{{log}}'
+            cat <<EOF
+            Running 1s test @ $last
+              Latency Distribution
+                 50%  500.00us
+                 99%    2.00ms
+              1000 requests in 1.00s, 100.00KB read
+            Requests/sec:   1000.00
+            EOF
+            """.Replace("\r", "", StringComparison.Ordinal));
+        File.SetUnixFileMode(wrk, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var (code, output, error) = RunWithPath(
+            bin, "python3", Path.Combine(RepoPaths.Root, "bench", "lib", "benchlib.py"), "http", "--close",
+            "--duration", "3", "--slice", "1", "--warmup", "1",
+            "--target", "first:1001:0", "--target", $"second:1002:{Environment.ProcessId}");
+
+        Assert.True(code == 0, error);
+        var ports = File.ReadAllLines(log).Select(l => l.Split(':')[^1].TrimEnd('/')).ToList();
+        // warm-up of each, then three rounds whose order rotates
+        Assert.Equal(["1001", "1002", "1001", "1002", "1002", "1001", "1001", "1002"], ports);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["first", "second"], lines.Select(l => l.GetProperty("proxy").GetString()));
+        foreach (var measured in lines)
+        {
+            Assert.True(measured.GetProperty("ok").GetBoolean(), measured.ToString());
+            Assert.Equal(3000, measured.GetProperty("requests").GetInt32());
+            Assert.Equal(1000.0, measured.GetProperty("rps").GetDouble(), 3);
+            Assert.Equal(2.0, measured.GetProperty("p99_ms").GetDouble(), 3);
+            Assert.Equal(3, measured.GetProperty("slices").GetInt32());
+        }
+
+        Assert.False(lines[0].TryGetProperty("proxy_cpu_s", out _), "direct (pid 0) has no proxy CPU");
+        Assert.True(lines[1].GetProperty("proxy_cpu_s").GetDouble() >= 0);
+    }
+
+    private static (int Code, string Output, string Error) RunWithPath(string prependPath, string program, params string[] arguments) =>
+        Run(program, arguments, prependPath);
+
+    private static (int Code, string Output, string Error) Run(string program, params string[] arguments) =>
+        Run(program, arguments, null);
+
+    private static (int Code, string Output, string Error) Run(string program, string[] arguments, string? prependPath)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        if (prependPath is not null)
+        {
+            start.Environment["PATH"] = prependPath + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+        }
+
         foreach (var a in arguments)
         {
             start.ArgumentList.Add(a);
@@ -94,81 +156,5 @@ public sealed class BenchScriptTests : IDisposable
         }
 
         return (process.ExitCode, output.Result, error.Result);
-    }
-}
-
-/// <summary>An HTTP/1.1 keep-alive server on loopback that answers every request with a short body and counts them.</summary>
-internal sealed class KeepAliveResponder : IDisposable
-{
-    private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"u8.ToArray();
-    private readonly System.Net.Sockets.TcpListener listener = new(System.Net.IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource stop = new();
-    private int requests;
-
-    public KeepAliveResponder()
-    {
-        listener.Start();
-        Port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        _ = Task.Run(AcceptAsync);
-    }
-
-    public int Port { get; }
-
-    public int Requests => Volatile.Read(ref requests);
-
-    public void Dispose()
-    {
-        stop.Cancel();
-        listener.Stop();
-        stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                var socket = await listener.AcceptSocketAsync(stop.Token);
-                _ = Task.Run(() => ServeAsync(socket));
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task ServeAsync(System.Net.Sockets.Socket socket)
-    {
-        using (socket)
-        {
-            var buffer = new byte[4096];
-            var pending = 0;
-            try
-            {
-                while (true)
-                {
-                    var n = await socket.ReceiveAsync(buffer.AsMemory(pending), stop.Token);
-                    if (n == 0)
-                    {
-                        return;
-                    }
-
-                    pending += n;
-                    int end;
-                    while ((end = buffer.AsSpan(0, pending).IndexOf("\r\n\r\n"u8)) >= 0)
-                    {
-                        Interlocked.Increment(ref requests);
-                        await socket.SendAsync(Response, stop.Token);
-                        var rest = pending - end - 4;
-                        buffer.AsSpan(end + 4, rest).CopyTo(buffer);
-                        pending = rest;
-                    }
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException)
-            {
-            }
-        }
     }
 }
