@@ -291,12 +291,10 @@ def cmd_http(a):
             time.sleep(0.3)
     slice_len = a.duration if len(targets) == 1 else max(1, min(a.slice, a.duration))
     rounds = max(1, round(a.duration / slice_len))
-    for r in range(rounds):
-        k = r % len(targets)
-        for tgt in targets[k:] + targets[:k]:
-            if not tgt.failed:
-                _wrk_slice(a, base, tgt, slice_len)
-                time.sleep(0.3)
+    for tgt in _in_turns(targets, rounds):
+        if not tgt.failed:
+            _wrk_slice(a, base, tgt, slice_len)
+            time.sleep(0.3)
     rc = 0
     for tgt in targets:
         a.proxy = tgt.proxy
@@ -456,6 +454,14 @@ def _pct(p, v):
     return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
 
 
+def _in_turns(targets, rounds):
+    """Every target once per round, the order rotating by one from round to round, so that no
+    target always follows the same one."""
+    for r in range(rounds if targets else 0):
+        k = r % len(targets)
+        yield from targets[k:] + targets[:k]
+
+
 def _parse_targets(a):
     """(name, port, pid) of each --target, or of --proxy/--port/--pid when there is none."""
     if not a.target:
@@ -511,13 +517,10 @@ def cmd_latency(a):
         _run_slice(sel, tgt, interval, t0, math.inf, t0 + a.warmup)
     slice_len = min(a.slice, a.duration) if len(live) > 1 else a.duration
     rounds = max(1, round(a.duration / slice_len))
-    for r in range(rounds):
-        k = r % max(1, len(live))
-        for tgt in live[k:] + live[:k]:
-            if not tgt.conns:
-                continue
+    lead = a.lead if len(live) > 1 else 0.0
+    for tgt in _in_turns(live, rounds):
+        if tgt.conns:
             t0 = now() + 0.01
-            lead = a.lead if len(live) > 1 else 0.0
             _run_slice(sel, tgt, interval, t0, t0 + lead, t0 + lead + slice_len)
             tgt.scheduled += round(slice_len * a.rate)
     for tgt in targets:
