@@ -44,6 +44,13 @@ public sealed record BalanceConfiguration
 
     public int MaxChannelsPerGroup { get; init; } = DefaultMaxChannelsPerGroup;
 
+    /// <summary>
+    /// Waits through the runtime's asynchronous socket operations instead of the engine's own
+    /// epoll loop (which exists on Linux x86-64 only), as <c>BALANCE_IO=runtime</c> does; the
+    /// tests run the relay both ways with it.
+    /// </summary>
+    internal bool RuntimeSockets { get; init; }
+
     /// <summary>Checks what can be checked without the network; throws <see cref="ConfigurationException"/> naming the bad value.</summary>
     public void Validate()
     {

@@ -58,18 +58,20 @@ public sealed class BalanceEngine : IAsyncDisposable
         var listener = Listener.Bind(new IPEndPoint(listenAddress, config.Port));
         FileLock? ownerLock = null;
         ControlSegment? segment = null;
+        EngineContext? context = null;
         try
         {
             ownerLock = AcquireOwnerLock(name);
             segment = ControlSegment.Create(name, config);
             ConfigurationWriter.Write(segment, config, addresses);
-            var context = new EngineContext(segment, config, outbound, output);
+            context = new EngineContext(segment, config, outbound, output);
             var engine = new BalanceEngine(context, listener, ownerLock);
             engine.Begin();
             return engine;
         }
         catch
         {
+            context?.Loop?.Dispose();
             segment?.Dispose();
             if (ownerLock is not null)
             {
@@ -322,6 +324,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             // A session that did not unwind may still touch the mapping: then keep it mapped.
             clean = context.Sessions.Count == 0;
             await sweeper.DisposeAsync().ConfigureAwait(false);
+            context.Loop?.Dispose();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
         }

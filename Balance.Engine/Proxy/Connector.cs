@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Balance.Configuration;
 using Balance.Control;
 
@@ -62,7 +63,9 @@ internal sealed class Connector
                     socket.Dispose();
                 }
 
-                var error = SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket, endpoint).ConfigureAwait(false));
+                var error = context.Loop is { } loop
+                    ? await ConnectOnLoopAsync(loop, session, socket, endpoint, token).ConfigureAwait(false)
+                    : SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket, endpoint).ConfigureAwait(false));
 
                 // Losing the race means the sweeper closed the attempt at its deadline.
                 if (!session.TryEndAttempt(token, error == SocketError.Success))
@@ -87,6 +90,11 @@ internal sealed class Connector
                     context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {choice.Group} channel {choice.Channel} ... connect to channel {choice.Channel} successful"));
                     context.Relay.Start(session);
                     return;
+                }
+
+                if (session.BackendIo is { } failedIo)
+                {
+                    session.DetachBackendIo(failedIo);
                 }
 
                 socket.Dispose();
@@ -129,6 +137,45 @@ internal sealed class Connector
             context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "connect: " + e.Message);
             session.Finish();
         }
+    }
+
+    /// <summary>
+    /// The connect on the engine's epoll loop: started with the system call, then a wait until the
+    /// socket is writable. The socket joins the loop only once the connect is in progress: a socket
+    /// not yet connecting reports itself writable and hung up at once.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<SocketError> ConnectOnLoopAsync(EpollLoop loop, Session session, Socket socket, IPEndPoint endpoint, long token)
+    {
+        SocketError error;
+        SocketRegistration io;
+        try
+        {
+            socket.Blocking = false;
+            error = NonBlockingConnect.Start(socket, endpoint);
+            if (error != SocketError.InProgress && error != SocketError.Success)
+            {
+                return error;
+            }
+
+            io = loop.Register(socket);
+        }
+        catch (ObjectDisposedException)
+        {
+            return SocketError.OperationAborted;
+        }
+
+        if (!session.AttachBackendIo(io, token))
+        {
+            return SocketError.OperationAborted;
+        }
+
+        if (error == SocketError.InProgress && await io.Writable.WaitAsync().ConfigureAwait(false) < 0)
+        {
+            return SocketError.OperationAborted;
+        }
+
+        return NonBlockingConnect.Finish(socket);
     }
 
     private void BindOutbound(Socket socket, AddressFamily family)

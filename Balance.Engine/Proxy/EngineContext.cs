@@ -22,9 +22,19 @@ internal sealed class EngineContext
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
         MaxSessions = DescriptorLimit.MaxSessions(DescriptorLimit.RaiseSoftLimit());
+        Loop = configuration.RuntimeSockets || UsesRuntimeSockets() ? null : EpollLoop.TryCreate(
+            (2 * MaxSessions) + 64,
+            e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message));
         Relay = new Relay(this);
         Connector = new Connector(this);
     }
+
+    /// <summary>
+    /// The engine's own epoll loop for connect and relay waits (Linux x86-64); null = the
+    /// runtime's asynchronous socket operations, as on every other system or with
+    /// <c>BALANCE_IO=runtime</c> in the environment.
+    /// </summary>
+    public EpollLoop? Loop { get; }
 
     public Relay Relay { get; }
 
@@ -64,6 +74,9 @@ internal sealed class EngineContext
     public void ConnectStarted() => Interlocked.Increment(ref connectsInFlight);
 
     public void ConnectEnded() => Interlocked.Decrement(ref connectsInFlight);
+
+    private static bool UsesRuntimeSockets() =>
+        string.Equals(Environment.GetEnvironmentVariable("BALANCE_IO"), "runtime", StringComparison.OrdinalIgnoreCase);
 
     public void Publish(EngineEventKind kind, int group, int channel, string message) =>
         EventRing.Publish(Segment, kind, group, channel, message);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Balance.Configuration;
 using Balance.Control;
 
@@ -19,6 +20,8 @@ internal sealed class Listener : IDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
     private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
+    private SocketRegistration? io;
+    private EpollLoop? loop;
     private int closed;
 
     private Listener(Socket socket)
@@ -62,6 +65,20 @@ internal sealed class Listener : IDisposable
     /// <summary>Accepts until the listener is disposed, handing every client to <paramref name="accepted"/>.</summary>
     public async Task RunAsync(Action<Socket> accepted, EngineContext context)
     {
+        if (context.Loop is { } engineLoop)
+        {
+            // On the engine's loop the accept runs on the same thread as the connect and the
+            // relay that follow it, instead of on the runtime's socket thread beside it.
+            socket.Blocking = false;
+            loop = engineLoop;
+            var registration = engineLoop.Register(socket);
+            Interlocked.Exchange(ref io, registration);
+            if (IsClosed)
+            {
+                registration.Abort();
+            }
+        }
+
         var backoff = FirstBackoff;
         var troubled = false;
         var full = false;
@@ -93,7 +110,9 @@ internal sealed class Listener : IDisposable
             Socket client;
             try
             {
-                client = await socket.AcceptAsync().ConfigureAwait(false);
+                client = io is null
+                    ? await socket.AcceptAsync().ConfigureAwait(false)
+                    : await AcceptOnLoopAsync(io).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
@@ -141,6 +160,29 @@ internal sealed class Listener : IDisposable
     }
 
     /// <summary>
+    /// The next client, on the engine's loop: the loop's edges say that clients arrived, and
+    /// <c>poll</c> says whether one is still waiting, so the accept never fails for want of one
+    /// (a failed synchronous accept would cost an exception per burst of clients).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Socket> AcceptOnLoopAsync(SocketRegistration registration)
+    {
+        while (true)
+        {
+            registration.Readable.Clear();
+            if (socket.Poll(0, SelectMode.SelectRead))
+            {
+                return socket.Accept();
+            }
+
+            if (await registration.Readable.WaitAsync().ConfigureAwait(false) < 0)
+            {
+                throw new ObjectDisposedException(nameof(Listener));
+            }
+        }
+    }
+
+    /// <summary>
     /// Gives an accepted client TCP_NODELAY and SO_KEEPALIVE (the original's options) where it did
     /// not inherit them from the listener: Windows documents no such inheritance.
     /// </summary>
@@ -164,5 +206,10 @@ internal sealed class Listener : IDisposable
     {
         Volatile.Write(ref closed, 1);
         socket.Dispose();
+        if (Volatile.Read(ref io) is { } registration)
+        {
+            registration.Abort();
+            loop!.Unregister(registration);
+        }
     }
 }

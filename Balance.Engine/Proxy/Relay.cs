@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Balance.Control;
 
 namespace Balance.Proxy;
 
@@ -36,6 +37,13 @@ internal sealed class Relay
     /// <summary>Starts both directions of a connected session.</summary>
     public void Start(Session session)
     {
+        if (context.Loop is { } loop && !AttachClient(loop, session))
+        {
+            session.Abort();
+            session.Finish();
+            return;
+        }
+
         session.StartRelaying();
 
         // Both directions start right here: each runs until its first receive that has to wait,
@@ -46,11 +54,30 @@ internal sealed class Relay
         _ = PumpAsync(session, clientToBackend: true);
     }
 
+    /// <summary>Puts the client socket in the epoll loop; false when the session cannot relay.</summary>
+    private bool AttachClient(EpollLoop loop, Session session)
+    {
+        try
+        {
+            return session.AttachClientIo(loop.Register(session.Client));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            context.Publish(EngineEventKind.Error, session.Group, session.Channel, "epoll loop: " + e.Message);
+            return false;
+        }
+    }
+
     public async Task PumpAsync(Session session, bool clientToBackend)
     {
         var from = clientToBackend ? session.Client : session.Backend!;
         var to = clientToBackend ? session.Backend! : session.Client;
         var operation = clientToBackend ? session.Upstream : session.Downstream;
+
+        // With the engine's epoll loop the waits are its readiness signals, which cost no system
+        // call; without it they are the runtime's asynchronous operations.
+        var readable = (clientToBackend ? session.ClientIo : session.BackendIo)?.Readable;
+        var writable = (clientToBackend ? session.BackendIo : session.ClientIo)?.Writable;
         var dump = context.Dump;
         byte[]? buffer = null;
         var fullReads = 0;
@@ -78,7 +105,11 @@ internal sealed class Relay
                 int read;
                 if (buffer is null)
                 {
-                    if (!readNow && await operation.ReceiveAsync(from, Memory<byte>.Empty).ConfigureAwait(false) < 0)
+                    // On the loop, once the peer's FIN is known the read goes ahead: no edge
+                    // will come for it again.
+                    if (!readNow && readable?.HasEnded != true && await (readable is null
+                            ? operation.ReceiveAsync(from, Memory<byte>.Empty)
+                            : readable.WaitAsync()).ConfigureAwait(false) < 0)
                     {
                         failed = true;
                         break;
@@ -91,18 +122,44 @@ internal sealed class Relay
                     // ends only on a new readiness event, so this cannot spin.
                     readNow = false;
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                    readable?.Clear();
                     read = SocketOperation.ReceiveNow(from, buffer);
                     if (read == SocketOperation.WouldBlock)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
+                        if (readable?.HasEnded == true)
+                        {
+                            break; // ended, yet nothing to read: nothing ever will be
+                        }
+
                         continue;
                     }
                 }
-                else
+                else if (readable is null)
                 {
                     // Reads keep filling the buffer (a bulk transfer): the next one rarely waits.
                     read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
+                }
+                else
+                {
+                    readable.Clear();
+                    read = SocketOperation.ReceiveNow(from, buffer);
+                    while (read == SocketOperation.WouldBlock)
+                    {
+                        if (readable.HasEnded)
+                        {
+                            read = 0;
+                            break;
+                        }
+
+                        read = await readable.WaitAsync().ConfigureAwait(false);
+                        if (read == 0)
+                        {
+                            readable.Clear();
+                            read = SocketOperation.ReceiveNow(from, buffer);
+                        }
+                    }
                 }
 
                 if (read < 0)
@@ -150,7 +207,27 @@ internal sealed class Relay
                 failed = sent < 0;
                 while (!failed && sent < read)
                 {
-                    var n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
+                    int n;
+                    if (writable is null)
+                    {
+                        n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // The socket took part of it: wait until it has room, then send directly.
+                        // Cleared before the send, so an edge after its "full" is never missed.
+                        n = await writable.WaitAsync().ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            writable.Clear();
+                            n = SocketOperation.SendNow(to, buffer.AsSpan(sent, read - sent));
+                            if (n == 0)
+                            {
+                                continue;
+                            }
+                        }
+                    }
+
                     if (n <= 0)
                     {
                         failed = true;

@@ -22,6 +22,8 @@ internal sealed class Session
 
     private readonly EngineContext context;
     private Socket? backend;
+    private SocketRegistration? clientIo;
+    private SocketRegistration? backendIo;
     private long connectState = Connected;
     private long connectDeadline;
     private long lastActivity;
@@ -48,6 +50,12 @@ internal sealed class Session
     public SocketOperation Downstream { get; } = new();
 
     public Socket? Backend => Volatile.Read(ref backend);
+
+    /// <summary>The client socket's readiness in the engine's epoll loop; null without a loop.</summary>
+    public SocketRegistration? ClientIo => Volatile.Read(ref clientIo);
+
+    /// <summary>The back-end socket's readiness in the engine's epoll loop (of the current attempt); null without a loop.</summary>
+    public SocketRegistration? BackendIo => Volatile.Read(ref backendIo);
 
     public IPEndPoint Remote { get; }
 
@@ -128,6 +136,48 @@ internal sealed class Session
         {
             context.ConnectEnded();
             socket?.Dispose();
+            Volatile.Read(ref backendIo)?.Abort();
+        }
+    }
+
+    /// <summary>
+    /// Publishes the client socket's registration. False when the session was aborted first; the
+    /// registration is then aborted too, so nothing waits on it.
+    /// </summary>
+    public bool AttachClientIo(SocketRegistration registration)
+    {
+        Interlocked.Exchange(ref clientIo, registration);
+        if (!IsAborted)
+        {
+            return true;
+        }
+
+        registration.Abort();
+        return false;
+    }
+
+    /// <summary>
+    /// Publishes the registration of attempt <paramref name="token"/>'s socket. False when the
+    /// attempt timed out or the session was aborted first; the registration is then aborted too.
+    /// </summary>
+    public bool AttachBackendIo(SocketRegistration registration, long token)
+    {
+        Interlocked.Exchange(ref backendIo, registration);
+        if (!IsAborted && Volatile.Read(ref connectState) == token + Connecting)
+        {
+            return true;
+        }
+
+        registration.Abort();
+        return false;
+    }
+
+    /// <summary>Forgets a failed attempt's registration (its socket is about to close).</summary>
+    public void DetachBackendIo(SocketRegistration registration)
+    {
+        if (Interlocked.CompareExchange(ref backendIo, null, registration) == registration)
+        {
+            context.Loop?.Unregister(registration);
         }
     }
 
@@ -157,6 +207,11 @@ internal sealed class Session
         // connection, and a peer that merely idled deserves an orderly end of stream.
         Close(Client);
         Close(Volatile.Read(ref backend));
+
+        // Sockets that only the epoll loop waits on leave its set when they close, without an
+        // event: the waits end here instead.
+        Volatile.Read(ref clientIo)?.Abort();
+        Volatile.Read(ref backendIo)?.Abort();
     }
 
     /// <summary>True once one relay direction has called <see cref="PumpEnded"/>.</summary>
@@ -176,6 +231,20 @@ internal sealed class Session
         if (Interlocked.Exchange(ref finished, 1) != 0)
         {
             return;
+        }
+
+        // Free the loop slots before the close, so that no later event can reach them.
+        if (context.Loop is { } loop)
+        {
+            if (Volatile.Read(ref clientIo) is { } c)
+            {
+                loop.Unregister(c);
+            }
+
+            if (Volatile.Read(ref backendIo) is { } b)
+            {
+                loop.Unregister(b);
+            }
         }
 
         Client.Dispose();

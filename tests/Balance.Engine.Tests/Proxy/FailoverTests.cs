@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Balance.Configuration;
 using Balance.Control;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
@@ -9,6 +10,12 @@ namespace Balance.Tests.Proxy;
 
 public class FailoverTests
 {
+    /// <summary>True in the subclass that runs every test here on the runtime's socket operations instead of the engine's epoll loop.</summary>
+    protected virtual bool RuntimeSockets => false;
+
+    private BalanceEngine StartEngine(IEnumerable<string> words, Func<BalanceConfiguration, BalanceConfiguration>? adjust = null, EngineOutput? output = null) =>
+        TestEngine.Start(words, c => (adjust ?? (x => x))(c) with { RuntimeSockets = RuntimeSockets }, output);
+
     private static string DeadChannel() => $"127.0.0.1:{FreePort.Next()}";
 
     [Fact]
@@ -17,7 +24,7 @@ public class FailoverTests
         await using var c = TestBackend.Start("C");
         await using var d = TestBackend.Start("D");
         var debug = new StringWriter();
-        await using var engine = TestEngine.Start(
+        await using var engine = StartEngine(
             [DeadChannel(), DeadChannel(), "!", DeadChannel(), c.Channel, d.Channel],
             output: new EngineOutput { Debug = debug });
         using var control = engine.Control();
@@ -60,7 +67,7 @@ public class FailoverTests
         using var silent = await SilentEndpoint.StartAsync();
         await using var b = TestBackend.Start("B");
         var debug = new StringWriter();
-        await using var engine = TestEngine.Start(
+        await using var engine = StartEngine(
             [silent.Channel, b.Channel],
             c => c with { ConnectTimeout = TimeSpan.FromSeconds(1) },
             new EngineOutput { Debug = debug });
@@ -81,7 +88,7 @@ public class FailoverTests
         await using var x = TestBackend.Start("X");
         await using var y = TestBackend.Start("Y");
         await using var z = TestBackend.Start("Z");
-        await using var engine = TestEngine.Start([DeadChannel(), "!", x.Channel, y.Channel + ":1", z.Channel]);
+        await using var engine = StartEngine([DeadChannel(), "!", x.Channel, y.Channel + ":1", z.Channel]);
         using var control = engine.Control();
 
         // Fill Y (maxc 1) with a held session while the dead channel and X are out of the way.
@@ -106,7 +113,7 @@ public class FailoverTests
         await using var b = TestBackend.Start("B");
         var notices = new StringWriter();
         var dead = DeadChannel();
-        await using var engine = TestEngine.Start([dead, b.Channel], c => c with { AutoDisable = true }, new EngineOutput { Notices = notices });
+        await using var engine = StartEngine([dead, b.Channel], c => c with { AutoDisable = true }, new EngineOutput { Notices = notices });
         using var control = engine.Control();
         var cursor = control.EventHead;
 
@@ -127,7 +134,7 @@ public class FailoverTests
     public async Task Without_autodisable_a_dead_channel_is_retried_every_round()
     {
         await using var b = TestBackend.Start("B");
-        await using var engine = TestEngine.Start([DeadChannel(), b.Channel]);
+        await using var engine = StartEngine([DeadChannel(), b.Channel]);
         for (var i = 0; i < 4; i++)
         {
             Assert.Equal("B", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
@@ -150,12 +157,12 @@ public class FailoverTests
 
         // 127.0.0.1 hashes to channel 2 of 3: the dead one.
         string[] words = [a.Channel, b.Channel, DeadChannel(), "%", c.Channel];
-        await using (var plain = TestEngine.Start(words))
+        await using (var plain = StartEngine(words))
         {
             Assert.Equal("C", await LoopbackClient.GreetingAsync(plain.LocalEndPoint));
         }
 
-        await using var withFailover = TestEngine.Start(words, cfg => cfg with { HashFailover = true });
+        await using var withFailover = StartEngine(words, cfg => cfg with { HashFailover = true });
         Assert.Equal("A", await LoopbackClient.GreetingAsync(withFailover.LocalEndPoint));
     }
 
@@ -166,7 +173,7 @@ public class FailoverTests
         await using var b = TestBackend.Start("B");
         await using var c = TestBackend.Start("C");
         await using var d = TestBackend.Start("D");
-        await using var engine = TestEngine.Start([a.Channel, b.Channel, c.Channel, "%", d.Channel], cfg => cfg with { HashFailover = true });
+        await using var engine = StartEngine([a.Channel, b.Channel, c.Channel, "%", d.Channel], cfg => cfg with { HashFailover = true });
         using var control = engine.Control();
         control.Disable(0, 2);
         control.Disable(0, 0);
@@ -178,7 +185,7 @@ public class FailoverTests
     [Fact]
     public async Task Everything_failing_closes_the_client_without_data_and_releases_every_slot()
     {
-        await using var engine = TestEngine.Start([DeadChannel(), "!", DeadChannel()]);
+        await using var engine = StartEngine([DeadChannel(), "!", DeadChannel()]);
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         Assert.Empty(await client.ReadToEndAsync());
         using var control = engine.Control();
@@ -192,8 +199,14 @@ public class FailoverTests
     public async Task Outgoing_connections_use_the_B_source_address()
     {
         await using var a = TestBackend.Start("A");
-        await using var engine = TestEngine.Start([a.Channel], c => c with { OutboundAddress = "127.0.0.2" });
+        await using var engine = StartEngine([a.Channel], c => c with { OutboundAddress = "127.0.0.2" });
         Assert.Equal("A", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
         Assert.Equal(IPAddress.Parse("127.0.0.2"), Assert.Single(a.Peers).Address);
     }
+}
+
+/// <summary>The same tests on the runtime's asynchronous socket operations (other systems, <c>BALANCE_IO=runtime</c>).</summary>
+public sealed class FailoverOnRuntimeSocketsTests : FailoverTests
+{
+    protected override bool RuntimeSockets => true;
 }

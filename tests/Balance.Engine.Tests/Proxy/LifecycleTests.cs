@@ -10,11 +10,20 @@ namespace Balance.Tests.Proxy;
 
 public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>True in the subclass that runs every test here on the runtime's socket operations instead of the engine's epoll loop.</summary>
+    protected virtual bool RuntimeSockets => false;
+
+    private BalanceEngine StartEngine(IEnumerable<string> words, Func<BalanceConfiguration, BalanceConfiguration>? adjust = null, EngineOutput? output = null) =>
+        TestEngine.Start(words, c => (adjust ?? (x => x))(c) with { RuntimeSockets = RuntimeSockets }, output);
+
+    private BalanceEngine StartEngine(Func<int, BalanceConfiguration> configure) =>
+        TestEngine.Start(port => configure(port) with { RuntimeSockets = RuntimeSockets });
+
     [Fact]
     public async Task A_kill_request_through_the_segment_stops_the_engine_gracefully()
     {
         await using var a = TestBackend.Start("A");
-        await using var engine = TestEngine.Start([a.Channel], c => c with { GracePeriod = TimeSpan.FromMilliseconds(300) });
+        await using var engine = StartEngine([a.Channel], c => c with { GracePeriod = TimeSpan.FromMilliseconds(300) });
         var name = engine.Name;
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         Assert.Equal("A", await client.ReadLineAsync());
@@ -41,7 +50,7 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task Stop_waits_for_sessions_that_finish_within_the_grace_period()
     {
         await using var r = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
-        await using var engine = TestEngine.Start([r.Channel], c => c with { GracePeriod = TimeSpan.FromSeconds(5) });
+        await using var engine = StartEngine([r.Channel], c => c with { GracePeriod = TimeSpan.FromSeconds(5) });
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         await client.SendAllAsync("abc");
         await Eventually.TrueAsync(() => r.BytesReceived == 3, "request relayed");
@@ -59,7 +68,7 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         await using var a = TestBackend.Start("A");
         await using var b = TestBackend.Start("B");
-        await using var engine = TestEngine.Start([a.Channel + ":3", "%", b.Channel]);
+        await using var engine = StartEngine([a.Channel + ":3", "%", b.Channel]);
         using var control = engine.Control();
         var instance = control.GetInstance();
         Assert.Equal(EngineState.Running, instance.State);
@@ -81,7 +90,7 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         await using var a = TestBackend.Start("A");
         await using var b = TestBackend.Start("B");
-        await using var first = TestEngine.Start([a.Channel]);
+        await using var first = StartEngine([a.Channel]);
         var config = TestEngine.Configuration(first.LocalEndPoint.Port, b.Channel);
         var e = Assert.Throws<ConfigurationException>(() => BalanceEngine.Start(config));
         Assert.Equal(ExitCodes.OsError, e.ExitCode);
@@ -131,7 +140,7 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task A_stale_segment_of_a_crashed_engine_is_replaced_cleanly()
     {
         await using var a = TestBackend.Start("A");
-        await using var engine = TestEngine.Start(port =>
+        await using var engine = StartEngine(port =>
         {
             // What a crashed engine leaves: its segment with ghost channels and counters, and an unheld lock file.
             var ghost = TestEngine.Configuration(port, "127.0.0.9:1", "127.0.0.9:2", "!", "127.0.0.9:3");
@@ -191,7 +200,7 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
         const int count = 2000;
         await using var a = TestBackend.Start("A");
         await using var b = TestBackend.Start("B");
-        await using var engine = TestEngine.Start([a.Channel, b.Channel]);
+        await using var engine = StartEngine([a.Channel, b.Channel]);
         var clients = new Socket[count];
         var watch = System.Diagnostics.Stopwatch.StartNew();
         try
@@ -232,4 +241,10 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(count, after.GetChannel(0, 0).TotalConnections + after.GetChannel(0, 1).TotalConnections);
         Assert.Equal(count, after.GetInstance().Accepted);
     }
+}
+
+/// <summary>The same tests on the runtime's asynchronous socket operations (other systems, <c>BALANCE_IO=runtime</c>).</summary>
+public sealed class LifecycleOnRuntimeSocketsTests(Xunit.Abstractions.ITestOutputHelper output) : LifecycleTests(output)
+{
+    protected override bool RuntimeSockets => true;
 }

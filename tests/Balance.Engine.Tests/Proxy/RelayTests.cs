@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Balance.Configuration;
 using Balance.Control;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
@@ -12,11 +13,17 @@ namespace Balance.Tests.Proxy;
 
 public class RelayTests(ITestOutputHelper output)
 {
+    /// <summary>True in the subclass that runs every test here on the runtime's socket operations instead of the engine's epoll loop.</summary>
+    protected virtual bool RuntimeSockets => false;
+
+    private BalanceEngine StartEngine(IEnumerable<string> words, Func<BalanceConfiguration, BalanceConfiguration>? adjust = null, EngineOutput? output = null) =>
+        TestEngine.Start(words, c => (adjust ?? (x => x))(c) with { RuntimeSockets = RuntimeSockets }, output);
+
     [Fact]
     public async Task Client_half_close_still_gets_the_reply()
     {
         await using var r = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
-        await using var engine = TestEngine.Start([r.Channel]);
+        await using var engine = StartEngine([r.Channel]);
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         await client.SendAllAsync("hello, world");
         client.Shutdown(SocketShutdown.Send);
@@ -33,7 +40,7 @@ public class RelayTests(ITestOutputHelper output)
     public async Task Back_end_half_close_lets_the_client_keep_sending()
     {
         await using var g = TestBackend.Start("G", BackendMode.GreetThenHalfClose);
-        await using var engine = TestEngine.Start([g.Channel]);
+        await using var engine = StartEngine([g.Channel]);
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         Assert.Equal("G\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
 
@@ -54,7 +61,7 @@ public class RelayTests(ITestOutputHelper output)
     {
         const int size = 16 * 1024 * 1024;
         await using var echo = TestBackend.Start("E", BackendMode.Echo);
-        await using var engine = TestEngine.Start([echo.Channel]);
+        await using var engine = StartEngine([echo.Channel]);
         var payload = RandomNumberGenerator.GetBytes(size);
         var watch = Stopwatch.StartNew();
         using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
@@ -82,7 +89,7 @@ public class RelayTests(ITestOutputHelper output)
     public async Task Counters_add_up_over_several_sessions()
     {
         await using var a = TestBackend.Start("A");
-        await using var engine = TestEngine.Start([a.Channel]);
+        await using var engine = StartEngine([a.Channel]);
         for (var i = 0; i < 5; i++)
         {
             using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
@@ -106,7 +113,7 @@ public class RelayTests(ITestOutputHelper output)
     {
         await using var a = TestBackend.Start("A");
         var debug = new StringWriter();
-        await using var engine = TestEngine.Start([a.Channel], c => c with { IdleTimeout = TimeSpan.FromSeconds(3) }, new EngineOutput { Debug = debug });
+        await using var engine = StartEngine([a.Channel], c => c with { IdleTimeout = TimeSpan.FromSeconds(3) }, new EngineOutput { Debug = debug });
         using var control = engine.Control();
         var cursor = control.EventHead;
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
@@ -133,7 +140,7 @@ public class RelayTests(ITestOutputHelper output)
     {
         await using var echo = TestBackend.Start("E", BackendMode.Echo);
         var dump = new StringWriter();
-        await using var engine = TestEngine.Start([echo.Channel], output: new EngineOutput { PacketDump = dump });
+        await using var engine = StartEngine([echo.Channel], output: new EngineOutput { PacketDump = dump });
         var request = PacketDumpTests.ReferenceRequest();
         using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
         {
@@ -157,7 +164,7 @@ public class RelayTests(ITestOutputHelper output)
         // it and sends both together. Every one of these sessions goes through that path.
         const int sessions = 300;
         await using var c = TestBackend.Start("C", BackendMode.ReplyThenClose);
-        await using var engine = TestEngine.Start([c.Channel]);
+        await using var engine = StartEngine([c.Channel]);
         for (var i = 0; i < sessions; i++)
         {
             using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
@@ -179,7 +186,7 @@ public class RelayTests(ITestOutputHelper output)
     {
         await using var c = TestBackend.Start("C", BackendMode.ReplyThenClose);
         var dump = new StringWriter();
-        await using var engine = TestEngine.Start([c.Channel], output: new EngineOutput { PacketDump = dump });
+        await using var engine = StartEngine([c.Channel], output: new EngineOutput { PacketDump = dump });
         using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
         {
             await client.SendAllAsync("GET /\n");
@@ -195,7 +202,7 @@ public class RelayTests(ITestOutputHelper output)
     public async Task A_reset_from_the_client_closes_the_back_end_side_too()
     {
         await using var a = TestBackend.Start("A");
-        await using var engine = TestEngine.Start([a.Channel]);
+        await using var engine = StartEngine([a.Channel]);
         var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         Assert.Equal("A", await client.ReadLineAsync());
         client.LingerState = new LingerOption(true, 0);
@@ -204,4 +211,10 @@ public class RelayTests(ITestOutputHelper output)
         using var control = engine.Control();
         await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "connections back to 0");
     }
+}
+
+/// <summary>The same tests on the runtime's asynchronous socket operations (other systems, <c>BALANCE_IO=runtime</c>).</summary>
+public sealed class RelayOnRuntimeSocketsTests(ITestOutputHelper output) : RelayTests(output)
+{
+    protected override bool RuntimeSockets => true;
 }

@@ -1,0 +1,213 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// The engine's own epoll loop on Linux: one thread, edge-triggered, which wakes the relay
+/// direction or connect waiting on a socket. The runtime's socket engine tries every operation
+/// once before it waits, which on a relay is a failed read per message and direction, and it
+/// wakes for every event of a socket that has had one asynchronous operation; sockets that only
+/// this loop waits on cost neither. Continuations run inline on the loop thread, as they do on
+/// the runtime's (<see cref="SocketRuntimeTuning"/>). A socket is removed from the epoll set by
+/// its close; <see cref="Unregister"/> only frees its slot.
+/// </summary>
+internal sealed unsafe class EpollLoop : IDisposable
+{
+    private const int MaxEvents = 256;
+    private const ulong WakeKey = ulong.MaxValue;
+    private const int ChunkBits = 10;
+    private const int ChunkSize = 1 << ChunkBits;
+
+    private readonly int epoll;
+    private readonly int wake;
+    private readonly Thread thread;
+    private readonly Lock slotsLock = new();
+    private readonly Stack<int> freeSlots = new();
+    private readonly Action<Exception> onError;
+
+    // Chunks are allocated as needed and never move, so the loop thread reads them without a lock.
+    private readonly SocketRegistration?[]?[] chunks;
+    private readonly uint[]?[] generations;
+    private int used;
+    private volatile bool stopping;
+
+    private EpollLoop(int epoll, int wake, int capacity, Action<Exception> onError)
+    {
+        this.epoll = epoll;
+        this.wake = wake;
+        this.onError = onError;
+        var chunkCount = (capacity + ChunkSize - 1) / ChunkSize;
+        chunks = new SocketRegistration?[]?[chunkCount];
+        generations = new uint[]?[chunkCount];
+        thread = new Thread(Run) { IsBackground = true, Name = "balance epoll" };
+        thread.Start();
+    }
+
+    /// <summary>
+    /// A loop for up to <paramref name="capacity"/> sockets at once, or null where there is none
+    /// (not Linux x86-64, or no descriptors left). <paramref name="onError"/> hears of a bug in a
+    /// continuation, which must cost its session, never the loop.
+    /// </summary>
+    public static EpollLoop? TryCreate(int capacity, Action<Exception> onError)
+    {
+        if (!EpollNative.IsSupported)
+        {
+            return null;
+        }
+
+        var epoll = EpollNative.Create(EpollNative.CloseOnExec);
+        if (epoll < 0)
+        {
+            return null;
+        }
+
+        var wake = EpollNative.EventFd(0, EpollNative.CloseOnExec | EpollNative.EventFdNonBlocking);
+        var ev = new EpollNative.Event { Events = EpollNative.In, Data = WakeKey };
+        if (wake < 0 || EpollNative.Control(epoll, EpollNative.CtlAdd, wake, &ev) != 0)
+        {
+            if (wake >= 0)
+            {
+                EpollNative.Close(wake);
+            }
+
+            EpollNative.Close(epoll);
+            return null;
+        }
+
+        return new EpollLoop(epoll, wake, Math.Max(capacity, ChunkSize), onError);
+    }
+
+    /// <summary>Adds a socket (edge-triggered, read and write); the caller unregisters it before it closes it.</summary>
+    public SocketRegistration Register(Socket socket)
+    {
+        SocketRegistration registration;
+        lock (slotsLock)
+        {
+            int slot;
+            if (freeSlots.Count > 0)
+            {
+                slot = freeSlots.Pop();
+            }
+            else
+            {
+                if (used == chunks.Length * ChunkSize)
+                {
+                    throw new SocketException((int)SocketError.TooManyOpenSockets);
+                }
+
+                slot = used++;
+                if (chunks[slot >> ChunkBits] is null)
+                {
+                    generations[slot >> ChunkBits] = new uint[ChunkSize];
+                    Volatile.Write(ref chunks[slot >> ChunkBits], new SocketRegistration?[ChunkSize]);
+                }
+            }
+
+            registration = new SocketRegistration(slot, ++generations[slot >> ChunkBits]![slot & (ChunkSize - 1)]);
+            Volatile.Write(ref chunks[slot >> ChunkBits]![slot & (ChunkSize - 1)], registration);
+        }
+
+        var ev = new EpollNative.Event
+        {
+            Events = EpollNative.In | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
+            Data = registration.Key,
+        };
+        if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket.SafeHandle, &ev) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Unregister(registration);
+            throw new SocketException(errno == 12 || errno == 28 ? (int)SocketError.NoBufferSpaceAvailable : (int)SocketError.SocketError);
+        }
+
+        return registration;
+    }
+
+    public void Unregister(SocketRegistration registration)
+    {
+        lock (slotsLock)
+        {
+            var chunk = chunks[registration.Slot >> ChunkBits]!;
+            ref var entry = ref chunk[registration.Slot & (ChunkSize - 1)];
+            if (ReferenceEquals(entry, registration))
+            {
+                Volatile.Write(ref entry, null);
+                freeSlots.Push(registration.Slot);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (stopping)
+        {
+            return;
+        }
+
+        stopping = true;
+        ulong one = 1;
+        EpollNative.Write(wake, &one, sizeof(ulong));
+        if (Thread.CurrentThread != thread)
+        {
+            thread.Join(TimeSpan.FromSeconds(5));
+        }
+
+        EpollNative.Close(wake);
+        EpollNative.Close(epoll);
+    }
+
+    private void Run()
+    {
+        var events = stackalloc EpollNative.Event[MaxEvents];
+        while (!stopping)
+        {
+            var n = EpollNative.Wait(epoll, events, MaxEvents, -1);
+            if (n < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EpollNative.Interrupted)
+                {
+                    continue;
+                }
+
+                return;
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                var key = events[i].Data;
+                if (key == WakeKey)
+                {
+                    continue;
+                }
+
+                var slot = (int)(uint)key;
+                var chunk = slot >> ChunkBits < chunks.Length ? Volatile.Read(ref chunks[slot >> ChunkBits]) : null;
+                var registration = chunk is null ? null : Volatile.Read(ref chunk[slot & (ChunkSize - 1)]);
+                if (registration is null || registration.Generation != (uint)(key >> 32))
+                {
+                    continue;
+                }
+
+                var what = events[i].Events;
+                try
+                {
+                    var end = (what & (EpollNative.RdHup | EpollNative.Hup | EpollNative.Err)) != 0;
+                    if (end || (what & EpollNative.In) != 0)
+                    {
+                        registration.Readable.Signal(end);
+                    }
+
+                    if ((what & (EpollNative.Out | EpollNative.Hup | EpollNative.Err)) != 0)
+                    {
+                        registration.Writable.Signal(false);
+                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The relay and the connector catch their own errors: this is a last line only.
+                    onError(e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// One readiness of one socket (readable or writable) that one relay direction awaits. The epoll
+/// loop signals it on every edge; a signal that finds nobody waiting is kept, so a wait never
+/// misses an edge (it may see one whose data an earlier read already took: the caller's read then
+/// finds nothing and waits again). <see cref="Clear"/> before a direct read or send drops a kept
+/// signal that read or send is about to act on. A read that returns data does not consume a FIN
+/// behind it, and the FIN's edge may be the one that data came with, so the end of stream is kept
+/// apart: <see cref="HasEnded"/> stays set once the peer's FIN, a hang-up or an error was seen,
+/// and then a reader reads again instead of waiting. Result: 0 when ready, the negated
+/// <see cref="SocketError.OperationAborted"/> once aborted.
+/// </summary>
+internal sealed class Readiness : IValueTaskSource<int>
+{
+    private const int Idle = 0;
+    private const int Waiting = 1;
+    private const int Signaled = 2;
+    private const int Aborted = 3;
+    private const int AbortedResult = -(int)SocketError.OperationAborted;
+
+    private ManualResetValueTaskSourceCore<int> core;
+    private int state;
+    private int ended;
+
+    public bool IsAborted => Volatile.Read(ref state) == Aborted;
+
+    /// <summary>An edge arrived that no wait has taken yet.</summary>
+    public bool IsSignaled => Volatile.Read(ref state) == Signaled;
+
+    /// <summary>True once the socket reported the peer's FIN, a hang-up or an error: reading will not block.</summary>
+    public bool HasEnded => Volatile.Read(ref ended) != 0;
+
+    public ValueTask<int> WaitAsync()
+    {
+        if (Interlocked.CompareExchange(ref state, Idle, Signaled) == Signaled)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        core.Reset();
+        var seen = Interlocked.CompareExchange(ref state, Waiting, Idle);
+        if (seen == Idle)
+        {
+            return new ValueTask<int>(this, core.Version);
+        }
+
+        if (seen == Waiting)
+        {
+            throw new InvalidOperationException("a wait on this readiness is already pending");
+        }
+
+        // Signaled or aborted between the two exchanges.
+        return new ValueTask<int>(Interlocked.CompareExchange(ref state, Idle, Signaled) == Signaled ? 0 : AbortedResult);
+    }
+
+    /// <summary>Called by the loop thread; the waiting direction continues on it.</summary>
+    public void Signal(bool end)
+    {
+        if (end)
+        {
+            Volatile.Write(ref ended, 1);
+        }
+
+        while (true)
+        {
+            var s = Volatile.Read(ref state);
+            if (s == Waiting)
+            {
+                if (Interlocked.CompareExchange(ref state, Idle, Waiting) == Waiting)
+                {
+                    core.SetResult(0);
+                    return;
+                }
+            }
+            else if (s != Idle || Interlocked.CompareExchange(ref state, Signaled, Idle) == Idle)
+            {
+                return;
+            }
+        }
+    }
+
+    public void Clear() => Interlocked.CompareExchange(ref state, Idle, Signaled);
+
+    /// <summary>
+    /// Ends every present and future wait. A waiting direction continues on the thread pool, not
+    /// inside the caller (often the other direction, in the middle of its own unwinding).
+    /// </summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref state, Aborted) == Waiting)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static r => r.core.SetResult(AbortedResult), this, preferLocal: false);
+        }
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => core.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        core.OnCompleted(continuation, state, token, flags);
+}

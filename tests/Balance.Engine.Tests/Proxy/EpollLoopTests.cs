@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Balance.Proxy;
+using Balance.Tests.Infrastructure;
+using Xunit;
+
+namespace Balance.Tests.Proxy;
+
+/// <summary>
+/// The engine's epoll loop on real loopback sockets: edges reach the waiting direction, an edge
+/// nobody waited for is kept, the end of stream is kept apart from the data, an aborted
+/// registration ends its waits, and an event for a freed slot reaches nobody.
+/// </summary>
+public sealed class EpollLoopTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
+    private readonly EpollLoop? loop = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
+    private readonly List<Socket> sockets = [];
+
+    public void Dispose()
+    {
+        loop?.Dispose();
+        foreach (var s in sockets)
+        {
+            s.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_wait_ends_when_data_arrives_and_an_edge_nobody_waited_for_is_kept()
+    {
+        if (loop is null)
+        {
+            return; // no loop on this system: the runtime's operations are used, tested elsewhere
+        }
+
+        var (mine, peer) = Pair();
+        var io = loop.Register(mine);
+        io.Readable.Clear(); // drop the edge the registration itself may report
+        var wait = io.Readable.WaitAsync().AsTask();
+        Assert.False(wait.IsCompleted);
+
+        peer.Send("a"u8);
+        Assert.Equal(0, await wait.WaitAsync(Bound));
+        Assert.Equal(1, mine.Receive(new byte[8]));
+
+        peer.Send("b"u8);
+        await Eventually.TrueAsync(() => io.Readable.IsSignaled, "the edge while nobody waited is kept");
+        var kept = io.Readable.WaitAsync();
+        Assert.True(kept.IsCompletedSuccessfully);
+        Assert.Equal(0, await kept);
+        Assert.False(io.Readable.HasEnded);
+    }
+
+    [Fact]
+    public async Task A_fin_that_came_with_the_data_is_kept_as_the_end_of_stream()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var (mine, peer) = Pair();
+        peer.Send("hello"u8);
+        peer.Shutdown(SocketShutdown.Send);
+        await Task.Delay(50); // both are queued before the socket joins the loop
+
+        var io = loop.Register(mine);
+        await Eventually.TrueAsync(() => io.Readable.HasEnded, "the FIN is known");
+
+        // The read that takes the data leaves the FIN queued behind it; no edge will announce it again.
+        io.Readable.Clear();
+        var buffer = new byte[64];
+        Assert.Equal("hello", Encoding.ASCII.GetString(buffer, 0, mine.Receive(buffer)));
+        Assert.True(io.Readable.HasEnded);
+        Assert.Equal(0, mine.Receive(buffer));
+    }
+
+    [Fact]
+    public async Task Aborting_a_registration_ends_a_pending_wait_and_every_later_one()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var (mine, _) = Pair();
+        var io = loop.Register(mine);
+        io.Readable.Clear();
+        var wait = io.Readable.WaitAsync().AsTask();
+
+        io.Abort();
+
+        Assert.Equal(-(int)SocketError.OperationAborted, await wait.WaitAsync(Bound));
+        Assert.Equal(-(int)SocketError.OperationAborted, await io.Writable.WaitAsync());
+    }
+
+    [Fact]
+    public async Task An_event_for_a_freed_slot_reaches_nobody()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var (first, firstPeer) = Pair();
+        var (second, _) = Pair();
+        var old = loop.Register(first);
+        loop.Unregister(old);
+        var reused = loop.Register(second);
+        Assert.Equal(old.Slot, reused.Slot);
+        Assert.NotEqual(old.Generation, reused.Generation);
+        reused.Readable.Clear();
+        var wait = reused.Readable.WaitAsync().AsTask();
+
+        // The first socket is still open and in the epoll set: its events carry the old generation.
+        firstPeer.Send("x"u8);
+        await Task.Delay(200);
+
+        Assert.False(wait.IsCompleted);
+        reused.Abort();
+        await wait.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task A_wait_for_room_ends_when_the_peer_reads()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var (mine, peer) = Pair();
+        mine.Blocking = false;
+        var io = loop.Register(mine);
+        var chunk = new byte[64 * 1024];
+        var sent = 0L;
+        int n;
+        while ((n = SocketOperation.SendNow(mine, chunk)) > 0)
+        {
+            sent += n;
+        }
+
+        // Full, and the peer reads nothing yet, so no edge can come before the wait: drop those
+        // that came while the buffer filled.
+        io.Writable.Clear();
+        var wait = io.Writable.WaitAsync().AsTask();
+        var drained = 0L;
+        var buffer = new byte[256 * 1024];
+        while (!wait.IsCompleted && drained < sent)
+        {
+            drained += await peer.ReceiveAsync(buffer);
+        }
+
+        Assert.Equal(0, await wait.WaitAsync(Bound));
+        Assert.True(SocketOperation.SendNow(mine, chunk) > 0);
+    }
+
+    private (Socket Mine, Socket Peer) Pair()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        peer.Connect(listener.LocalEndPoint!);
+        var mine = listener.Accept();
+        sockets.Add(mine);
+        sockets.Add(peer);
+        return (mine, peer);
+    }
+}
