@@ -13,9 +13,10 @@ namespace Balance.Benchmarks;
 /// them. <c>OneWay</c> pushes <see cref="Size"/> bytes client to back-end and waits until they all
 /// arrived (bulk path); <c>PingPong</c> sends <see cref="Size"/> bytes each way, one after the other
 /// (request/response path, latency). The memory diagnoser counts every thread's allocations, so
-/// "Allocated" shows what the relay itself allocates per operation. Two jobs: the runtime's
-/// default (completions posted to the thread pool) and inline completions, as the balance program
-/// runs (<see cref="SocketRuntimeTuning"/>).
+/// "Allocated" shows what the relay itself allocates per operation. Three jobs: the runtime's
+/// socket operations with its default (completions posted to the thread pool) and with inline
+/// completions (<see cref="SocketRuntimeTuning"/>), as the balance program runs outside Linux
+/// x86-64; and the engine's own epoll loop (<see cref="EpollLoop"/>), as it runs there.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Jobs))]
@@ -45,6 +46,12 @@ public class RelayBenchmarks
         session = new Session(context, clientInner, (IPEndPoint)clientInner.RemoteEndPoint!, 0);
         session.Assign(new ChannelChoice(0, 0));
         var token = session.BeginAttempt(backendInner, long.MaxValue);
+        if (context.Loop is { } loop)
+        {
+            backendInner.Blocking = false;
+            session.AttachBackendIo(loop.Register(backendInner), token);
+        }
+
         session.TryEndAttempt(token, connected: true);
         context.Relay.Start(session);
 
@@ -59,6 +66,7 @@ public class RelayBenchmarks
         session.Abort();
         client.Dispose();
         backend.Dispose();
+        context.Loop?.Dispose();
         segment.Dispose();
     }
 
@@ -112,8 +120,10 @@ public class RelayBenchmarks
         public Jobs()
         {
             var basis = Job.ShortRun;
-            AddJob(basis.WithId("pool"));
-            AddJob(basis.WithEnvironmentVariable(SocketRuntimeTuning.InlineCompletionsVariable, "1").WithId("inline"));
+            var runtime = basis.WithEnvironmentVariable("BALANCE_IO", "runtime");
+            AddJob(runtime.WithId("pool"));
+            AddJob(runtime.WithEnvironmentVariable(SocketRuntimeTuning.InlineCompletionsVariable, "1").WithId("inline"));
+            AddJob(basis.WithId("loop"));
         }
     }
 }

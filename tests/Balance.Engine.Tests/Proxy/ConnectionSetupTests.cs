@@ -37,6 +37,7 @@ public class ConnectionSetupTests
         Assert.Equal(1, (int)server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
         listener.Dispose();
         await loop.WaitAsync(TimeSpan.FromSeconds(10));
+        context.Loop?.Dispose();
     }
 
     [Fact]
