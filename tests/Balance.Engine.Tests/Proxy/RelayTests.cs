@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -34,6 +35,19 @@ public class RelayTests(ITestOutputHelper output)
         var channel = control.GetChannel(0, 0);
         Assert.Equal(12, channel.BytesSent);
         Assert.Equal(5, channel.BytesReceived);
+    }
+
+    [Fact]
+    public async Task An_IPv6_back_end_is_connected_and_relays_both_ways()
+    {
+        await using var six = TestBackend.Start("six", BackendMode.Greet, IPAddress.IPv6Loopback);
+        await using var engine = StartEngine([six.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+
+        Assert.Equal("six", await client.ReadLineAsync());
+        await client.SendAllAsync("over ::1\n");
+        Assert.Equal("over ::1", await client.ReadLineAsync());
+        Assert.Contains(six.Peers, p => p.AddressFamily == AddressFamily.InterNetworkV6);
     }
 
     [Fact]
