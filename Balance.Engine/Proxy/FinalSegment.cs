@@ -16,7 +16,6 @@ internal static partial class FinalSegment
     private const int MsgDontWait = 0x40;
     private const int MsgNoSignal = 0x4000;
     private const int MsgMore = 0x8000;
-    private const int WouldBlockErrno = 11; // EAGAIN on Linux
 
     /// <summary>
     /// One non-blocking send of <paramref name="data"/> on a non-blocking socket: the bytes taken (0
@@ -45,15 +44,8 @@ internal static partial class FinalSegment
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno == WouldBlockErrno ? 0 : -(int)SocketErrorOf(errno);
+        return errno == LinuxErrors.WouldBlock ? 0 : -(int)LinuxErrors.ToSocketError(errno);
     }
-
-    private static SocketError SocketErrorOf(int errno) => errno switch
-    {
-        32 => SocketError.Shutdown, // EPIPE
-        104 => SocketError.ConnectionReset, // ECONNRESET
-        _ => SocketError.SocketError,
-    };
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     private static unsafe partial nint SendMore(SafeHandle socket, byte* buffer, nuint length, int flags);

@@ -20,7 +20,6 @@ internal static unsafe partial class EpollNative
     public const int EventFdNonBlocking = 0x800;
 
     public const int Interrupted = 4; // EINTR
-    public const int InProgress = 115; // EINPROGRESS
 
     [StructLayout(LayoutKind.Sequential, Pack = 1)]
     public struct Event

@@ -52,7 +52,7 @@ internal static unsafe class NonBlockingConnect
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno == EpollNative.InProgress ? SocketError.InProgress : ErrorOf(errno);
+        return errno == LinuxErrors.InProgress ? SocketError.InProgress : LinuxErrors.ToSocketError(errno);
     }
 
     /// <summary>How a connect that was in progress ended, read from SO_ERROR once the socket is writable.</summary>
@@ -61,7 +61,7 @@ internal static unsafe class NonBlockingConnect
         try
         {
             var errno = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-            return errno == 0 ? SocketError.Success : ErrorOf(errno);
+            return errno == 0 ? SocketError.Success : LinuxErrors.ToSocketError(errno);
         }
         catch (ObjectDisposedException)
         {
@@ -72,17 +72,4 @@ internal static unsafe class NonBlockingConnect
             return e.SocketErrorCode;
         }
     }
-
-    // The errors a connect reports on Linux, as the runtime names them.
-    private static SocketError ErrorOf(int errno) => errno switch
-    {
-        111 => SocketError.ConnectionRefused,
-        110 => SocketError.TimedOut,
-        113 => SocketError.HostUnreachable,
-        101 => SocketError.NetworkUnreachable,
-        99 => SocketError.AddressNotAvailable,
-        104 => SocketError.ConnectionReset,
-        13 or 1 => SocketError.AccessDenied,
-        _ => SocketError.SocketError,
-    };
 }

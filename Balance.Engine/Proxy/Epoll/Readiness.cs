@@ -26,8 +26,6 @@ internal sealed class Readiness : IValueTaskSource<int>
     private int state;
     private int ended;
 
-    public bool IsAborted => Volatile.Read(ref state) == Aborted;
-
     /// <summary>An edge arrived that no wait has taken yet.</summary>
     public bool IsSignaled => Volatile.Read(ref state) == Signaled;
 

@@ -1,0 +1,28 @@
+using System.Net.Sockets;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// The Linux errno values the engine's own system calls (the final segment's send, the loop's
+/// connect) can report, as the runtime names them, so their callers handle them as they handle
+/// the runtime's socket errors.
+/// </summary>
+internal static class LinuxErrors
+{
+    public const int WouldBlock = 11; // EAGAIN
+    public const int InProgress = 115; // EINPROGRESS
+
+    public static SocketError ToSocketError(int errno) => errno switch
+    {
+        11 => SocketError.WouldBlock,
+        32 => SocketError.Shutdown, // EPIPE
+        104 => SocketError.ConnectionReset,
+        111 => SocketError.ConnectionRefused,
+        110 => SocketError.TimedOut,
+        113 => SocketError.HostUnreachable,
+        101 => SocketError.NetworkUnreachable,
+        99 => SocketError.AddressNotAvailable,
+        13 or 1 => SocketError.AccessDenied, // EACCES, EPERM
+        _ => SocketError.SocketError,
+    };
+}
