@@ -258,6 +258,16 @@ bl() {   # timeout SECS subcommand args... : run a benchlib measurement, summari
   while IFS= read -r line; do log "  ${line:0:400}"; done <"$SCRATCH/last.json"
 }
 
+# The bulk runs go one slot after the other, so each proxy's iperf instance gets an unmeasured
+# second of traffic first: a fresh process would otherwise be measured while its code compiles.
+case ",${SCENARIOS[*]}," in *bulk_*)
+  for slot in "${SLOTS[@]}"; do
+    [ "$slot" = direct ] && continue
+    timeout 30 iperf3 -c 127.0.0.1 -p "${IPERF_PORT[$slot]}" -t 1 >/dev/null 2>&1 \
+      || log "  bulk warm-up through $slot failed (the measured runs will say why)"
+  done ;;
+esac
+
 TOTAL=$(( REPS * ${#SCENARIOS[@]} * ${#SLOTS[@]} )) N=0
 for ((rep = 1; rep <= REPS; rep++)); do
   shift_by=$(( (rep - 1) % ${#SLOTS[@]} ))
