@@ -48,6 +48,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(configuration);
         configuration.Validate();
+        _ = EngineContext.RuntimeSocketsRequested(); // a bad BALANCE_IO fails here, before anything is bound
         var config = configuration.WithLimitsSized();
         output ??= new EngineOutput();
         var addresses = ResolveChannels(config);

@@ -22,7 +22,7 @@ internal sealed class EngineContext
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
         MaxSessions = DescriptorLimit.MaxSessions(DescriptorLimit.RaiseSoftLimit());
-        Loop = configuration.RuntimeSockets || UsesRuntimeSockets() ? null : EpollLoop.TryCreate(
+        Loop = configuration.RuntimeSockets || RuntimeSocketsRequested() ? null : EpollLoop.TryCreate(
             (2 * MaxSessions) + 64,
             e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message));
         Relay = new Relay(this);
@@ -75,8 +75,30 @@ internal sealed class EngineContext
 
     public void ConnectEnded() => Interlocked.Decrement(ref connectsInFlight);
 
-    private static bool UsesRuntimeSockets() =>
-        string.Equals(Environment.GetEnvironmentVariable("BALANCE_IO"), "runtime", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// True when <c>BALANCE_IO=runtime</c> asks for the runtime's socket operations; unset or
+    /// empty means the engine's loop where there is one. Any other value is refused, so a typo
+    /// never goes unnoticed behind a silent default.
+    /// </summary>
+    internal static bool RuntimeSocketsRequested()
+    {
+        var value = Environment.GetEnvironmentVariable(IoVariable);
+        if (string.IsNullOrEmpty(value))
+        {
+            return false;
+        }
+
+        if (string.Equals(value, "runtime", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        throw new ConfigurationException(
+            $"{IoVariable}={value} is not known: unset it (the engine's own epoll loop where there is one) or set it to 'runtime'",
+            IoVariable);
+    }
+
+    internal const string IoVariable = "BALANCE_IO";
 
     public void Publish(EngineEventKind kind, int group, int channel, string message) =>
         EventRing.Publish(Segment, kind, group, channel, message);

@@ -20,7 +20,7 @@ public static class BalanceExecutable
     public static string Path { get; } = System.IO.Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "balance.exe" : "balance");
 
     /// <summary>Start info for one run, with the segment directory set for the child only.</summary>
-    public static ProcessStartInfo StartInfo(SegmentDirectory segments, IEnumerable<string> args, IEnumerable<string>? runAs = null)
+    public static ProcessStartInfo StartInfo(SegmentDirectory segments, IEnumerable<string> args, IEnumerable<string>? runAs = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(segments);
         var prefix = runAs?.ToArray() ?? [];
@@ -47,13 +47,18 @@ public static class BalanceExecutable
         }
 
         start.Environment[SegmentDirectory.Variable] = segments.Path;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         return start;
     }
 
     /// <summary>Runs to completion (killed at the timeout) and returns exit code and output.</summary>
-    public static async Task<ProcessResult> RunAsync(SegmentDirectory segments, IEnumerable<string> args, string? input = null, IEnumerable<string>? runAs = null, TimeSpan? timeout = null)
+    public static async Task<ProcessResult> RunAsync(SegmentDirectory segments, IEnumerable<string> args, string? input = null, IEnumerable<string>? runAs = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Process.Start(StartInfo(segments, args, runAs)) ?? throw new InvalidOperationException("no process");
+        using var process = Process.Start(StartInfo(segments, args, runAs, environment)) ?? throw new InvalidOperationException("no process");
         segments.Track(process);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

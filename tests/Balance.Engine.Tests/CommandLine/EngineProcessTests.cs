@@ -87,6 +87,20 @@ public sealed class EngineProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unknown_BALANCE_IO_value_is_refused_by_name_before_anything_listens()
+    {
+        var port = Loopback.FreePort();
+        var result = await BalanceExecutable.RunAsync(
+            segments, ["-f", "-b", "127.0.0.1", Text(port), backendA.Channel], environment: new Dictionary<string, string> { ["BALANCE_IO"] = "epol" });
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("BALANCE_IO=epol is not known: unset it", result.Error, StringComparison.Ordinal);
+        Assert.Contains("'runtime'", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        await AssertNothingRunsAsync();
+    }
+
+    [Fact]
     public async Task Detached_start_with_an_unresolvable_backend_fails_and_leaves_nothing()
     {
         var port = Loopback.FreePort();
