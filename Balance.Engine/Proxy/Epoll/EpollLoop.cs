@@ -81,9 +81,11 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// <summary>Adds a socket (edge-triggered, read and write); the caller unregisters it before it closes it.</summary>
     public SocketRegistration Register(Socket socket)
     {
-        SocketRegistration registration;
+        // The add happens under the lock that Dispose takes before it closes the epoll
+        // descriptor, so it can never reach a closed descriptor, or another one given its number.
         lock (slotsLock)
         {
+            ObjectDisposedException.ThrowIf(stopping, this);
             int slot;
             if (freeSlots.Count > 0)
             {
@@ -104,23 +106,24 @@ internal sealed unsafe class EpollLoop : IDisposable
                 }
             }
 
-            registration = new SocketRegistration(slot, ++generations[slot >> ChunkBits]![slot & (ChunkSize - 1)]);
-            Volatile.Write(ref chunks[slot >> ChunkBits]![slot & (ChunkSize - 1)], registration);
-        }
+            var registration = new SocketRegistration(slot, ++generations[slot >> ChunkBits]![slot & (ChunkSize - 1)]);
+            ref var entry = ref chunks[slot >> ChunkBits]![slot & (ChunkSize - 1)];
+            Volatile.Write(ref entry, registration);
+            var ev = new EpollNative.Event
+            {
+                Events = EpollNative.In | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
+                Data = registration.Key,
+            };
+            if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket.SafeHandle, &ev) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                Volatile.Write(ref entry, null);
+                freeSlots.Push(slot);
+                throw new SocketException(errno == 12 || errno == 28 ? (int)SocketError.NoBufferSpaceAvailable : (int)SocketError.SocketError);
+            }
 
-        var ev = new EpollNative.Event
-        {
-            Events = EpollNative.In | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
-            Data = registration.Key,
-        };
-        if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket.SafeHandle, &ev) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            Unregister(registration);
-            throw new SocketException(errno == 12 || errno == 28 ? (int)SocketError.NoBufferSpaceAvailable : (int)SocketError.SocketError);
+            return registration;
         }
-
-        return registration;
     }
 
     public void Unregister(SocketRegistration registration)
@@ -139,12 +142,16 @@ internal sealed unsafe class EpollLoop : IDisposable
 
     public void Dispose()
     {
-        if (stopping)
+        lock (slotsLock)
         {
-            return;
+            if (stopping)
+            {
+                return;
+            }
+
+            stopping = true;
         }
 
-        stopping = true;
         ulong one = 1;
         EpollNative.Write(wake, &one, sizeof(ulong));
         if (Thread.CurrentThread != thread)

@@ -157,6 +157,21 @@ public sealed class EpollLoopTests : IDisposable
         Assert.True(SocketOperation.SendNow(mine, chunk) > 0);
     }
 
+    [Fact]
+    public void A_stopped_loop_refuses_new_sockets_instead_of_adding_them_to_a_closed_descriptor()
+    {
+        var stopped = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
+        if (stopped is null)
+        {
+            return;
+        }
+
+        var (mine, _) = Pair();
+        stopped.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => stopped.Register(mine));
+    }
+
     private (Socket Mine, Socket Peer) Pair()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
