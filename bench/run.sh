@@ -20,7 +20,7 @@ Usage: bash bench/run.sh [options]
   --balance-bin PATH  use this balance executable instead of building Balance.Engine
   --out FILE          markdown result (default bench/results/latest.md)
   --idle N            idle connections (default 9000, capped by the open-files limit)
-  --rate R            fixed request rate for the latency scenario (default 2000 req/s)
+  --rate R            fixed request rate per slot for the latency scenario (default 2000 req/s)
   --proxies LIST      comma list out of haproxy,nginx,balance (default all three)
   --scenarios LIST    comma list out of bulk_1,bulk_8,http_ka_c50,http_close_c50,latency_fixed,idle
                       (default all)
@@ -236,9 +236,10 @@ run_interleaved() {   # scenario rep slot... : one client takes turns over every
                    --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
     http_close_c50) bl timeout $(( (DURATION * 2 + WARMUP + 4) * n + 60 )) http --conns 50 --close \
                    --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
-    # per slot: 1 s warm-up, then DURATION s measured in 0.5 s slices (+ 0.05 s lead-in each)
-    latency_fixed) bl timeout $(( (DURATION * 2 + 2) * n + 60 )) latency --rate "$RATE" \
-                   --conns "$RATE_CONNS" "${common[@]}" ;;
+    # every slot at once, requests interleaved one by one: 1 s warm-up, then the time the slots
+    # would have had one after the other (DURATION s each), so each slot is measured n times longer
+    latency_fixed) bl timeout $(( DURATION * n * 2 + 60 )) latency --rate "$RATE" \
+                   --conns "$RATE_CONNS" "${common[@]}" --duration $(( DURATION * n )) ;;
   esac
   for slot in "$@"; do
     [ "$slot" = direct ] || kill -0 "${HTTP_PID[$slot]}" 2>/dev/null \

@@ -350,7 +350,7 @@ class _Target:
         self.conns, self.idle = [], collections.deque()
         self.lat, self.svc, self.late = [], [], []
         self.errors, self.max_backlog, self.scheduled = 0, 0, 0
-        self.slice_p99 = []  # p99 of each measured slice
+        self.windows = collections.defaultdict(list)  # window index -> latencies in it
         self.failed = ""
 
     def drop(self, c):
@@ -362,6 +362,30 @@ class _Target:
             self.idle.remove(c)
         if c in self.conns:
             self.conns.remove(c)
+
+    def send(self, scheduled, clock):
+        """Send the request scheduled at `scheduled` on an idle connection; False if there is
+        none (the request keeps waiting)."""
+        while self.idle:
+            c = self.idle.popleft()
+            c.sent_at, c.send_t = scheduled, clock()
+            try:
+                if c.sock.send(_REQ) != len(_REQ):
+                    raise OSError("short send")
+            except OSError:
+                self.errors += 1
+                self.drop(c)
+                continue
+            c.busy = True
+            return True
+        return False
+
+    def busy(self):
+        return sum(1 for c in self.conns if c.busy)
+
+    def window_p99_median(self):
+        """Median over the measured windows of each window's p99."""
+        return statistics.median(_pct(99, sorted(v)) for v in self.windows.values())
 
 
 def _tight_timer_slack():
@@ -399,54 +423,65 @@ def _on_readable(c):
     return True
 
 
-def _run_slice(sel, tgt, interval, t_start, t_record, t_end):
-    """Schedule requests to tgt every interval from t_start until t_end, keep the samples of
-    those scheduled at or after t_record, and return once every answer is in."""
+def _run_interleaved(sel, targets, interval, t_start, t_record, t_end, window):
+    """Schedule a request to every target each interval from t_start until t_end and return
+    once every answer is in. The targets' schedules are spread evenly over the interval and
+    their order rotates every interval, so at any moment all of them meet the same host.
+    Samples count from requests scheduled at or after t_record, in windows of `window` s."""
     now = time.perf_counter
+    n = len(targets)
+    step = interval / n
+    seq = 0
     next_t = t_start
-    backlog = collections.deque()
     hard_stop = t_end + 10.0
-    first = len(tgt.lat)
+    waiting = []  # (scheduled time, target) not sent yet, oldest first, over all targets
     while True:
         t = now()
         while next_t <= t and next_t < t_end:
-            backlog.append(next_t)
-            next_t += interval
-        tgt.max_backlog = max(tgt.max_backlog, len(backlog))
-        while backlog and tgt.idle:
-            c = tgt.idle.popleft()
-            c.sent_at = backlog.popleft()
-            c.send_t = now()
-            try:
-                if c.sock.send(_REQ) != len(_REQ):
-                    raise OSError("short send")
-            except OSError:
-                tgt.errors += 1
-                tgt.drop(c)
-                continue
-            c.busy = True
-        busy = sum(1 for c in tgt.conns if c.busy)
-        if next_t >= t_end and not backlog and busy == 0:
-            if len(tgt.lat) > first:
-                tgt.slice_p99.append(_pct(99, sorted(tgt.lat[first:])))
+            tgt = targets[(seq + seq // n) % n]
+            waiting.append((next_t, tgt))
+            if next_t >= t_record:
+                tgt.scheduled += 1
+            seq += 1
+            next_t = t_start + seq * step  # from the start, so no rounding error adds up
+        # Oldest first over all targets: a fixed target order would make the last target's
+        # requests the latest whenever the client falls behind.
+        still = []
+        for item in waiting:
+            tgt = item[1]
+            if not tgt.send(item[0], now):
+                if tgt.conns:
+                    still.append(item)
+                else:  # every connection died: what waits for one is lost
+                    tgt.errors += 1
+        waiting = still
+        if waiting:
+            for tgt in targets:
+                tgt.max_backlog = max(tgt.max_backlog, sum(1 for w in waiting if w[1] is tgt))
+        busy = sum(tgt.busy() for tgt in targets)
+        if next_t >= t_end and busy == 0 and not waiting:
             return
         if t > hard_stop:
-            tgt.errors += busy + len(backlog)
-            return
-        if not tgt.conns:  # every connection died
-            tgt.errors += len(backlog)
+            for tgt in targets:
+                tgt.errors += tgt.busy()
+            for _, tgt in waiting:
+                tgt.errors += 1
             return
         timeout = max(0.0, next_t - now()) if next_t < t_end else 0.05
-        for key, _ in sel.select(timeout):
+        ready = sel.select(timeout)
+        d = now()  # every answer in this batch was there by now, whatever order they are read in
+        for key, _ in ready:
             c = key.data
             done = _on_readable(c)
             if done is None:
                 sel.unregister(c.sock)
-            elif done and c.target is tgt and c.sent_at >= t_record:
-                d = now()
-                tgt.lat.append((d - c.sent_at) * 1e3)
+            elif done and c.sent_at >= t_record:
+                tgt = c.target
+                ms = (d - c.sent_at) * 1e3
+                tgt.lat.append(ms)
                 tgt.svc.append((d - c.send_t) * 1e3)
                 tgt.late.append((c.send_t - c.sent_at) * 1e3)
+                tgt.windows[int((c.sent_at - t_record) / window)].append(ms)
 
 
 def _pct(p, v):
@@ -483,11 +518,12 @@ def cmd_latency(a):
     omission). A scheduled request goes to any idle connection; if none is idle it
     waits in a backlog (its wait counts as latency).
 
-    With several --target the load visits them in turn, in slices of --slice seconds
-    (rotating the order every round) until each has had --duration seconds measured:
-    the host's noise, which comes in bursts of seconds, then falls on every target alike
-    instead of on whichever ran during the burst. Each slice starts with --lead seconds
-    that are not measured, so no target is measured while it wakes from its idle pause."""
+    With several --target every target gets --rate requests a second at the same time,
+    their requests interleaved one by one: the host's noise, which comes in bursts, then
+    falls on every target alike instead of on whichever was measured during the burst."""
+    if a.rate <= 0 or a.window <= 0 or a.warmup < 0 or a.duration < 1:
+        raise SystemExit("latency needs --rate and --window above 0, --warmup of 0 or more "
+                         "and --duration of at least 1")
     targets = [_Target(*t) for t in _parse_targets(a)]
     # select(2) takes a microsecond timeout; epoll/poll round up to whole milliseconds,
     # which would add up to 1 ms of send lateness to every latency sample.
@@ -510,30 +546,22 @@ def cmd_latency(a):
         except OSError as e:
             tgt.failed = f"connect: {e!r}"
     live = [t for t in targets if not t.failed]
-    interval = 1.0 / a.rate
-    now = time.perf_counter
-    for tgt in live:  # warm-up, not measured
-        t0 = now() + 0.01
-        _run_slice(sel, tgt, interval, t0, math.inf, t0 + a.warmup)
-    slice_len = min(a.slice, a.duration) if len(live) > 1 else a.duration
-    rounds = max(1, round(a.duration / slice_len))
-    lead = a.lead if len(live) > 1 else 0.0
-    for tgt in _in_turns(live, rounds):
-        if tgt.conns:
-            t0 = now() + 0.01
-            _run_slice(sel, tgt, interval, t0, t0 + lead, t0 + lead + slice_len)
-            tgt.scheduled += round(slice_len * a.rate)
+    if live:
+        t0 = time.perf_counter() + 0.01
+        t_record = t0 + a.warmup  # the warm-up is the same run, not measured
+        _run_interleaved(sel, live, 1.0 / a.rate, t0, t_record, t_record + a.duration,
+                         a.window)
     for tgt in targets:
         for c in tgt.conns:
             c.sock.close()
     rc = 0
     for tgt in targets:
-        if not _emit_latency(a, tgt, rounds, slice_len, len(live)):
+        if not _emit_latency(a, tgt, len(live)):
             rc = 1
     return rc
 
 
-def _emit_latency(a, tgt, rounds, slice_len, n_live):
+def _emit_latency(a, tgt, n_live):
     a.proxy = tgt.proxy
     if tgt.failed:
         emit(a, a.scenario, False, error=tgt.failed)
@@ -543,12 +571,12 @@ def _emit_latency(a, tgt, rounds, slice_len, n_live):
         return False
     lat, svc, late = sorted(tgt.lat), sorted(tgt.svc), sorted(tgt.late)
     res = dict(p50_ms=_pct(50, lat), p99_ms=_pct(99, lat), max_ms=lat[-1], responses=len(lat),
-               slice_p99_median_ms=statistics.median(tgt.slice_p99),
+               window_p99_median_ms=tgt.window_p99_median(),
                svc_p50_ms=_pct(50, svc), svc_p99_ms=_pct(99, svc),
                send_late_p50_ms=_pct(50, late), send_late_p99_ms=_pct(99, late),
-               achieved_rps=len(lat) / (rounds * slice_len), target_rps=a.rate,
+               achieved_rps=len(lat) / a.duration, target_rps=a.rate,
                errors=tgt.errors, max_backlog=tgt.max_backlog,
-               slices=rounds, slice_s=slice_len, interleaved_with=n_live - 1)
+               windows=len(tgt.windows), window_s=a.window, interleaved_with=n_live - 1)
     ok = tgt.errors == 0 and len(lat) >= 0.95 * tgt.scheduled
     if not ok:
         res["error"] = f"{tgt.errors} errors, {len(lat)} responses for {tgt.scheduled} scheduled"
@@ -757,8 +785,8 @@ ROWS = [
      False, "{:.2f}", True),
     ("latency_fixed", "p50_ms", "fixed rate: p50 ms", False, "{:.3f}", False),
     ("latency_fixed", "p99_ms", "fixed rate: p99 ms", False, "{:.3f}", False),
-    ("latency_fixed", "slice_p99_median_ms", "fixed rate: p99 ms of a typical 0.5 s slice "
-     "(median over slices)", False, "{:.3f}", False),
+    ("latency_fixed", "window_p99_median_ms", "fixed rate: p99 ms of a typical 0.5 s window "
+     "(median over windows)", False, "{:.3f}", False),
     ("idle", "rss_mib", "idle: proxy RSS MiB at N", False, "{:.1f}", True),
     ("idle", "kib_per_conn_first", "idle: KiB per connection ((RSS at N - RSS before the "
      "first idle test) / N)", False, "{:.1f}", True),
@@ -817,8 +845,9 @@ def cmd_report(a):
     L.append("")
     L.append(f"- {reps} rep(s) x {meta.get('duration', '?')} s per run; medians over reps; "
              f"proxy order rotated between reps; idle N = {idle_n}; "
-             f"fixed rate = {meta.get('rate', '?')} req/s over {meta.get('rate_conns', '?')}"
-             " keep-alive connections.")
+             f"fixed rate = {meta.get('rate', '?')} req/s to each slot over "
+             f"{meta.get('rate_conns', '?')} keep-alive connections, all slots at once "
+             "(requests interleaved one by one).")
     L.append("- Pinning: proxy under test on CPU 0, load generator + backends on CPU 1; "
              "direct = no proxy, all on CPU 1.")
     if meta.get("versions"):
@@ -954,11 +983,12 @@ def main(argv=None):
     common(p, "latency_fixed", port_required=False)
     p.add_argument("--rate", type=float, default=2000)
     p.add_argument("--conns", type=int, default=10)
-    p.add_argument("--warmup", type=float, default=1.0, help="seconds per target, not measured")
+    p.add_argument("--warmup", type=float, default=1.0,
+                   help="unmeasured seconds of the same load before the measured ones")
     p.add_argument("--target", action="append", default=[], metavar="NAME:PORT:PID",
                    help="interleave the load over these targets (replaces --proxy/--port/--pid)")
-    p.add_argument("--slice", type=float, default=0.5, help="measured seconds per visit")
-    p.add_argument("--lead", type=float, default=0.05, help="unmeasured seconds before each slice")
+    p.add_argument("--window", type=float, default=0.5,
+                   help="seconds per window of the window-p99 median")
     p.set_defaults(fn=cmd_latency)
 
     p = sub.add_parser("idle")

@@ -44,15 +44,16 @@ public sealed class BenchScriptTests : IDisposable
     }
 
     [Fact]
-    public void The_fixed_rate_load_visits_every_target_in_turn_and_reports_each_one()
+    public void The_fixed_rate_load_interleaves_its_requests_over_every_target_and_reports_each_one()
     {
-        using var first = new KeepAliveResponder();
-        using var second = new KeepAliveResponder();
+        var arrivals = new System.Collections.Concurrent.ConcurrentQueue<(string Name, long Timestamp)>();
+        using var first = new KeepAliveResponder(arrivals, "first");
+        using var second = new KeepAliveResponder(arrivals, "second");
         var closedPort = FreePort.Next();
 
         var (code, output, error) = Run(
             "python3", Path.Combine(RepoPaths.Root, "bench", "lib", "benchlib.py"), "latency",
-            "--rate", "200", "--conns", "2", "--duration", "1", "--warmup", "0.2", "--slice", "0.25", "--lead", "0.02",
+            "--rate", "200", "--conns", "2", "--duration", "1", "--warmup", "0.2", "--window", "0.25",
             "--target", $"first:{first.Port}:0", "--target", $"second:{second.Port}:0", "--target", $"gone:{closedPort}:0");
 
         Assert.True(code == 1, "a target that cannot be reached makes the run fail: " + error);
@@ -61,18 +62,22 @@ public sealed class BenchScriptTests : IDisposable
         foreach (var measured in lines.Take(2))
         {
             Assert.True(measured.GetProperty("ok").GetBoolean(), measured.ToString());
-            Assert.Equal(4, measured.GetProperty("slices").GetInt32());
+            Assert.Equal(4, measured.GetProperty("windows").GetInt32());
             Assert.Equal(1, measured.GetProperty("interleaved_with").GetInt32());
-            Assert.InRange(measured.GetProperty("responses").GetInt32(), 190, 200);
-            Assert.True(measured.GetProperty("slice_p99_median_ms").GetDouble() <= measured.GetProperty("max_ms").GetDouble());
+            Assert.InRange(measured.GetProperty("responses").GetInt32(), 195, 200);
+            Assert.True(measured.GetProperty("window_p99_median_ms").GetDouble() <= measured.GetProperty("max_ms").GetDouble());
         }
 
         Assert.False(lines[2].GetProperty("ok").GetBoolean());
         Assert.StartsWith("connect:", lines[2].GetProperty("error").GetString(), StringComparison.Ordinal);
 
-        // warm-up, 4 lead-ins and 4 slices at 200 req/s each, on each responder
-        Assert.InRange(first.Requests, 240, 270);
-        Assert.InRange(second.Requests, 240, 270);
+        // Both at 200 req/s at once (0.2 s warm-up + 1 s): nearly every 25 ms that saw a request
+        // saw requests to both. Turns of whole slices would leave most of them to one responder.
+        Assert.InRange(first.Requests, 235, 245);
+        Assert.InRange(second.Requests, 235, 245);
+        var bins = arrivals.GroupBy(a => a.Timestamp / (System.Diagnostics.Stopwatch.Frequency / 40)).ToList();
+        var shared = bins.Count(b => b.Select(a => a.Name).Distinct().Count() == 2);
+        Assert.True(shared >= 0.75 * bins.Count, $"{shared} of {bins.Count} busy 25 ms spans had requests to both responders");
     }
 
     [Fact]

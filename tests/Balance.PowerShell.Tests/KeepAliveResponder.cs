@@ -1,21 +1,33 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
 namespace BalancePowerShellTests;
 
-/// <summary>An HTTP/1.1 keep-alive server on loopback that answers every request with a short body and counts them.</summary>
+/// <summary>
+/// An HTTP/1.1 keep-alive server on loopback that answers every request with a short body and
+/// counts them; given a shared arrival log, it adds its name and the time to it for each request.
+/// Each connection has its own thread with blocking calls: a test that blocks pool threads while
+/// it waits for a client process must not delay the answers (the client measures their timing).
+/// </summary>
 internal sealed class KeepAliveResponder : IDisposable
 {
     private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"u8.ToArray();
-    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource stop = new();
+    private readonly Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly ConcurrentBag<Socket> accepted = [];
+    private readonly ConcurrentQueue<(string Name, long Timestamp)>? arrivals;
+    private readonly string name;
     private int requests;
 
-    public KeepAliveResponder()
+    public KeepAliveResponder(ConcurrentQueue<(string Name, long Timestamp)>? arrivals = null, string name = "")
     {
-        listener.Start();
-        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        _ = Task.Run(AcceptAsync);
+        this.arrivals = arrivals;
+        this.name = name;
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        new Thread(Accept) { IsBackground = true, Name = "responder accept" }.Start();
     }
 
     public int Port { get; }
@@ -24,27 +36,30 @@ internal sealed class KeepAliveResponder : IDisposable
 
     public void Dispose()
     {
-        stop.Cancel();
-        listener.Stop();
-        stop.Dispose();
+        listener.Dispose();
+        foreach (var socket in accepted)
+        {
+            socket.Dispose();
+        }
     }
 
-    private async Task AcceptAsync()
+    private void Accept()
     {
         try
         {
             while (true)
             {
-                var socket = await listener.AcceptSocketAsync(stop.Token);
-                _ = Task.Run(() => ServeAsync(socket));
+                var socket = listener.Accept();
+                accepted.Add(socket);
+                new Thread(() => Serve(socket)) { IsBackground = true, Name = "responder connection" }.Start();
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    private void Serve(Socket socket)
     {
         using (socket)
         {
@@ -54,7 +69,7 @@ internal sealed class KeepAliveResponder : IDisposable
             {
                 while (true)
                 {
-                    var n = await socket.ReceiveAsync(buffer.AsMemory(pending), stop.Token);
+                    var n = socket.Receive(buffer, pending, buffer.Length - pending, SocketFlags.None);
                     if (n == 0)
                     {
                         return;
@@ -65,14 +80,15 @@ internal sealed class KeepAliveResponder : IDisposable
                     while ((end = buffer.AsSpan(0, pending).IndexOf("\r\n\r\n"u8)) >= 0)
                     {
                         Interlocked.Increment(ref requests);
-                        await socket.SendAsync(Response, stop.Token);
+                        arrivals?.Enqueue((name, Stopwatch.GetTimestamp()));
+                        socket.Send(Response);
                         var rest = pending - end - 4;
                         buffer.AsSpan(end + 4, rest).CopyTo(buffer);
                         pending = rest;
                     }
                 }
             }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
             }
         }
