@@ -24,6 +24,8 @@ internal sealed class Session
     private Socket? backend;
     private SocketRegistration? clientIo;
     private SocketRegistration? backendIo;
+    private SocketOperation? upstream;
+    private SocketOperation? downstream;
     private long connectState = Connected;
     private long connectDeadline;
     private long lastActivity;
@@ -43,11 +45,15 @@ internal sealed class Session
 
     public Socket Client { get; }
 
-    /// <summary>Connect, then client-to-back-end relay.</summary>
-    public SocketOperation Upstream { get; } = new();
+    /// <summary>
+    /// Connect, then client-to-back-end relay, on the runtime's asynchronous sockets. Made at first
+    /// use: on the engine's epoll loop a session needs neither operation, and each is a finalizable
+    /// object with buffers of its own.
+    /// </summary>
+    public SocketOperation Upstream => upstream ??= new();
 
-    /// <summary>Back-end-to-client relay.</summary>
-    public SocketOperation Downstream { get; } = new();
+    /// <summary>Back-end-to-client relay on the runtime's asynchronous sockets; made at first use.</summary>
+    public SocketOperation Downstream => downstream ??= new();
 
     public Socket? Backend => Volatile.Read(ref backend);
 
@@ -253,8 +259,8 @@ internal sealed class Session
         context.Sessions.Remove(this);
 
         // Both directions and the connect are over: no operation is in flight any more.
-        Upstream.Dispose();
-        Downstream.Dispose();
+        upstream?.Dispose();
+        downstream?.Dispose();
     }
 
     private static void Close(Socket? socket)
