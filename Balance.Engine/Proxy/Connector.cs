@@ -151,7 +151,7 @@ internal sealed class Connector
         SocketRegistration io;
         try
         {
-            socket.Blocking = false;
+            NonBlockingIo.MakeNonBlocking(socket);
             error = NonBlockingConnect.Start(socket, endpoint);
             if (error != SocketError.InProgress && error != SocketError.Success)
             {
@@ -170,12 +170,20 @@ internal sealed class Connector
             return SocketError.OperationAborted;
         }
 
-        if (error == SocketError.InProgress && await io.Writable.WaitAsync().ConfigureAwait(false) < 0)
+        if (error == SocketError.Success)
+        {
+            return error;
+        }
+
+        if (await io.Writable.WaitAsync().ConfigureAwait(false) < 0)
         {
             return SocketError.OperationAborted;
         }
 
-        return NonBlockingConnect.Finish(socket);
+        // Writable with no error or hang-up seen: the connect succeeded, as haproxy also reads
+        // it. Only when one was seen does SO_ERROR tell which (a refusal, or a peer that
+        // accepted and hung up at once, which is a success).
+        return io.Readable.HasEnded ? NonBlockingConnect.Finish(socket) : SocketError.Success;
     }
 
     private void BindOutbound(Socket socket, AddressFamily family)

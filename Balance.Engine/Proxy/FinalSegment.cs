@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace Balance.Proxy;
 
@@ -11,12 +10,8 @@ namespace Balance.Proxy;
 /// the client's side, and each loopback packet costs the proxy's core its transmit and its receive
 /// processing. Elsewhere the bytes go out as a plain non-blocking send.
 /// </summary>
-internal static partial class FinalSegment
+internal static class FinalSegment
 {
-    private const int MsgDontWait = 0x40;
-    private const int MsgNoSignal = 0x4000;
-    private const int MsgMore = 0x8000;
-
     /// <summary>
     /// One non-blocking send of <paramref name="data"/> on a non-blocking socket: the bytes taken (0
     /// when the send buffer is full, the caller then sends the rest the ordinary way), or the
@@ -29,24 +24,6 @@ internal static partial class FinalSegment
             return SocketOperation.SendNow(socket, data);
         }
 
-        nint n;
-        unsafe
-        {
-            fixed (byte* bytes = data)
-            {
-                n = SendMore(socket.SafeHandle, bytes, (nuint)data.Length, MsgMore | MsgDontWait | MsgNoSignal);
-            }
-        }
-
-        if (n >= 0)
-        {
-            return (int)n;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == LinuxErrors.WouldBlock ? 0 : -(int)LinuxErrors.ToSocketError(errno);
+        return NonBlockingIo.Send(socket, data, more: true);
     }
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static unsafe partial nint SendMore(SafeHandle socket, byte* buffer, nuint length, int flags);
 }

@@ -68,8 +68,10 @@ internal sealed class Listener : IDisposable
         if (context.Loop is { } engineLoop)
         {
             // On the engine's loop the accept runs on the same thread as the connect and the
-            // relay that follow it, instead of on the runtime's socket thread beside it.
-            socket.Blocking = false;
+            // relay that follow it, instead of on the runtime's socket thread beside it. Only
+            // the descriptor is non-blocking: for a listener it believes non-blocking the runtime
+            // would also switch every accepted socket with two fcntl calls.
+            NonBlockingIo.MakeNonBlocking(socket);
             loop = engineLoop;
             var registration = engineLoop.Register(socket);
             Interlocked.Exchange(ref io, registration);
@@ -172,7 +174,14 @@ internal sealed class Listener : IDisposable
             registration.Readable.Clear();
             if (socket.Poll(0, SelectMode.SelectRead))
             {
-                return socket.Accept();
+                try
+                {
+                    return socket.Accept();
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+                {
+                    // The client that poll saw reset before the accept took it.
+                }
             }
 
             if (await registration.Readable.WaitAsync().ConfigureAwait(false) < 0)

@@ -72,12 +72,14 @@ internal sealed class Relay
     {
         var from = clientToBackend ? session.Client : session.Backend!;
         var to = clientToBackend ? session.Backend! : session.Client;
-        var operation = clientToBackend ? session.Upstream : session.Downstream;
 
         // With the engine's epoll loop the waits are its readiness signals, which cost no system
-        // call; without it they are the runtime's asynchronous operations.
+        // call, and reads and sends are direct calls (NonBlockingIo); without it they are the
+        // runtime's asynchronous operations.
         var readable = (clientToBackend ? session.ClientIo : session.BackendIo)?.Readable;
         var writable = (clientToBackend ? session.BackendIo : session.ClientIo)?.Writable;
+        var direct = readable is not null;
+        var operation = direct ? null : clientToBackend ? session.Upstream : session.Downstream;
         var dump = context.Dump;
         byte[]? buffer = null;
         var fullReads = 0;
@@ -95,11 +97,16 @@ internal sealed class Relay
         var probeEnd = !clientToBackend;
         try
         {
-            // The loop reads and writes with direct non-blocking calls. The runtime made the
-            // back-end socket non-blocking for its connect, so for it this costs no system call;
-            // for the client it is the fcntl the first asynchronous operation would make anyway.
-            from.Blocking = false;
-            to.Blocking = false;
+            // Without the loop, the reads and sends that need no wait are the runtime's own
+            // non-blocking calls. The runtime made the back-end socket non-blocking for its
+            // connect, so for it this costs no system call; for the client it is the fcntl the
+            // first asynchronous operation would make anyway.
+            if (!direct)
+            {
+                from.Blocking = false;
+                to.Blocking = false;
+            }
+
             while (true)
             {
                 int read;
@@ -107,9 +114,9 @@ internal sealed class Relay
                 {
                     // On the loop, once the peer's FIN is known the read goes ahead: no edge
                     // will come for it again.
-                    if (!readNow && readable?.HasEnded != true && await (readable is null
+                    if (!readNow && readable?.HasEnded != true && await (operation is not null
                             ? operation.ReceiveAsync(from, Memory<byte>.Empty)
-                            : readable.WaitAsync()).ConfigureAwait(false) < 0)
+                            : readable!.WaitAsync()).ConfigureAwait(false) < 0)
                     {
                         failed = true;
                         break;
@@ -123,7 +130,7 @@ internal sealed class Relay
                     readNow = false;
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     readable?.Clear();
-                    read = SocketOperation.ReceiveNow(from, buffer);
+                    read = ReceiveNow(from, buffer, direct);
                     if (read == SocketOperation.WouldBlock)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
@@ -136,15 +143,15 @@ internal sealed class Relay
                         continue;
                     }
                 }
-                else if (readable is null)
+                else if (operation is not null)
                 {
                     // Reads keep filling the buffer (a bulk transfer): the next one rarely waits.
                     read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
                 }
                 else
                 {
-                    readable.Clear();
-                    read = SocketOperation.ReceiveNow(from, buffer);
+                    readable!.Clear();
+                    read = NonBlockingIo.Receive(from, buffer);
                     while (read == SocketOperation.WouldBlock)
                     {
                         if (readable.HasEnded)
@@ -157,7 +164,7 @@ internal sealed class Relay
                         if (read == 0)
                         {
                             readable.Clear();
-                            read = SocketOperation.ReceiveNow(from, buffer);
+                            read = NonBlockingIo.Receive(from, buffer);
                         }
                     }
                 }
@@ -185,7 +192,7 @@ internal sealed class Relay
                     probeEnd = false;
                     if (read < buffer.Length)
                     {
-                        var more = SocketOperation.ReceiveNow(from, buffer.AsSpan(read));
+                        var more = ReceiveNow(from, buffer.AsSpan(read), direct);
                         if (more >= 0 && dump is not null)
                         {
                             PacketDump.Write(dump, clientToBackend, buffer.AsSpan(read, more));
@@ -201,14 +208,16 @@ internal sealed class Relay
 
                 // Most sends complete at once; only what the socket did not take is sent
                 // asynchronously (it then waits until the peer makes room).
-                var sent = sourceEnded
-                    ? FinalSegment.Send(to, buffer.AsSpan(0, read))
-                    : SocketOperation.SendNow(to, buffer.AsSpan(0, read));
+                var sent = direct
+                    ? NonBlockingIo.Send(to, buffer.AsSpan(0, read), more: sourceEnded)
+                    : sourceEnded
+                        ? FinalSegment.Send(to, buffer.AsSpan(0, read))
+                        : SocketOperation.SendNow(to, buffer.AsSpan(0, read));
                 failed = sent < 0;
                 while (!failed && sent < read)
                 {
                     int n;
-                    if (writable is null)
+                    if (operation is not null)
                     {
                         n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
                     }
@@ -216,11 +225,11 @@ internal sealed class Relay
                     {
                         // The socket took part of it: wait until it has room, then send directly.
                         // Cleared before the send, so an edge after its "full" is never missed.
-                        n = await writable.WaitAsync().ConfigureAwait(false);
+                        n = await writable!.WaitAsync().ConfigureAwait(false);
                         if (n == 0)
                         {
                             writable.Clear();
-                            n = SocketOperation.SendNow(to, buffer.AsSpan(sent, read - sent));
+                            n = NonBlockingIo.Send(to, buffer.AsSpan(sent, read - sent), more: false);
                             if (n == 0)
                             {
                                 continue;
@@ -261,7 +270,7 @@ internal sealed class Relay
 
                 if (read < buffer.Length)
                 {
-                    operation.ClearBuffer();
+                    operation?.ClearBuffer();
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = null;
                     fullReads = 0;
@@ -292,7 +301,7 @@ internal sealed class Relay
         {
             if (buffer is not null)
             {
-                operation.ClearBuffer();
+                operation?.ClearBuffer();
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
@@ -304,4 +313,7 @@ internal sealed class Relay
             session.PumpEnded();
         }
     }
+
+    private static int ReceiveNow(Socket from, Span<byte> buffer, bool direct) =>
+        direct ? NonBlockingIo.Receive(from, buffer) : SocketOperation.ReceiveNow(from, buffer);
 }

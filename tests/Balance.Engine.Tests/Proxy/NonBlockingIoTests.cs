@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Sockets;
+using Balance.Proxy;
+using Balance.Tests.Infrastructure;
+using Xunit;
+
+namespace Balance.Tests.Proxy;
+
+/// <summary>
+/// The epoll loop's direct reads and sends on real loopback sockets that the runtime treats as
+/// blocking (the loop never switches them): none of them waits, and each reports data, a full
+/// buffer, the end of stream and a reset as values.
+/// </summary>
+public sealed class NonBlockingIoTests : IDisposable
+{
+    private readonly List<Socket> sockets = [];
+
+    public void Dispose()
+    {
+        foreach (var s in sockets)
+        {
+            s.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_read_on_a_blocking_socket_with_nothing_there_returns_at_once_and_then_takes_the_data()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // the loop and its direct calls are Linux only
+        }
+
+        var (mine, peer) = Pair();
+        Assert.True(mine.Blocking);
+        var buffer = new byte[16];
+        Assert.Equal(NonBlockingIo.WouldBlock, NonBlockingIo.Receive(mine, buffer));
+
+        peer.Send("hello"u8);
+        await Eventually.TrueAsync(() => mine.Available == 5, "the bytes have arrived");
+        Assert.Equal(5, NonBlockingIo.Receive(mine, buffer));
+        Assert.Equal("hello"u8.ToArray(), buffer[..5]);
+
+        peer.Shutdown(SocketShutdown.Send);
+        await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine, buffer) == 0, "the FIN reads as 0");
+    }
+
+    [Fact]
+    public void A_send_into_a_full_buffer_takes_what_fits_then_nothing_and_never_waits()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var (mine, _) = Pair();
+        mine.SendBufferSize = 4096;
+        var chunk = new byte[64 * 1024];
+        var total = 0;
+        int sent;
+        while ((sent = NonBlockingIo.Send(mine, chunk, more: false)) > 0)
+        {
+            total += sent;
+            Assert.True(total < 64 * 1024 * 1024, "a peer that never reads must fill the buffers");
+        }
+
+        Assert.Equal(0, sent);
+        Assert.True(total > 0);
+        Assert.True(mine.Blocking, "the runtime was never asked to switch the socket");
+    }
+
+    [Fact]
+    public async Task A_reset_peer_is_reported_as_a_negated_socket_error_by_both_calls()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var (mine, peer) = Pair();
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Close();
+
+        var buffer = new byte[16];
+        await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine, buffer) == -(int)SocketError.ConnectionReset, "the reset is reported");
+        Assert.True(NonBlockingIo.Send(mine, "late"u8, more: false) < 0, "a send after the reset fails as a value");
+    }
+
+    [Fact]
+    public async Task A_descriptor_made_non_blocking_stays_blocking_to_the_runtime_but_no_longer_waits()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var (mine, _) = Pair();
+        NonBlockingIo.MakeNonBlocking(mine);
+
+        Assert.True(mine.Blocking);
+
+        // The runtime's own receive makes the plain system call, which would wait for data on a
+        // blocking descriptor (bounded here; the socket's close at the end would release it).
+        var error = await Task.Run(() =>
+        {
+            mine.Receive(new byte[8], SocketFlags.None, out var e);
+            return e;
+        }).WaitAsync(TimeSpan.FromSeconds(5));
+
+        // EAGAIN on a socket it believes blocking is, to the runtime, a receive timeout.
+        Assert.Contains(error, new[] { SocketError.TimedOut, SocketError.WouldBlock });
+    }
+
+    private (Socket Mine, Socket Peer) Pair()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        sockets.Add(peer);
+        peer.Connect(listener.LocalEndPoint!);
+        var mine = listener.Accept();
+        sockets.Add(mine);
+        return (mine, peer);
+    }
+}
