@@ -68,10 +68,11 @@ internal sealed class Listener : IDisposable
         if (context.Loop is { } engineLoop)
         {
             // On the engine's loop the accept runs on the same thread as the connect and the
-            // relay that follow it, instead of on the runtime's socket thread beside it. Only
-            // the descriptor is non-blocking: for a listener it believes non-blocking the runtime
-            // would also switch every accepted socket with two fcntl calls.
-            NonBlockingIo.MakeNonBlocking(socket);
+            // relay that follow it, instead of on the runtime's socket thread beside it. The
+            // runtime must know the listener non-blocking (which costs two fcntl on each accepted
+            // socket): on a descriptor it believes blocking, an accept that finds nobody waits in
+            // the runtime's own epoll thread, and the loop would stop with it.
+            socket.Blocking = false;
             loop = engineLoop;
             var registration = engineLoop.Register(socket);
             Interlocked.Exchange(ref io, registration);
@@ -174,14 +175,7 @@ internal sealed class Listener : IDisposable
             registration.Readable.Clear();
             if (socket.Poll(0, SelectMode.SelectRead))
             {
-                try
-                {
-                    return socket.Accept();
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
-                {
-                    // The client that poll saw reset before the accept took it.
-                }
+                return socket.Accept();
             }
 
             if (await registration.Readable.WaitAsync().ConfigureAwait(false) < 0)

@@ -5,12 +5,11 @@ namespace Balance.Proxy;
 
 /// <summary>
 /// The epoll loop's reads and sends: single <c>recv</c>/<c>send</c> calls with MSG_DONTWAIT, which
-/// never block whatever mode the descriptor is in. So the loop's sockets can stay in the runtime's
-/// blocking mode, and the runtime makes no mode changes of its own: switching a socket with
-/// <see cref="Socket.Blocking"/> costs two <c>fcntl</c>, and an accept on a listener the runtime
-/// knows to be non-blocking costs two more on each accepted socket. Where a descriptor itself
-/// must not block (a listener, a connect in progress) <see cref="MakeNonBlocking"/> sets it
-/// with one call, out of the runtime's sight. Linux only, like the loop.
+/// never block whatever mode the descriptor is in, so they need no mode switch by the runtime
+/// (<see cref="Socket.Blocking"/> costs two <c>fcntl</c>). The back-end socket, whose connect must
+/// not block, gets O_NONBLOCK on its descriptor with one call (<see cref="MakeNonBlocking"/>), out
+/// of the runtime's sight. The listener cannot: the runtime's accept on a descriptor it believes
+/// blocking waits in the runtime's own epoll thread when nobody is there. Linux only, like the loop.
 /// </summary>
 internal static partial class NonBlockingIo
 {
