@@ -798,6 +798,33 @@ def _fmt(fmt, v):
     return "-" if v is None else fmt.format(v)
 
 
+def _paired_table(rows, proxies, by_rep):
+    """Lines of a table of each peer's ratio to haproxy taken within each rep, as the median
+    over reps (and the range): the slots of one rep share the host's state, so a rep in which
+    the host was slow for everyone moves the ratio of two medians but not these."""
+    peers = [p for p in proxies if p not in ("direct", "haproxy")]
+    out = []
+    for scen, field, label, hib, fmt, needs_proxy in rows:
+        if scen == "idle":
+            continue
+        h = by_rep.get((scen, field, "haproxy"), {})
+        cells = []
+        for p in peers:
+            v = by_rep.get((scen, field, p), {})
+            ratios = sorted(v[k] / h[k] for k in v if k in h and h[k])
+            if len(ratios) < 2:
+                cells.append("-")
+                continue
+            cells.append(f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})")
+        better = " (higher=better)" if hib else " (lower=better)"
+        out.append(f"| {label}{better} | " + " | ".join(cells) + " |")
+    if not peers or not out:
+        return []
+    head = ["", "Ratio to haproxy within each rep, median over reps (lowest-highest):", "",
+            "| scenario / metric | " + " | ".join(peers) + " |", "|---|" + "---|" * len(peers)]
+    return head + out
+
+
 def cmd_report(a):
     meta = {}
     if a.meta and os.path.exists(a.meta):
@@ -810,6 +837,7 @@ def cmd_report(a):
     proxies = meta.get("proxies") or sorted({r["proxy"] for r in recs})
     reps = meta.get("reps") or max([r["rep"] for r in recs] or [1])
     vals = collections.defaultdict(list)  # (scenario, field, proxy) -> [values]
+    by_rep = collections.defaultdict(dict)  # (scenario, field, proxy) -> {rep: value}
     fails = collections.defaultdict(list)  # (scenario, proxy) -> [errors]
     idle_extra = collections.defaultdict(list)
     # RSS at 0 is taken from the proxy's first idle test: after a test with N connections a
@@ -829,6 +857,7 @@ def cmd_report(a):
         for k, v in r.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 vals[(r["scenario"], k, r["proxy"])].append(v)
+                by_rep[(r["scenario"], k, r["proxy"])][r["rep"]] = v
         if r["scenario"] == "idle":
             idle_extra[r["proxy"]].append(r)
 
@@ -918,6 +947,7 @@ def cmd_report(a):
                 m = statistics.median(v)
                 cells.append(f"{(max(v) - min(v)) / m * 100:.0f}%" if m else "-")
             L.append(f"| {label} | " + " | ".join(cells) + " |")
+    L.extend(_paired_table(rows, proxies, by_rep))
     all_fails = [(s, p, e) for (s, p), es in sorted(fails.items()) for e in es]
     if all_fails:
         L.append("")

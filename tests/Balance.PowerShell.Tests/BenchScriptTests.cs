@@ -44,6 +44,28 @@ public sealed class BenchScriptTests : IDisposable
     }
 
     [Fact]
+    public void The_report_pairs_the_ratio_to_haproxy_within_each_rep()
+    {
+        // Rep 2 is slow for everyone. The ratio of the two medians (9900 / 9000 = 1.10x) is rep 3's
+        // alone; within the reps Balance is 1.00x, 1.05x and 1.10x haproxy.
+        var raw = Path.Combine(scratch, "raw.jsonl");
+        File.WriteAllLines(raw, [
+            """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 1, "ok": true, "rps": 10000.0}""",
+            """{"scenario": "http_close_c50", "proxy": "balance", "rep": 1, "ok": true, "rps": 10000.0}""",
+            """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 2, "ok": true, "rps": 8000.0}""",
+            """{"scenario": "http_close_c50", "proxy": "balance", "rep": 2, "ok": true, "rps": 8400.0}""",
+            """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 3, "ok": true, "rps": 9000.0}""",
+            """{"scenario": "http_close_c50", "proxy": "balance", "rep": 3, "ok": true, "rps": 9900.0}""",
+        ]);
+
+        var (code, report, error) = Run("python3", Path.Combine(RepoPaths.Root, "bench", "lib", "benchlib.py"), "report", "--raw", raw);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("| new conn per request c=50: conn/s (higher=better) | 9900 (1.10x h) | 9000 |", report, StringComparison.Ordinal);
+        Assert.Contains("| new conn per request c=50: conn/s (higher=better) | 1.05x (1.00-1.10) |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_fixed_rate_load_interleaves_its_requests_over_every_target_and_reports_each_one()
     {
         var arrivals = new System.Collections.Concurrent.ConcurrentQueue<(string Name, long Timestamp)>();
