@@ -804,6 +804,7 @@ def _paired_table(rows, proxies, by_rep):
     the host was slow for everyone moves the ratio of two medians but not these."""
     peers = [p for p in proxies if p not in ("direct", "haproxy")]
     out = []
+    paired = False
     for scen, field, label, hib, fmt, needs_proxy in rows:
         if scen == "idle":
             continue
@@ -815,10 +816,11 @@ def _paired_table(rows, proxies, by_rep):
             if len(ratios) < 2:
                 cells.append("-")
                 continue
+            paired = True
             cells.append(f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})")
         better = " (higher=better)" if hib else " (lower=better)"
         out.append(f"| {label}{better} | " + " | ".join(cells) + " |")
-    if not peers or not out:
+    if not paired:  # one rep, or no haproxy: nothing to pair
         return []
     head = ["", "Ratio to haproxy within each rep, median over reps (lowest-highest):", "",
             "| scenario / metric | " + " | ".join(peers) + " |", "|---|" + "---|" * len(peers)]

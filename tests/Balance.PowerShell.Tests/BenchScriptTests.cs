@@ -41,6 +41,7 @@ public sealed class BenchScriptTests : IDisposable
         Assert.DoesNotContain("| bulk", report, StringComparison.Ordinal);
         Assert.DoesNotContain("| idle", report, StringComparison.Ordinal);
         Assert.DoesNotContain("| keep-alive", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("within each rep", report, StringComparison.Ordinal); // one rep: nothing to pair
     }
 
     [Fact]
