@@ -26,16 +26,11 @@ public sealed class BenchScriptTests : IDisposable
     [Fact]
     public void A_report_of_one_scenario_has_its_rows_only()
     {
-        var raw = Path.Combine(scratch, "raw.jsonl");
-        File.WriteAllLines(raw, [
+        var report = Report([
             """{"scenario": "http_close_c50", "proxy": "direct", "rep": 1, "ok": true, "rps": 12000.0}""",
             """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 1, "ok": true, "rps": 10000.0, "cpu_s_per_10k": 0.8}""",
             """{"scenario": "http_close_c50", "proxy": "balance", "rep": 1, "ok": true, "rps": 11000.0, "cpu_s_per_10k": 0.88}""",
         ]);
-
-        var (code, report, error) = Run("python3", Path.Combine(RepoPaths.Root, "bench", "lib", "benchlib.py"), "report", "--raw", raw);
-
-        Assert.True(code == 0, error);
         Assert.Contains("| new conn per request c=50: conn/s (higher=better) | 11000 (0.92x d, 1.10x h) |", report, StringComparison.Ordinal);
         Assert.Contains("| new conn per request: proxy CPU s per 10k conns (lower=better) | 0.88 (1.10x h) |", report, StringComparison.Ordinal);
         Assert.DoesNotContain("| bulk", report, StringComparison.Ordinal);
@@ -49,8 +44,7 @@ public sealed class BenchScriptTests : IDisposable
     {
         // Rep 2 is slow for everyone. The ratio of the two medians (9900 / 9000 = 1.10x) is rep 3's
         // alone; within the reps Balance is 1.00x, 1.05x and 1.10x haproxy.
-        var raw = Path.Combine(scratch, "raw.jsonl");
-        File.WriteAllLines(raw, [
+        var report = Report([
             """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 1, "ok": true, "rps": 10000.0}""",
             """{"scenario": "http_close_c50", "proxy": "balance", "rep": 1, "ok": true, "rps": 10000.0}""",
             """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 2, "ok": true, "rps": 8000.0}""",
@@ -58,10 +52,6 @@ public sealed class BenchScriptTests : IDisposable
             """{"scenario": "http_close_c50", "proxy": "haproxy", "rep": 3, "ok": true, "rps": 9000.0}""",
             """{"scenario": "http_close_c50", "proxy": "balance", "rep": 3, "ok": true, "rps": 9900.0}""",
         ]);
-
-        var (code, report, error) = Run("python3", Path.Combine(RepoPaths.Root, "bench", "lib", "benchlib.py"), "report", "--raw", raw);
-
-        Assert.True(code == 0, error);
         Assert.Contains("| new conn per request c=50: conn/s (higher=better) | 9900 (1.10x h) | 9000 |", report, StringComparison.Ordinal);
         Assert.Contains("| new conn per request c=50: conn/s (higher=better) | 1.05x (1.00-1.10) |", report, StringComparison.Ordinal);
     }
@@ -152,6 +142,16 @@ public sealed class BenchScriptTests : IDisposable
 
         Assert.False(lines[0].TryGetProperty("proxy_cpu_s", out _), "direct (pid 0) has no proxy CPU");
         Assert.True(lines[1].GetProperty("proxy_cpu_s").GetDouble() >= 0);
+    }
+
+    /// <summary>The report of <paramref name="records"/> (one raw JSON line each), which must succeed.</summary>
+    private string Report(string[] records)
+    {
+        var raw = Path.Combine(scratch, "raw.jsonl");
+        File.WriteAllLines(raw, records);
+        var (code, report, error) = Run("python3", Path.Combine(RepoPaths.Root, "bench", "lib", "benchlib.py"), "report", "--raw", raw);
+        Assert.True(code == 0, error);
+        return report;
     }
 
     private static (int Code, string Output, string Error) RunWithPath(string prependPath, string program, params string[] arguments) =>
