@@ -3,9 +3,9 @@ using System.Net.Sockets;
 namespace Balance.Proxy;
 
 /// <summary>
-/// The Linux errno values the engine's own system calls (the final segment's send, the loop's
-/// connect) can report, as the runtime names them, so their callers handle them as they handle
-/// the runtime's socket errors.
+/// The Linux errno values the engine's own system calls (the epoll loop's registrations, its
+/// reads, sends and connects) can report, as the runtime names them, so their callers handle them
+/// as they handle the runtime's socket errors.
 /// </summary>
 internal static class LinuxErrors
 {
@@ -14,7 +14,7 @@ internal static class LinuxErrors
 
     public static SocketError ToSocketError(int errno) => errno switch
     {
-        11 => SocketError.WouldBlock,
+        WouldBlock => SocketError.WouldBlock,
         32 => SocketError.Shutdown, // EPIPE
         104 => SocketError.ConnectionReset,
         111 => SocketError.ConnectionRefused,
@@ -23,6 +23,7 @@ internal static class LinuxErrors
         101 => SocketError.NetworkUnreachable,
         99 => SocketError.AddressNotAvailable,
         13 or 1 => SocketError.AccessDenied, // EACCES, EPERM
+        12 or 28 => SocketError.NoBufferSpaceAvailable, // ENOMEM, ENOSPC (epoll's watch limit)
         _ => SocketError.SocketError,
     };
 }

@@ -119,7 +119,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 var errno = Marshal.GetLastPInvokeError();
                 Volatile.Write(ref entry, null);
                 freeSlots.Push(slot);
-                throw new SocketException(errno == 12 || errno == 28 ? (int)SocketError.NoBufferSpaceAvailable : (int)SocketError.SocketError);
+                throw new SocketException((int)LinuxErrors.ToSocketError(errno));
             }
 
             return registration;

@@ -172,6 +172,23 @@ public sealed class EpollLoopTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => stopped.Register(mine));
     }
 
+    [Fact]
+    public void A_socket_the_kernel_refuses_throws_a_socket_error_and_leaves_its_slot_free()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var (mine, other) = Pair();
+        var first = loop.Register(mine);
+
+        // The same descriptor twice: epoll_ctl fails (EEXIST), and the slot it was given goes back.
+        Assert.Throws<SocketException>(() => loop.Register(mine));
+        var next = loop.Register(other);
+        Assert.Equal(first.Slot + 1, next.Slot);
+    }
+
     private (Socket Mine, Socket Peer) Pair()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
