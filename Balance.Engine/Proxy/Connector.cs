@@ -164,6 +164,13 @@ internal sealed class Connector
         {
             return SocketError.OperationAborted;
         }
+        catch (SocketException e)
+        {
+            // A descriptor that cannot be switched or watched (the loop full, epoll's watch limit)
+            // ends the attempt as a connect error, as the runtime's ConnectAsync reports one: the
+            // attempt is closed and counted like any other, and the connector fails over.
+            return e.SocketErrorCode;
+        }
 
         if (!session.AttachBackendIo(io, token))
         {
