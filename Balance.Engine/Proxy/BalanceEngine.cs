@@ -229,14 +229,13 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
     }
 
-    private void OnAccepted(Socket client)
+    private void OnAccepted(ISessionSocket client, IPEndPoint remote)
     {
         var segment = context.Segment;
         Interlocked.Increment(ref segment.Header.Accepted);
         try
         {
             Listener.ConfigureAccepted(client);
-            var remote = (IPEndPoint)client.RemoteEndPoint!;
             if (debugAccepts)
             {
                 var length = remote.AddressFamily == AddressFamily.InterNetworkV6 ? 28 : 16;

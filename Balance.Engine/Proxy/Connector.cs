@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Balance.Configuration;
 using Balance.Control;
 
@@ -36,18 +37,15 @@ internal sealed class Connector
             {
                 session.Assign(choice);
                 var endpoint = context.Endpoints.Get(choice.Group, choice.Channel);
-                Socket? socket = null;
+                ISessionSocket socket;
                 try
                 {
-                    socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                    socket.NoDelay = true;
-                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+                    socket = OpenSocket(endpoint.AddressFamily);
                 }
                 catch (SocketException e)
                 {
                     // Out of descriptors or similar: a local problem, not the back-end's fault, so
                     // no failure is counted and nothing is disabled; this client cannot be served.
-                    socket?.Dispose();
                     session.ReleaseSlot();
                     Interlocked.Increment(ref segment.Header.Rejected);
                     context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "cannot open a back-end socket: " + e.Message);
@@ -64,8 +62,8 @@ internal sealed class Connector
                 }
 
                 var error = context.Loop is { } loop
-                    ? await ConnectOnLoopAsync(loop, session, socket, endpoint, token).ConfigureAwait(false)
-                    : SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket, endpoint).ConfigureAwait(false));
+                    ? await ConnectOnLoopAsync(loop, session, socket.Handle, endpoint, token).ConfigureAwait(false)
+                    : SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket.Runtime!, endpoint).ConfigureAwait(false));
 
                 // Losing the race means the sweeper closed the attempt at its deadline.
                 if (!session.TryEndAttempt(token, error == SocketError.Success))
@@ -139,19 +137,40 @@ internal sealed class Connector
         }
     }
 
+    /// <summary>A back-end socket with TCP_NODELAY and SO_KEEPALIVE: a bare descriptor on the engine's loop.</summary>
+    private ISessionSocket OpenSocket(AddressFamily family)
+    {
+        if (context.Loop is not null)
+        {
+            return DescriptorSocket.Open(family);
+        }
+
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.NoDelay = true;
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            return new RuntimeSocket(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// The connect on the engine's epoll loop: started with the system call, then a wait until the
     /// socket is writable. The socket joins the loop only once the connect is in progress: a socket
     /// not yet connecting reports itself writable and hung up at once.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<SocketError> ConnectOnLoopAsync(EpollLoop loop, Session session, Socket socket, IPEndPoint endpoint, long token)
+    private static async ValueTask<SocketError> ConnectOnLoopAsync(EpollLoop loop, Session session, SafeHandle socket, IPEndPoint endpoint, long token)
     {
         SocketError error;
         SocketRegistration io;
         try
         {
-            NonBlockingIo.MakeNonBlocking(socket);
             error = NonBlockingConnect.Start(socket, endpoint);
             if (error != SocketError.InProgress && error != SocketError.Success)
             {
@@ -166,9 +185,9 @@ internal sealed class Connector
         }
         catch (SocketException e)
         {
-            // A descriptor that cannot be switched or watched (the loop full, epoll's watch limit)
-            // ends the attempt as a connect error, as the runtime's ConnectAsync reports one: the
-            // attempt is closed and counted like any other, and the connector fails over.
+            // A descriptor that cannot be watched (the loop full, epoll's watch limit) ends the
+            // attempt as a connect error, as the runtime's ConnectAsync reports one: the attempt
+            // is closed and counted like any other, and the connector fails over.
             return e.SocketErrorCode;
         }
 
@@ -190,10 +209,22 @@ internal sealed class Connector
         // Writable with no error or hang-up seen: the connect succeeded, as haproxy also reads
         // it. Only when one was seen does SO_ERROR tell which (a refusal, or a peer that
         // accepted and hung up at once, which is a success).
-        return io.Readable.HasEnded ? NonBlockingConnect.Finish(socket) : SocketError.Success;
+        if (!io.Readable.HasEnded)
+        {
+            return SocketError.Success;
+        }
+
+        try
+        {
+            return DescriptorSocket.PendingError(socket);
+        }
+        catch (ObjectDisposedException)
+        {
+            return SocketError.OperationAborted;
+        }
     }
 
-    private void BindOutbound(Socket socket, AddressFamily family)
+    private void BindOutbound(ISessionSocket socket, AddressFamily family)
     {
         if (context.Outbound.For(family) is not { } local)
         {

@@ -24,6 +24,6 @@ internal static class FinalSegment
             return SocketOperation.SendNow(socket, data);
         }
 
-        return NonBlockingIo.Send(socket, data, more: true);
+        return NonBlockingIo.Send(socket.SafeHandle, data, more: true);
     }
 }

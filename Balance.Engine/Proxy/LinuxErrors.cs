@@ -4,8 +4,8 @@ namespace Balance.Proxy;
 
 /// <summary>
 /// The Linux errno values the engine's own system calls (the epoll loop's registrations, its
-/// reads, sends and connects) can report, as the runtime names them, so their callers handle them
-/// as they handle the runtime's socket errors.
+/// descriptors' accepts, reads, sends and connects) can report, as the runtime names them, so
+/// their callers handle them as they handle the runtime's socket errors.
 /// </summary>
 internal static class LinuxErrors
 {
@@ -15,6 +15,16 @@ internal static class LinuxErrors
     public static SocketError ToSocketError(int errno) => errno switch
     {
         WouldBlock => SocketError.WouldBlock,
+        4 => SocketError.Interrupted, // EINTR
+        22 => SocketError.InvalidArgument, // EINVAL
+        23 or 24 => SocketError.TooManyOpenSockets, // ENFILE, EMFILE
+        97 => SocketError.AddressFamilyNotSupported,
+        98 => SocketError.AddressAlreadyInUse,
+        100 => SocketError.NetworkDown,
+        103 => SocketError.ConnectionAborted,
+        105 => SocketError.NoBufferSpaceAvailable, // ENOBUFS
+        107 => SocketError.NotConnected,
+        112 => SocketError.HostDown,
         32 => SocketError.Shutdown, // EPIPE
         104 => SocketError.ConnectionReset,
         111 => SocketError.ConnectionRefused,

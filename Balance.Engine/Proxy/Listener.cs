@@ -62,19 +62,21 @@ internal sealed class Listener : IDisposable
         }
     }
 
-    /// <summary>Accepts until the listener is disposed, handing every client to <paramref name="accepted"/>.</summary>
-    public async Task RunAsync(Action<Socket> accepted, EngineContext context)
+    /// <summary>
+    /// Accepts until the listener is disposed, handing every client and its address to
+    /// <paramref name="accepted"/>: a <see cref="DescriptorSocket"/> on the engine's epoll loop,
+    /// else a <see cref="RuntimeSocket"/>.
+    /// </summary>
+    public async Task RunAsync(Action<ISessionSocket, IPEndPoint> accepted, EngineContext context)
     {
         if (context.Loop is { } engineLoop)
         {
             // On the engine's loop the accept runs on the same thread as the connect and the
-            // relay that follow it, instead of on the runtime's socket thread beside it. The
-            // runtime must know the listener non-blocking (which costs two fcntl on each accepted
-            // socket): on a descriptor it believes blocking, an accept that finds nobody waits in
-            // the runtime's own epoll thread, and the loop would stop with it.
+            // relay that follow it, instead of on the runtime's socket thread beside it, and it
+            // is the system call itself: the runtime's accept never touches this listener again.
             socket.Blocking = false;
             loop = engineLoop;
-            var registration = engineLoop.Register(socket);
+            var registration = engineLoop.Register(socket.SafeHandle);
             Interlocked.Exchange(ref io, registration);
             if (IsClosed)
             {
@@ -110,11 +112,12 @@ internal sealed class Listener : IDisposable
             }
 
             full = false;
-            Socket client;
+            ISessionSocket client;
+            IPEndPoint remote;
             try
             {
-                client = io is null
-                    ? await socket.AcceptAsync().ConfigureAwait(false)
+                (client, remote) = io is null
+                    ? await AcceptOnRuntimeAsync().ConfigureAwait(false)
                     : await AcceptOnLoopAsync(io).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
@@ -158,24 +161,40 @@ internal sealed class Listener : IDisposable
             }
 
             backoff = FirstBackoff;
-            accepted(client);
+            accepted(client, remote);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(ISessionSocket, IPEndPoint)> AcceptOnRuntimeAsync()
+    {
+        var client = await socket.AcceptAsync().ConfigureAwait(false);
+        try
+        {
+            // The runtime keeps the address the accept returned: reading it makes no system call.
+            return (new RuntimeSocket(client), (IPEndPoint)client.RemoteEndPoint!);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
         }
     }
 
     /// <summary>
-    /// The next client, on the engine's loop: the loop's edges say that clients arrived, and
-    /// <c>poll</c> says whether one is still waiting, so the accept never fails for want of one
-    /// (a failed synchronous accept would cost an exception per burst of clients).
+    /// The next client, on the engine's loop: one <c>accept4</c>, which hands the client over
+    /// non-blocking, and a wait for the loop's next edge only when nobody was there (which the
+    /// call reports as a value, not an exception).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Socket> AcceptOnLoopAsync(SocketRegistration registration)
+    private async ValueTask<(ISessionSocket, IPEndPoint)> AcceptOnLoopAsync(SocketRegistration registration)
     {
         while (true)
         {
             registration.Readable.Clear();
-            if (socket.Poll(0, SelectMode.SelectRead))
+            if (DescriptorSocket.TryAccept(socket.SafeHandle, out var remote) is { } client)
             {
-                return socket.Accept();
+                return (client, remote!);
             }
 
             if (await registration.Readable.WaitAsync().ConfigureAwait(false) < 0)
@@ -189,11 +208,11 @@ internal sealed class Listener : IDisposable
     /// Gives an accepted client TCP_NODELAY and SO_KEEPALIVE (the original's options) where it did
     /// not inherit them from the listener: Windows documents no such inheritance.
     /// </summary>
-    public static void ConfigureAccepted(Socket client)
+    public static void ConfigureAccepted(ISessionSocket client)
     {
-        if (OperatingSystem.IsWindows())
+        if (OperatingSystem.IsWindows() && client.Runtime is { } socket)
         {
-            SetClientOptions(client);
+            SetClientOptions(socket);
         }
     }
 

@@ -59,7 +59,7 @@ internal sealed class Relay
     {
         try
         {
-            return session.AttachClientIo(loop.Register(session.Client));
+            return session.AttachClientIo(loop.Register(session.Client.Handle));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -80,6 +80,10 @@ internal sealed class Relay
         var writable = (clientToBackend ? session.BackendIo : session.ClientIo)?.Writable;
         var direct = readable is not null;
         var operation = direct ? null : clientToBackend ? session.Upstream : session.Downstream;
+
+        // The runtime's sockets, for its operations; null on the loop, which needs only descriptors.
+        var fromSocket = direct ? null : from.Runtime;
+        var toSocket = direct ? null : to.Runtime;
         var dump = context.Dump;
         byte[]? buffer = null;
         var fullReads = 0;
@@ -103,8 +107,8 @@ internal sealed class Relay
             // first asynchronous operation would make anyway.
             if (!direct)
             {
-                from.Blocking = false;
-                to.Blocking = false;
+                fromSocket!.Blocking = false;
+                toSocket!.Blocking = false;
             }
 
             while (true)
@@ -115,7 +119,7 @@ internal sealed class Relay
                     // On the loop, once the peer's FIN is known the read goes ahead: no edge
                     // will come for it again.
                     if (!readNow && readable?.HasEnded != true && await (operation is not null
-                            ? operation.ReceiveAsync(from, Memory<byte>.Empty)
+                            ? operation.ReceiveAsync(fromSocket!, Memory<byte>.Empty)
                             : readable!.WaitAsync()).ConfigureAwait(false) < 0)
                     {
                         failed = true;
@@ -130,7 +134,7 @@ internal sealed class Relay
                     readNow = false;
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     readable?.Clear();
-                    read = ReceiveNow(from, buffer, direct);
+                    read = ReceiveNow(from, fromSocket, buffer);
                     if (read == SocketOperation.WouldBlock)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
@@ -146,12 +150,12 @@ internal sealed class Relay
                 else if (operation is not null)
                 {
                     // Reads keep filling the buffer (a bulk transfer): the next one rarely waits.
-                    read = await operation.ReceiveAsync(from, buffer).ConfigureAwait(false);
+                    read = await operation.ReceiveAsync(fromSocket!, buffer).ConfigureAwait(false);
                 }
                 else
                 {
                     readable!.Clear();
-                    read = NonBlockingIo.Receive(from, buffer);
+                    read = NonBlockingIo.Receive(from.Handle, buffer);
                     while (read == SocketOperation.WouldBlock)
                     {
                         if (readable.HasEnded)
@@ -164,7 +168,7 @@ internal sealed class Relay
                         if (read == 0)
                         {
                             readable.Clear();
-                            read = NonBlockingIo.Receive(from, buffer);
+                            read = NonBlockingIo.Receive(from.Handle, buffer);
                         }
                     }
                 }
@@ -192,7 +196,7 @@ internal sealed class Relay
                     probeEnd = false;
                     if (read < buffer.Length)
                     {
-                        var more = ReceiveNow(from, buffer.AsSpan(read), direct);
+                        var more = ReceiveNow(from, fromSocket, buffer.AsSpan(read));
                         if (more >= 0 && dump is not null)
                         {
                             PacketDump.Write(dump, clientToBackend, buffer.AsSpan(read, more));
@@ -209,17 +213,17 @@ internal sealed class Relay
                 // Most sends complete at once; only what the socket did not take is sent
                 // asynchronously (it then waits until the peer makes room).
                 var sent = direct
-                    ? NonBlockingIo.Send(to, buffer.AsSpan(0, read), more: sourceEnded)
+                    ? NonBlockingIo.Send(to.Handle, buffer.AsSpan(0, read), more: sourceEnded)
                     : sourceEnded
-                        ? FinalSegment.Send(to, buffer.AsSpan(0, read))
-                        : SocketOperation.SendNow(to, buffer.AsSpan(0, read));
+                        ? FinalSegment.Send(toSocket!, buffer.AsSpan(0, read))
+                        : SocketOperation.SendNow(toSocket!, buffer.AsSpan(0, read));
                 failed = sent < 0;
                 while (!failed && sent < read)
                 {
                     int n;
                     if (operation is not null)
                     {
-                        n = await operation.SendAsync(to, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
+                        n = await operation.SendAsync(toSocket!, buffer.AsMemory(sent, read - sent)).ConfigureAwait(false);
                     }
                     else
                     {
@@ -229,7 +233,7 @@ internal sealed class Relay
                         if (n == 0)
                         {
                             writable.Clear();
-                            n = NonBlockingIo.Send(to, buffer.AsSpan(sent, read - sent), more: false);
+                            n = NonBlockingIo.Send(to.Handle, buffer.AsSpan(sent, read - sent), more: false);
                             if (n == 0)
                             {
                                 continue;
@@ -286,7 +290,7 @@ internal sealed class Relay
             // and that close sends the same FIN, so the shutdown would be a wasted system call.
             if (!failed && !session.OtherDirectionEnded)
             {
-                to.Shutdown(SocketShutdown.Send);
+                to.ShutdownSend();
             }
         }
         catch (SocketException)
@@ -314,6 +318,7 @@ internal sealed class Relay
         }
     }
 
-    private static int ReceiveNow(Socket from, Span<byte> buffer, bool direct) =>
-        direct ? NonBlockingIo.Receive(from, buffer) : SocketOperation.ReceiveNow(from, buffer);
+    /// <summary>One non-blocking read: direct on the loop (no runtime socket), else the runtime's.</summary>
+    private static int ReceiveNow(ISessionSocket from, Socket? fromSocket, Span<byte> buffer) =>
+        fromSocket is null ? NonBlockingIo.Receive(from.Handle, buffer) : SocketOperation.ReceiveNow(fromSocket, buffer);
 }

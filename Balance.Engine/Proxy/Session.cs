@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Balance.Control;
 
 namespace Balance.Proxy;
@@ -21,7 +20,7 @@ internal sealed class Session
     private const long StateMask = 3;
 
     private readonly EngineContext context;
-    private Socket? backend;
+    private ISessionSocket? backend;
     private SocketRegistration? clientIo;
     private SocketRegistration? backendIo;
     private SocketOperation? upstream;
@@ -35,7 +34,7 @@ internal sealed class Session
     private int finished;
     private int relaying;
 
-    public Session(EngineContext context, Socket client, IPEndPoint remote, uint clientHash)
+    public Session(EngineContext context, ISessionSocket client, IPEndPoint remote, uint clientHash)
     {
         this.context = context;
         Client = client;
@@ -43,7 +42,7 @@ internal sealed class Session
         ClientHash = clientHash;
     }
 
-    public Socket Client { get; }
+    public ISessionSocket Client { get; }
 
     /// <summary>
     /// Connect, then client-to-back-end relay, on the runtime's asynchronous sockets. Made at first
@@ -55,7 +54,7 @@ internal sealed class Session
     /// <summary>Back-end-to-client relay on the runtime's asynchronous sockets; made at first use.</summary>
     public SocketOperation Downstream => downstream ??= new();
 
-    public Socket? Backend => Volatile.Read(ref backend);
+    public ISessionSocket? Backend => Volatile.Read(ref backend);
 
     /// <summary>The client socket's readiness in the engine's epoll loop; null without a loop.</summary>
     public SocketRegistration? ClientIo => Volatile.Read(ref clientIo);
@@ -97,7 +96,7 @@ internal sealed class Session
     }
 
     /// <summary>Publishes a connect attempt on <paramref name="socket"/>; returns its token for <see cref="TryEndAttempt"/>.</summary>
-    public long BeginAttempt(Socket socket, long deadline)
+    public long BeginAttempt(ISessionSocket socket, long deadline)
     {
         Interlocked.Exchange(ref backend, socket);
         Volatile.Write(ref connectDeadline, deadline);
@@ -211,8 +210,8 @@ internal sealed class Session
 
         // Shut down before closing: closing a socket with a receive pending would reset the
         // connection, and a peer that merely idled deserves an orderly end of stream.
-        Close(Client);
-        Close(Volatile.Read(ref backend));
+        Client.ShutdownAndClose();
+        Volatile.Read(ref backend)?.ShutdownAndClose();
 
         // Sockets that only the epoll loop waits on leave its set when they close, without an
         // event: the waits end here instead.
@@ -261,27 +260,5 @@ internal sealed class Session
         // Both directions and the connect are over: no operation is in flight any more.
         upstream?.Dispose();
         downstream?.Dispose();
-    }
-
-    private static void Close(Socket? socket)
-    {
-        if (socket is null)
-        {
-            return;
-        }
-
-        try
-        {
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Not connected (yet, or any more): nothing to shut down.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
-        socket.Dispose();
     }
 }

@@ -43,13 +43,13 @@ public class RelayBenchmarks
         client = clientOuter;
         backend = backendOuter;
 
-        session = new Session(context, clientInner, (IPEndPoint)clientInner.RemoteEndPoint!, 0);
+        session = new Session(context, new RuntimeSocket(clientInner), (IPEndPoint)clientInner.RemoteEndPoint!, 0);
         session.Assign(new ChannelChoice(0, 0));
-        var token = session.BeginAttempt(backendInner, long.MaxValue);
+        var token = session.BeginAttempt(new RuntimeSocket(backendInner), long.MaxValue);
         if (context.Loop is { } loop)
         {
             backendInner.Blocking = false;
-            session.AttachBackendIo(loop.Register(backendInner), token);
+            session.AttachBackendIo(loop.Register(backendInner.SafeHandle), token);
         }
 
         session.TryEndAttempt(token, connected: true);

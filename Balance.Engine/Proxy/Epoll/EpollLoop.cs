@@ -79,7 +79,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     }
 
     /// <summary>Adds a socket (edge-triggered, read and write); the caller unregisters it before it closes it.</summary>
-    public SocketRegistration Register(Socket socket)
+    public SocketRegistration Register(SafeHandle socket)
     {
         // The add happens under the lock that Dispose takes before it closes the epoll
         // descriptor, so it can never reach a closed descriptor, or another one given its number.
@@ -114,7 +114,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 Events = EpollNative.In | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
                 Data = registration.Key,
             };
-            if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket.SafeHandle, &ev) != 0)
+            if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket, &ev) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 Volatile.Write(ref entry, null);

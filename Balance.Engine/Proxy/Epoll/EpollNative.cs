@@ -49,8 +49,5 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
-    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
-    public static partial int Connect(SafeHandle socket, byte* address, int length);
-
     public static bool IsSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
 }

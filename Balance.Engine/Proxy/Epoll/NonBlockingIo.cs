@@ -5,11 +5,9 @@ namespace Balance.Proxy;
 
 /// <summary>
 /// The epoll loop's reads and sends: single <c>recv</c>/<c>send</c> calls with MSG_DONTWAIT, which
-/// never block whatever mode the descriptor is in, so they need no mode switch by the runtime
-/// (<see cref="Socket.Blocking"/> costs two <c>fcntl</c>). The back-end socket, whose connect must
-/// not block, gets O_NONBLOCK on its descriptor with one call (<see cref="MakeNonBlocking"/>), out
-/// of the runtime's sight. The listener cannot: the runtime's accept on a descriptor it believes
-/// blocking waits in the runtime's own epoll thread when nobody is there. Linux only, like the loop.
+/// never block whatever mode the descriptor is in, so they also serve a runtime socket that the
+/// runtime believes blocking (its <see cref="Socket.Blocking"/> switch costs two <c>fcntl</c>).
+/// Linux only, like the loop.
 /// </summary>
 internal static partial class NonBlockingIo
 {
@@ -19,16 +17,14 @@ internal static partial class NonBlockingIo
     private const int MsgDontWait = 0x40;
     private const int MsgNoSignal = 0x4000;
     private const int MsgMore = 0x8000;
-    private const int SetStatusFlags = 4; // F_SETFL
-    private const int NonBlocking = 0x800; // O_NONBLOCK
 
     /// <summary>One read: the bytes read (0 at the peer's FIN), <see cref="WouldBlock"/>, or the negated <see cref="SocketError"/>.</summary>
-    public static unsafe int Receive(Socket socket, Span<byte> buffer)
+    public static unsafe int Receive(SafeHandle socket, Span<byte> buffer)
     {
         nint n;
         fixed (byte* bytes = buffer)
         {
-            n = Recv(socket.SafeHandle, bytes, (nuint)buffer.Length, MsgDontWait);
+            n = Recv(socket, bytes, (nuint)buffer.Length, MsgDontWait);
         }
 
         return n >= 0 ? (int)n : Failure(WouldBlock);
@@ -39,29 +35,15 @@ internal static partial class NonBlockingIo
     /// <see cref="SocketError"/>. With <paramref name="more"/> the kernel holds the bytes back
     /// for the shutdown that follows, which then sets FIN on them (see <see cref="FinalSegment"/>).
     /// </summary>
-    public static unsafe int Send(Socket socket, ReadOnlySpan<byte> data, bool more)
+    public static unsafe int Send(SafeHandle socket, ReadOnlySpan<byte> data, bool more)
     {
         nint n;
         fixed (byte* bytes = data)
         {
-            n = SendCall(socket.SafeHandle, bytes, (nuint)data.Length, MsgDontWait | MsgNoSignal | (more ? MsgMore : 0));
+            n = SendCall(socket, bytes, (nuint)data.Length, MsgDontWait | MsgNoSignal | (more ? MsgMore : 0));
         }
 
         return n >= 0 ? (int)n : Failure(0);
-    }
-
-    /// <summary>
-    /// Makes a socket's descriptor non-blocking with one <c>fcntl</c>; the runtime still treats
-    /// it as blocking, so it must then only be read and written through this class. Meant for a
-    /// socket this process just created, which has no other status flags to keep.
-    /// </summary>
-    public static void MakeNonBlocking(Socket socket)
-    {
-        if (SetFlags(socket.SafeHandle, SetStatusFlags, NonBlocking) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new SocketException((int)LinuxErrors.ToSocketError(errno));
-        }
     }
 
     private static int Failure(int wouldBlock)
@@ -75,9 +57,4 @@ internal static partial class NonBlockingIo
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     private static unsafe partial nint SendCall(SafeHandle socket, byte* buffer, nuint length, int flags);
-
-    // fcntl is variadic in C; F_SETFL takes one int, which the x86-64 calling convention passes
-    // in the same register either way.
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int SetFlags(SafeHandle socket, int command, int flags);
 }

@@ -26,15 +26,16 @@ public class ConnectionSetupTests
         var config = new BalanceConfiguration { Port = 9, Groups = GroupSpec.ParseList(["127.0.0.1:1"], 9) }.WithLimitsSized();
         var context = new EngineContext(segment.Segment, config, OutboundBinding.None, new EngineOutput());
         using var listener = Listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var accepted = new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var loop = listener.RunAsync(s => accepted.TrySetResult(s), context);
+        var accepted = new TaskCompletionSource<ISessionSocket>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loop = listener.RunAsync((s, _) => accepted.TrySetResult(s), context);
 
         using var client = await LoopbackClient.ConnectAsync(listener.LocalEndPoint);
         using var server = await accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Listener.ConfigureAccepted(server);
+        using var view = SocketView.Of(server);
 
-        Assert.True(server.NoDelay, "TCP_NODELAY on the accepted socket");
-        Assert.Equal(1, (int)server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
+        Assert.True(view.NoDelay, "TCP_NODELAY on the accepted socket");
+        Assert.Equal(1, (int)view.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
         listener.Dispose();
         await loop.WaitAsync(TimeSpan.FromSeconds(10));
         context.Loop?.Dispose();

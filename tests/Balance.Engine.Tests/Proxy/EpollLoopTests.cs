@@ -36,7 +36,7 @@ public sealed class EpollLoopTests : IDisposable
         }
 
         var (mine, peer) = Pair();
-        var io = loop.Register(mine);
+        var io = loop.Register(mine.SafeHandle);
         io.Readable.Clear(); // drop the edge the registration itself may report
         var wait = io.Readable.WaitAsync().AsTask();
         Assert.False(wait.IsCompleted);
@@ -66,7 +66,7 @@ public sealed class EpollLoopTests : IDisposable
         peer.Shutdown(SocketShutdown.Send);
         await Task.Delay(50); // both are queued before the socket joins the loop
 
-        var io = loop.Register(mine);
+        var io = loop.Register(mine.SafeHandle);
         await Eventually.TrueAsync(() => io.Readable.HasEnded, "the FIN is known");
 
         // The read that takes the data leaves the FIN queued behind it; no edge will announce it again.
@@ -86,7 +86,7 @@ public sealed class EpollLoopTests : IDisposable
         }
 
         var (mine, _) = Pair();
-        var io = loop.Register(mine);
+        var io = loop.Register(mine.SafeHandle);
         io.Readable.Clear();
         var wait = io.Readable.WaitAsync().AsTask();
 
@@ -106,9 +106,9 @@ public sealed class EpollLoopTests : IDisposable
 
         var (first, firstPeer) = Pair();
         var (second, _) = Pair();
-        var old = loop.Register(first);
+        var old = loop.Register(first.SafeHandle);
         loop.Unregister(old);
-        var reused = loop.Register(second);
+        var reused = loop.Register(second.SafeHandle);
         Assert.Equal(old.Slot, reused.Slot);
         Assert.NotEqual(old.Generation, reused.Generation);
         reused.Readable.Clear();
@@ -133,7 +133,7 @@ public sealed class EpollLoopTests : IDisposable
 
         var (mine, peer) = Pair();
         mine.Blocking = false;
-        var io = loop.Register(mine);
+        var io = loop.Register(mine.SafeHandle);
         var chunk = new byte[64 * 1024];
         var sent = 0L;
         int n;
@@ -169,7 +169,7 @@ public sealed class EpollLoopTests : IDisposable
         var (mine, _) = Pair();
         stopped.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => stopped.Register(mine));
+        Assert.Throws<ObjectDisposedException>(() => stopped.Register(mine.SafeHandle));
     }
 
     [Fact]
@@ -181,11 +181,11 @@ public sealed class EpollLoopTests : IDisposable
         }
 
         var (mine, other) = Pair();
-        var first = loop.Register(mine);
+        var first = loop.Register(mine.SafeHandle);
 
         // The same descriptor twice: epoll_ctl fails (EEXIST), and the slot it was given goes back.
-        Assert.Throws<SocketException>(() => loop.Register(mine));
-        var next = loop.Register(other);
+        Assert.Throws<SocketException>(() => loop.Register(mine.SafeHandle));
+        var next = loop.Register(other.SafeHandle);
         Assert.Equal(first.Slot + 1, next.Slot);
     }
 

@@ -36,15 +36,15 @@ public sealed class NonBlockingIoTests : IDisposable
         var buffer = new byte[16];
 
         // Bounded: a read that waited on this blocking socket would otherwise hang the test.
-        Assert.Equal(NonBlockingIo.WouldBlock, await Task.Run(() => NonBlockingIo.Receive(mine, buffer)).WaitAsync(Bound));
+        Assert.Equal(NonBlockingIo.WouldBlock, await Task.Run(() => NonBlockingIo.Receive(mine.SafeHandle, buffer)).WaitAsync(Bound));
 
         peer.Send("hello"u8);
         await Eventually.TrueAsync(() => mine.Available == 5, "the bytes have arrived");
-        Assert.Equal(5, NonBlockingIo.Receive(mine, buffer));
+        Assert.Equal(5, NonBlockingIo.Receive(mine.SafeHandle, buffer));
         Assert.Equal("hello"u8.ToArray(), buffer[..5]);
 
         peer.Shutdown(SocketShutdown.Send);
-        await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine, buffer) == 0, "the FIN reads as 0");
+        await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine.SafeHandle, buffer) == 0, "the FIN reads as 0");
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class NonBlockingIoTests : IDisposable
         {
             var sum = 0;
             int sent;
-            while ((sent = NonBlockingIo.Send(mine, chunk, more: false)) > 0 && sum < 64 * 1024 * 1024)
+            while ((sent = NonBlockingIo.Send(mine.SafeHandle, chunk, more: false)) > 0 && sum < 64 * 1024 * 1024)
             {
                 sum += sent;
             }
@@ -87,33 +87,8 @@ public sealed class NonBlockingIoTests : IDisposable
         peer.Close();
 
         var buffer = new byte[16];
-        await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine, buffer) == -(int)SocketError.ConnectionReset, "the reset is reported");
-        Assert.True(NonBlockingIo.Send(mine, "late"u8, more: false) < 0, "a send after the reset fails as a value");
-    }
-
-    [Fact]
-    public async Task A_descriptor_made_non_blocking_stays_blocking_to_the_runtime_but_no_longer_waits()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var (mine, _) = Pair();
-        NonBlockingIo.MakeNonBlocking(mine);
-
-        Assert.True(mine.Blocking);
-
-        // The runtime's own receive makes the plain system call, which would wait for data on a
-        // blocking descriptor (bounded here; the socket's close at the end would release it).
-        var error = await Task.Run(() =>
-        {
-            mine.Receive(new byte[8], SocketFlags.None, out var e);
-            return e;
-        }).WaitAsync(Bound);
-
-        // EAGAIN on a socket it believes blocking is, to the runtime, a receive timeout.
-        Assert.Contains(error, new[] { SocketError.TimedOut, SocketError.WouldBlock });
+        await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine.SafeHandle, buffer) == -(int)SocketError.ConnectionReset, "the reset is reported");
+        Assert.True(NonBlockingIo.Send(mine.SafeHandle, "late"u8, more: false) < 0, "a send after the reset fails as a value");
     }
 
     private (Socket Mine, Socket Peer) Pair()
