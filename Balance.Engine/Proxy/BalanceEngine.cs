@@ -73,6 +73,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         catch
         {
             context?.Loop?.Dispose();
+            context?.Pipes?.Dispose();
             segment?.Dispose();
             if (ownerLock is not null)
             {
@@ -87,6 +88,9 @@ public sealed class BalanceEngine : IAsyncDisposable
     }
 
     public SegmentName Name => context.Segment.Name;
+
+    /// <summary>The engine's splice pipes (null without the epoll loop), for diagnostics and tests.</summary>
+    internal PipePool? Pipes => context.Pipes;
 
     /// <summary>The bound endpoint (the real port when 0 was asked for is not supported: Port must be 1-65535).</summary>
     public IPEndPoint LocalEndPoint => listener.LocalEndPoint;
@@ -325,6 +329,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             clean = context.Sessions.Count == 0;
             await sweeper.DisposeAsync().ConfigureAwait(false);
             context.Loop?.Dispose();
+            context.Pipes?.Dispose();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
         }

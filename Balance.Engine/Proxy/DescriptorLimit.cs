@@ -48,9 +48,18 @@ internal static partial class DescriptorLimit
         }
     }
 
-    /// <summary>Sessions that fit below <paramref name="limit"/> (null = no known limit).</summary>
-    public static int MaxSessions(long? limit) =>
-        limit is not { } l ? int.MaxValue : (int)Math.Clamp((l - Reserve) / 2, 16, int.MaxValue);
+    /// <summary>
+    /// Sessions that fit below <paramref name="limit"/> (null = no known limit) beside
+    /// <paramref name="pipes"/> splice pipes (two descriptors each).
+    /// </summary>
+    public static int MaxSessions(long? limit, int pipes = 0) =>
+        limit is not { } l ? int.MaxValue : (int)Math.Clamp((l - Reserve - (2L * pipes)) / 2, 16, int.MaxValue);
+
+    /// <summary>
+    /// Splice pipes for bulk relays (<see cref="PipePool"/>): one per 64 descriptors of the limit,
+    /// at most 64, none without a known limit. A bulk direction that finds none free copies instead.
+    /// </summary>
+    public static int SplicePipes(long? limit) => limit is not { } l ? 0 : (int)Math.Clamp(l / 64, 0, 64);
 
     [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
     private static partial int GetRLimit(int resource, out RLimit limit);

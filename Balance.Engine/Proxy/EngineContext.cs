@@ -21,10 +21,12 @@ internal sealed class EngineContext
         Endpoints = new EndpointCache(segment);
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
-        MaxSessions = DescriptorLimit.MaxSessions(DescriptorLimit.RaiseSoftLimit());
-        Loop = configuration.RuntimeSockets || RuntimeSocketsRequested() ? null : EpollLoop.TryCreate(
-            (2 * MaxSessions) + 64,
-            e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message));
+        var limit = DescriptorLimit.RaiseSoftLimit();
+        var onLoop = !configuration.RuntimeSockets && !RuntimeSocketsRequested() && EpollNative.IsSupported;
+        var pipes = onLoop ? DescriptorLimit.SplicePipes(limit) : 0;
+        MaxSessions = DescriptorLimit.MaxSessions(limit, pipes);
+        Loop = onLoop ? EpollLoop.TryCreate((2 * MaxSessions) + 64, e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message)) : null;
+        Pipes = Loop is not null && pipes > 0 ? new PipePool(pipes) : null;
         Relay = new Relay(this);
         Connector = new Connector(this);
     }
@@ -35,6 +37,9 @@ internal sealed class EngineContext
     /// <c>BALANCE_IO=runtime</c> in the environment.
     /// </summary>
     public EpollLoop? Loop { get; }
+
+    /// <summary>The pipes bulk relays splice through, beside the loop; null without the loop or descriptors to spare.</summary>
+    public PipePool? Pipes { get; }
 
     public Relay Relay { get; }
 

@@ -13,7 +13,9 @@ namespace Balance.Proxy;
 /// the other and the other direction keeps flowing (half-close, which the original lost); an
 /// error on either side closes both. Two non-blocking reads skip a wait where data or an end of
 /// stream is most likely there already: the client's first request, and the end of stream right
-/// after the back-end's first reply.
+/// after the back-end's first reply. On the epoll loop a direction that fills two reads in a row
+/// is a bulk transfer and moves on through a pipe (<see cref="SpliceRelay"/>) until its source
+/// pauses or ends; a direction that finds no pipe free keeps copying.
 /// </summary>
 internal sealed class Relay
 {
@@ -26,6 +28,13 @@ internal sealed class Relay
     /// direction never waits, so without this one bulk stream would hold that thread (2 MiB here).
     /// </summary>
     private const int FullReadsBeforeYield = 64;
+
+    /// <summary>
+    /// Full buffers in a row after which a direction on the loop moves on to splicing
+    /// (<see cref="SpliceRelay"/>): a transfer that fills two reads is a bulk one, and a
+    /// request or a reply that fits one never rents a pipe.
+    /// </summary>
+    private const int FullReadsBeforeSplice = 2;
 
     private readonly EngineContext context;
 
@@ -84,7 +93,12 @@ internal sealed class Relay
         // The runtime's sockets, for its operations; null on the loop, which needs only descriptors.
         var fromSocket = direct ? null : from.Runtime;
         var toSocket = direct ? null : to.Runtime;
+
         var dump = context.Dump;
+
+        // Splicing needs descriptors that are non-blocking themselves (a splice from a socket
+        // waits on a blocking one whatever its flags say) and no packet dump, which needs the bytes.
+        var pipes = direct && dump is null && from is DescriptorSocket && to is DescriptorSocket ? context.Pipes : null;
         byte[]? buffer = null;
         var fullReads = 0;
         var failed = false;
@@ -279,10 +293,33 @@ internal sealed class Relay
                     buffer = null;
                     fullReads = 0;
                 }
-                else if (++fullReads == FullReadsBeforeYield)
+                else if (++fullReads == FullReadsBeforeSplice || fullReads % FullReadsBeforeYield == 0)
                 {
-                    fullReads = 0;
-                    await Task.Yield();
+                    if (pipes?.Rent() is { } pipe)
+                    {
+                        // A bulk transfer: on through a pipe, without copying, until the source
+                        // pauses (then back to a wait that holds neither buffer nor pipe) or ends.
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = null;
+                        fullReads = 0;
+                        var outcome = await SpliceRelay.RunAsync(session, from.Handle, to.Handle, readable!, writable!, pipe, clientToBackend).ConfigureAwait(false);
+                        if (outcome == SpliceOutcome.Failed)
+                        {
+                            pipes.Discard(pipe);
+                            failed = true;
+                            break;
+                        }
+
+                        pipes.Return(pipe);
+                        if (outcome == SpliceOutcome.Ended)
+                        {
+                            break;
+                        }
+                    }
+                    else if (fullReads % FullReadsBeforeYield == 0)
+                    {
+                        await Task.Yield();
+                    }
                 }
             }
 

@@ -14,6 +14,17 @@ public class DescriptorLimitTests
         Assert.Equal(expected, DescriptorLimit.MaxSessions(limit));
     }
 
+    [Theory]
+    [InlineData(20000L, 64, 9872)]
+    [InlineData(1024L, 16, 432)]
+    [InlineData(100L, 1, 16)]
+    public void Splice_pipes_come_out_of_the_session_budget(long limit, int pipes, int sessions)
+    {
+        Assert.Equal(pipes, DescriptorLimit.SplicePipes(limit));
+        Assert.Equal(sessions, DescriptorLimit.MaxSessions(limit, DescriptorLimit.SplicePipes(limit)));
+        Assert.Equal(0, DescriptorLimit.SplicePipes(null));
+    }
+
     [Fact]
     public void No_known_limit_means_no_session_cap()
     {

@@ -100,6 +100,97 @@ public class RelayTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_bulk_transfer_goes_through_a_pipe_on_the_loop_and_an_idle_session_holds_none()
+    {
+        await using var echo = TestBackend.Start("E", BackendMode.Echo);
+        await using var engine = StartEngine([echo.Channel]);
+        if (RuntimeSockets || !EpollNative.IsSupported)
+        {
+            Assert.Null(engine.Pipes); // the runtime's sockets copy
+            return;
+        }
+
+        var pipes = engine.Pipes!;
+        const int size = 4 * 1024 * 1024;
+        using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
+        {
+            // Two bursts on one session with a pause between: the pause gives the pipes back,
+            // the second burst takes them again.
+            for (var burst = 1; burst <= 2; burst++)
+            {
+                var before = pipes.Rentals;
+                var payload = RandomNumberGenerator.GetBytes(size);
+                var send = Task.Run(() => client.SendAllAsync(payload, TimeSpan.FromSeconds(30)));
+                var back = await client.ReadExactlyAsync(size, TimeSpan.FromSeconds(30));
+                await send;
+                Assert.True(payload.AsSpan().SequenceEqual(back), $"burst {burst}: echoed bytes differ");
+                Assert.True(pipes.Rentals > before, $"burst {burst} was not spliced");
+                await Eventually.TrueAsync(() => pipes.InUse == 0, "the idle session gave its pipes back");
+            }
+        }
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        Assert.Equal(2 * size, control.GetChannel(0, 0).BytesSent);
+        Assert.Equal(2 * size, control.GetChannel(0, 0).BytesReceived);
+        Assert.InRange(pipes.Existing, 1, pipes.Capacity);
+    }
+
+    [Fact]
+    public async Task An_upload_then_half_close_gets_the_reply_with_the_exact_count()
+    {
+        const int size = 6 * 1024 * 1024 + 123;
+        await using var r = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
+        await using var engine = StartEngine([r.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        await client.SendAllAsync(RandomNumberGenerator.GetBytes(size), TimeSpan.FromSeconds(30));
+        client.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal($"R:{size}\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        Assert.Equal(size, control.GetChannel(0, 0).BytesSent);
+        Assert.True(engine.Pipes is null || engine.Pipes.Rentals > 0, "the upload was not spliced on the loop");
+    }
+
+    [Fact]
+    public async Task A_back_end_that_goes_away_during_a_bulk_upload_ends_the_session_and_frees_its_pipe()
+    {
+        var hold = TestBackend.Start("H", BackendMode.Hold);
+        await using var engine = StartEngine([hold.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        var chunk = RandomNumberGenerator.GetBytes(1024 * 1024);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var upload = Task.Run(async () =>
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await client.SendAsync(chunk, SocketFlags.None, stop.Token);
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                // the session's end reaches the client as a reset or a closed stream
+            }
+        });
+
+        await Eventually.TrueAsync(() => hold.BytesReceived > 8 * 1024 * 1024, "the upload is under way");
+        await hold.DisposeAsync();
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        if (engine.Pipes is { } pipes)
+        {
+            await Eventually.TrueAsync(() => pipes.InUse == 0, "the pipe was freed");
+        }
+
+        await stop.CancelAsync();
+        await upload.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task Counters_add_up_over_several_sessions()
     {
         await using var a = TestBackend.Start("A");

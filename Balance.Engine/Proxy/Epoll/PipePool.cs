@@ -1,0 +1,160 @@
+using System.Runtime.InteropServices;
+
+namespace Balance.Proxy;
+
+/// <summary>The two ends of a kernel pipe that a spliced relay moves bytes through.</summary>
+internal readonly record struct Pipe(int Read, int Write);
+
+/// <summary>
+/// The pipes that bulk relay directions splice through (<see cref="SpliceRelay"/>), kept between
+/// uses, so a bulk episode costs no <c>pipe2</c> and no <c>close</c>. At most
+/// <see cref="Capacity"/> exist at once: they come out of the descriptor budget
+/// (<see cref="DescriptorLimit.SplicePipes"/>), and a direction that finds none left relays by
+/// copying, as it always could. An idle session holds no pipe: a direction gives its pipe back
+/// as soon as its source has nothing more to read. Taking and giving back take no lock; both
+/// happen once per bulk episode, not per read.
+/// </summary>
+internal sealed partial class PipePool : IDisposable
+{
+    /// <summary>Bytes each pipe holds: four times the default, which halves the splice calls per MiB (measured: 0.31-0.38 s of CPU per GB against 0.38-0.44 with 64 KiB).</summary>
+    public const int PipeBytes = 256 * 1024;
+
+    private const long Empty = -1;
+    private const int SetPipeSize = 1031; // F_SETPIPE_SZ
+    private const int NonBlocking = 0x800; // O_NONBLOCK
+    private const int CloseOnExec = 0x80000; // O_CLOEXEC
+
+    private readonly long[] idle;
+    private int existing;
+    private int inUse;
+    private long rentals;
+    private int disposed;
+
+    public PipePool(int capacity)
+    {
+        Capacity = capacity;
+        idle = new long[capacity];
+        Array.Fill(idle, Empty);
+    }
+
+    public int Capacity { get; }
+
+    /// <summary>Pipes open now, in use or kept.</summary>
+    public int Existing => Volatile.Read(ref existing);
+
+    /// <summary>Pipes handed out and not yet given back or discarded.</summary>
+    public int InUse => Volatile.Read(ref inUse);
+
+    /// <summary>Pipes handed out so far (each a bulk episode of one direction).</summary>
+    public long Rentals => Interlocked.Read(ref rentals);
+
+    /// <summary>A pipe, kept or new; null when all <see cref="Capacity"/> are in use or none can be made.</summary>
+    public Pipe? Rent()
+    {
+        if (Volatile.Read(ref disposed) != 0)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < idle.Length; i++)
+        {
+            if (Volatile.Read(ref idle[i]) != Empty && Interlocked.Exchange(ref idle[i], Empty) is var packed and not Empty)
+            {
+                Interlocked.Increment(ref rentals);
+                Interlocked.Increment(ref inUse);
+                return Unpack(packed);
+            }
+        }
+
+        if (Interlocked.Increment(ref existing) > Capacity || Create() is not { } pipe)
+        {
+            Interlocked.Decrement(ref existing);
+            return null;
+        }
+
+        Interlocked.Increment(ref rentals);
+        Interlocked.Increment(ref inUse);
+        return pipe;
+    }
+
+    /// <summary>Takes back an empty pipe for the next bulk episode.</summary>
+    public void Return(Pipe pipe)
+    {
+        Interlocked.Decrement(ref inUse);
+        var packed = Pack(pipe);
+        for (var i = 0; i < idle.Length && Volatile.Read(ref disposed) == 0; i++)
+        {
+            if (Interlocked.CompareExchange(ref idle[i], packed, Empty) == Empty)
+            {
+                // A dispose that swept the slots before this one was filled would miss it.
+                if (Volatile.Read(ref disposed) != 0 && Interlocked.CompareExchange(ref idle[i], Empty, packed) == packed)
+                {
+                    Destroy(pipe);
+                }
+
+                return;
+            }
+        }
+
+        Destroy(pipe);
+    }
+
+    /// <summary>Closes a pipe in use that may still hold bytes (its direction failed).</summary>
+    public void Discard(Pipe pipe)
+    {
+        Interlocked.Decrement(ref inUse);
+        Destroy(pipe);
+    }
+
+    /// <summary>Closes the kept pipes; pipes in use are closed when their directions give them back.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < idle.Length; i++)
+        {
+            if (Interlocked.Exchange(ref idle[i], Empty) is var packed and not Empty)
+            {
+                Destroy(Unpack(packed));
+            }
+        }
+    }
+
+    private void Destroy(Pipe pipe)
+    {
+        _ = Close(pipe.Read);
+        _ = Close(pipe.Write);
+        Interlocked.Decrement(ref existing);
+    }
+
+    private static unsafe Pipe? Create()
+    {
+        var fds = stackalloc int[2];
+        if (CreatePipe(fds, NonBlocking | CloseOnExec) != 0)
+        {
+            return null;
+        }
+
+        // Refused above the system's pipe-max-size or the user's pipe quota: then the default
+        // 64 KiB does, with more calls per MiB.
+        _ = Control(fds[1], SetPipeSize, PipeBytes);
+        return new Pipe(fds[0], fds[1]);
+    }
+
+    private static long Pack(Pipe pipe) => ((long)pipe.Read << 32) | (uint)pipe.Write;
+
+    private static Pipe Unpack(long packed) => new((int)(packed >> 32), (int)packed);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    private static unsafe partial int CreatePipe(int* fds, int flags);
+
+    // fcntl is variadic in C; F_SETPIPE_SZ takes one int, passed in the same register either way on x86-64.
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Control(int fd, int command, int value);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+}

@@ -1,0 +1,104 @@
+using System.Runtime.InteropServices;
+using Balance.Proxy;
+using Xunit;
+
+namespace Balance.Tests.Proxy;
+
+/// <summary>
+/// The splice pipes' pool on real kernel pipes: it never holds more than its capacity, hands a
+/// returned pipe out again instead of making one, closes what it is not to keep, and makes its
+/// pipes large enough for a quarter MiB per splice.
+/// </summary>
+public sealed partial class PipePoolTests
+{
+    private const int GetPipeSize = 1032; // F_GETPIPE_SZ
+
+    [Fact]
+    public void A_returned_pipe_is_handed_out_again_and_the_capacity_is_never_exceeded()
+    {
+        if (!EpollNative.IsSupported)
+        {
+            return;
+        }
+
+        using var pool = new PipePool(2);
+        var first = pool.Rent();
+        var second = pool.Rent();
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(pool.Rent());
+        Assert.Equal(2, pool.InUse);
+
+        pool.Return(first.Value);
+        Assert.Equal(1, pool.InUse);
+        Assert.Equal(first, pool.Rent());
+        Assert.Equal(2, pool.Existing);
+        Assert.Equal(3, pool.Rentals);
+
+        var discarded = Identity(second.Value.Read);
+        pool.Discard(second.Value);
+        Assert.Equal(1, pool.Existing);
+        Assert.NotEqual(discarded, Identity(second.Value.Read));
+        Assert.NotNull(pool.Rent());
+    }
+
+    [Fact]
+    public void Pipes_hold_a_quarter_MiB_when_the_system_allows_it()
+    {
+        if (!EpollNative.IsSupported)
+        {
+            return;
+        }
+
+        using var pool = new PipePool(1);
+        var pipe = pool.Rent()!.Value;
+        var size = Fcntl(pipe.Write, GetPipeSize);
+        var allowed = int.Parse(File.ReadAllText("/proc/sys/fs/pipe-max-size").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(size >= Math.Min(PipePool.PipeBytes, allowed) || size == 65536, $"pipe of {size} bytes");
+        pool.Return(pipe);
+    }
+
+    [Fact]
+    public void Dispose_closes_the_kept_pipes_and_a_pipe_given_back_later()
+    {
+        if (!EpollNative.IsSupported)
+        {
+            return;
+        }
+
+        var pool = new PipePool(2);
+        var kept = pool.Rent()!.Value;
+        var busy = pool.Rent()!.Value;
+        var (keptPipe, busyPipe) = (Identity(kept.Read), Identity(busy.Write));
+        pool.Return(kept);
+        pool.Dispose();
+
+        Assert.NotEqual(keptPipe, Identity(kept.Read));
+        Assert.Equal(busyPipe, Identity(busy.Write));
+        Assert.Equal(1, pool.Existing);
+        Assert.Null(pool.Rent());
+
+        pool.Return(busy);
+        Assert.Equal(0, pool.Existing);
+        Assert.NotEqual(busyPipe, Identity(busy.Write));
+    }
+
+    /// <summary>
+    /// What descriptor <paramref name="fd"/> is now ("pipe:[inode]"), or null when it is closed: a
+    /// number that another test reopened in the meantime reads as something else, never the same pipe.
+    /// </summary>
+    private static string? Identity(int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "fcntl")]
+    private static partial int Fcntl(int fd, int command);
+}
