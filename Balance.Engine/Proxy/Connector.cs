@@ -148,8 +148,7 @@ internal sealed class Connector
         var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.NoDelay = true;
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            Listener.SetClientOptions(socket);
             return new RuntimeSocket(socket);
         }
         catch

@@ -26,7 +26,15 @@ internal sealed class EngineContext
         var pipes = onLoop ? DescriptorLimit.SplicePipes(limit) : 0;
         MaxSessions = DescriptorLimit.MaxSessions(limit, pipes);
         Loop = onLoop ? EpollLoop.TryCreate((2 * MaxSessions) + 64, e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message)) : null;
-        Pipes = Loop is not null && pipes > 0 ? new PipePool(pipes) : null;
+        if (Loop is null)
+        {
+            // No loop after all (no descriptor for it): no pipes, so their descriptors serve sessions.
+            MaxSessions = DescriptorLimit.MaxSessions(limit);
+        }
+        else if (pipes > 0)
+        {
+            Pipes = new PipePool(pipes);
+        }
         Relay = new Relay(this);
         Connector = new Connector(this);
     }

@@ -151,6 +151,14 @@ internal sealed class Listener : IDisposable
                 }
 
                 context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accept error {(int)e.SocketErrorCode}"));
+
+                // Anything else may come again at once (a listener shut down from outside): a
+                // pause keeps it from spinning on the thread that relays every session.
+                if (e.SocketErrorCode != SocketError.ConnectionAborted)
+                {
+                    await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                }
+
                 continue;
             }
 
@@ -216,7 +224,8 @@ internal sealed class Listener : IDisposable
         }
     }
 
-    private static void SetClientOptions(Socket socket)
+    /// <summary>TCP_NODELAY and SO_KEEPALIVE, the original's options for both sides of a session.</summary>
+    public static void SetClientOptions(Socket socket)
     {
         socket.NoDelay = true;
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);

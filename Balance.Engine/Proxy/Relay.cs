@@ -269,14 +269,7 @@ internal sealed class Relay
                     break;
                 }
 
-                if (clientToBackend)
-                {
-                    session.CountSent(read);
-                }
-                else
-                {
-                    session.CountReceived(read);
-                }
+                session.Count(clientToBackend, read);
 
                 // The bytes read before a failed probe went out first, as they would have
                 // without the probe; its error then ends the session as any receive error does.
@@ -302,19 +295,27 @@ internal sealed class Relay
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
                         fullReads = 0;
-                        var outcome = await SpliceRelay.RunAsync(session, from.Handle, to.Handle, readable!, writable!, pipe, clientToBackend).ConfigureAwait(false);
+                        var outcome = await SpliceRelay.RunAsync(session, from.Handle, to.Handle, readable!, writable!, pipes, pipe, clientToBackend).ConfigureAwait(false);
                         if (outcome == SpliceOutcome.Failed)
                         {
-                            pipes.Discard(pipe);
                             failed = true;
                             break;
                         }
 
-                        pipes.Return(pipe);
                         if (outcome == SpliceOutcome.Ended)
                         {
                             break;
                         }
+
+                        if (outcome == SpliceOutcome.Unsupported)
+                        {
+                            pipes = null;
+                        }
+
+                        // One read before the next wait: a splice stops short at TCP urgent data
+                        // and reports nothing there, where a read goes on past it, and no edge
+                        // would come for the bytes behind it.
+                        readNow = true;
                     }
                     else if (fullReads % FullReadsBeforeYield == 0)
                     {

@@ -196,9 +196,18 @@ internal sealed class Session
         Volatile.Write(ref relaying, 1);
     }
 
-    public void CountSent(int bytes) => Interlocked.Add(ref ChannelRecord.BytesSent, bytes);
-
-    public void CountReceived(int bytes) => Interlocked.Add(ref ChannelRecord.BytesReceived, bytes);
+    /// <summary>Adds relayed bytes to the channel's counters: sent to the back-end, or received from it.</summary>
+    public void Count(bool clientToBackend, int bytes)
+    {
+        if (clientToBackend)
+        {
+            Interlocked.Add(ref ChannelRecord.BytesSent, bytes);
+        }
+        else
+        {
+            Interlocked.Add(ref ChannelRecord.BytesReceived, bytes);
+        }
+    }
 
     /// <summary>Closes both sockets at once (error, idle timeout, engine stop); pending I/O fails and the pumps end.</summary>
     public void Abort()

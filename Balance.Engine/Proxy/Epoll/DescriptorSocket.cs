@@ -125,7 +125,7 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
         return value == 0 ? SocketError.Success : LinuxErrors.ToSocketError(value);
     }
 
-    protected override bool ReleaseHandle() => SocketNative.Close((int)handle) == 0;
+    protected override bool ReleaseHandle() => EpollNative.Close((int)handle) == 0;
 
     private void Enable(int level, int name)
     {

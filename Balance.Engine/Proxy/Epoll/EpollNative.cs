@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Balance.Proxy;
 
 /// <summary>
-/// The Linux calls the epoll loop needs. Only x86-64 is enabled: there <c>struct epoll_event</c>
+/// The Linux calls the epoll loop needs, and the close of every descriptor the engine opens itself. Only x86-64 is enabled: there <c>struct epoll_event</c>
 /// is packed (12 bytes); on other architectures it has natural alignment, and the loop is off.
 /// </summary>
 internal static unsafe partial class EpollNative

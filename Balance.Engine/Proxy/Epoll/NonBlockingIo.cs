@@ -5,9 +5,8 @@ namespace Balance.Proxy;
 
 /// <summary>
 /// The epoll loop's reads and sends: single <c>recv</c>/<c>send</c> calls with MSG_DONTWAIT, which
-/// never block whatever mode the descriptor is in, so they also serve a runtime socket that the
-/// runtime believes blocking (its <see cref="Socket.Blocking"/> switch costs two <c>fcntl</c>).
-/// Linux only, like the loop.
+/// never block whatever mode the descriptor is in (the loop's own descriptors are non-blocking
+/// anyway; tests and benchmarks also pass runtime sockets). Linux only, like the loop.
 /// </summary>
 internal static partial class NonBlockingIo
 {

@@ -16,19 +16,25 @@ internal readonly record struct Pipe(int Read, int Write);
 /// </summary>
 internal sealed partial class PipePool : IDisposable
 {
-    /// <summary>Bytes each pipe holds: four times the default, which halves the splice calls per MiB (measured: 0.31-0.38 s of CPU per GB against 0.38-0.44 with 64 KiB).</summary>
+    /// <summary>Bytes each pipe holds: four times the default, for fewer splice calls per MiB (docs/performance.md, item 13).</summary>
     public const int PipeBytes = 256 * 1024;
+
+    /// <summary>
+    /// The smallest pipe worth splicing through, the kernel's default. Over the user's pipe quota
+    /// the kernel makes pipes of two pages, which would move 8 KiB per call: copying does better.
+    /// </summary>
+    public const int MinPipeBytes = 64 * 1024;
 
     private const long Empty = -1;
     private const int SetPipeSize = 1031; // F_SETPIPE_SZ
-    private const int NonBlocking = 0x800; // O_NONBLOCK
-    private const int CloseOnExec = 0x80000; // O_CLOEXEC
+    private const int GetPipeSize = 1032; // F_GETPIPE_SZ
 
     private readonly long[] idle;
     private int existing;
     private int inUse;
     private long rentals;
     private int disposed;
+    private int disabled;
 
     public PipePool(int capacity)
     {
@@ -48,10 +54,13 @@ internal sealed partial class PipePool : IDisposable
     /// <summary>Pipes handed out so far (each a bulk episode of one direction).</summary>
     public long Rentals => Interlocked.Read(ref rentals);
 
+    /// <summary>Stops handing out pipes: the system refused splicing (<see cref="SpliceOutcome.Unsupported"/>).</summary>
+    public void Disable() => Volatile.Write(ref disabled, 1);
+
     /// <summary>A pipe, kept or new; null when all <see cref="Capacity"/> are in use or none can be made.</summary>
     public Pipe? Rent()
     {
-        if (Volatile.Read(ref disposed) != 0)
+        if (Volatile.Read(ref disposed) != 0 || Volatile.Read(ref disabled) != 0)
         {
             return null;
         }
@@ -125,22 +134,29 @@ internal sealed partial class PipePool : IDisposable
 
     private void Destroy(Pipe pipe)
     {
-        _ = Close(pipe.Read);
-        _ = Close(pipe.Write);
+        _ = EpollNative.Close(pipe.Read);
+        _ = EpollNative.Close(pipe.Write);
         Interlocked.Decrement(ref existing);
     }
 
     private static unsafe Pipe? Create()
     {
         var fds = stackalloc int[2];
-        if (CreatePipe(fds, NonBlocking | CloseOnExec) != 0)
+        if (CreatePipe(fds, SocketNative.NonBlocking | SocketNative.CloseOnExec) != 0)
         {
             return null;
         }
 
-        // Refused above the system's pipe-max-size or the user's pipe quota: then the default
-        // 64 KiB does, with more calls per MiB.
+        // Refused above the system's pipe-max-size or the user's pipe quota: a pipe of the
+        // default size still does, with more calls per MiB; a smaller one does not.
         _ = Control(fds[1], SetPipeSize, PipeBytes);
+        if (Control(fds[1], GetPipeSize, 0) < MinPipeBytes)
+        {
+            _ = EpollNative.Close(fds[0]);
+            _ = EpollNative.Close(fds[1]);
+            return null;
+        }
+
         return new Pipe(fds[0], fds[1]);
     }
 
@@ -151,10 +167,8 @@ internal sealed partial class PipePool : IDisposable
     [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
     private static unsafe partial int CreatePipe(int* fds, int flags);
 
-    // fcntl is variadic in C; F_SETPIPE_SZ takes one int, passed in the same register either way on x86-64.
+    // fcntl is variadic in C; F_SETPIPE_SZ takes one int, passed in the same register either way
+    // on x86-64 (F_GETPIPE_SZ ignores it).
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Control(int fd, int command, int value);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }

@@ -6,24 +6,27 @@ namespace Balance.Proxy;
 /// <summary>How a spliced bulk episode ended.</summary>
 internal enum SpliceOutcome
 {
-    /// <summary>The source had nothing more to read and everything read was sent: the pipe is empty.</summary>
+    /// <summary>The source had nothing more to read and everything read was sent.</summary>
     Paused,
 
-    /// <summary>The source ended (its FIN) and everything before it was sent: the pipe is empty.</summary>
+    /// <summary>The source ended (its FIN) and everything before it was sent.</summary>
     Ended,
 
-    /// <summary>A read, a send or a wait failed; the pipe may still hold bytes.</summary>
+    /// <summary>A read, a send or a wait failed: the session is to be closed.</summary>
     Failed,
+
+    /// <summary>The system refused splicing before anything was moved (a sandbox, an old kernel): copy instead.</summary>
+    Unsupported,
 }
 
 /// <summary>
 /// One relay direction's bulk episode on the epoll loop: <c>splice(2)</c> moves the bytes from the
 /// source socket into a pipe and from the pipe into the destination socket, so they never cross
 /// into the process (a copying relay reads them into a buffer and sends them out again: two
-/// copies per byte). Measured on this machine with iperf3, 1 and 8 streams: 0.31-0.38 s of proxy
-/// CPU per GB against 0.72-0.85 for the copying relay. Each round fills the pipe from the source
-/// and drains it into the destination before the next, so when the source has nothing more the
-/// pipe is empty and goes back to the pool. Counters are added as bytes leave the pipe.
+/// copies per byte; docs/performance.md, item 13, has the measurements). Each round fills the
+/// pipe from the source and drains it into the destination before the next, so when the source
+/// has nothing more the pipe is empty. The episode owns its pipe: an empty one goes back to the
+/// pool, one that may hold bytes (a failure) is closed. Counters are added as bytes leave the pipe.
 /// </summary>
 internal static partial class SpliceRelay
 {
@@ -34,8 +37,39 @@ internal static partial class SpliceRelay
     private const uint NonBlocking = 2; // SPLICE_F_NONBLOCK
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public static async ValueTask<SpliceOutcome> RunAsync(Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, Pipe pipe, bool clientToBackend)
+    public static async ValueTask<SpliceOutcome> RunAsync(
+        Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, PipePool pipes, Pipe pipe, bool clientToBackend)
     {
+        var outcome = SpliceOutcome.Failed;
+        try
+        {
+            outcome = await MoveAsync(session, from, to, readable, writable, pipe, clientToBackend).ConfigureAwait(false);
+            if (outcome == SpliceOutcome.Unsupported)
+            {
+                pipes.Disable();
+            }
+
+            return outcome;
+        }
+        finally
+        {
+            // Also on an exception, which is a bug in the episode: the pipe is never lost.
+            if (outcome == SpliceOutcome.Failed)
+            {
+                pipes.Discard(pipe);
+            }
+            else
+            {
+                pipes.Return(pipe);
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<SpliceOutcome> MoveAsync(
+        Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, Pipe pipe, bool clientToBackend)
+    {
+        long moved = 0;
         long sinceYield = 0;
         try
         {
@@ -50,7 +84,9 @@ internal static partial class SpliceRelay
 
                 if (read < 0)
                 {
-                    return read == -LinuxErrors.WouldBlock ? SpliceOutcome.Paused : SpliceOutcome.Failed;
+                    return read == -LinuxErrors.WouldBlock ? SpliceOutcome.Paused
+                        : moved == 0 && Refused(-read) ? SpliceOutcome.Unsupported
+                        : SpliceOutcome.Failed;
                 }
 
                 session.Touch();
@@ -75,16 +111,10 @@ internal static partial class SpliceRelay
                     }
 
                     left -= sent;
-                    if (clientToBackend)
-                    {
-                        session.CountSent((int)sent);
-                    }
-                    else
-                    {
-                        session.CountReceived((int)sent);
-                    }
+                    session.Count(clientToBackend, (int)sent);
                 }
 
+                moved += read;
                 sinceYield += read;
                 if (sinceYield >= BytesBeforeYield)
                 {
@@ -99,6 +129,9 @@ internal static partial class SpliceRelay
             return SpliceOutcome.Failed;
         }
     }
+
+    /// <summary>Errors that say splicing is not allowed or not there, rather than anything about the connection.</summary>
+    private static bool Refused(long errno) => errno is 1 or 22 or 38 or 95; // EPERM, EINVAL, ENOSYS, EOPNOTSUPP
 
     /// <summary>Source to pipe: bytes moved, 0 at the source's FIN, or the negated errno.</summary>
     private static long Into(SafeHandle from, int pipeWrite)

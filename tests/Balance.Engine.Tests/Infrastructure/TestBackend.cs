@@ -45,6 +45,7 @@ public sealed class TestBackend : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, byte> open = new();
     private readonly ConcurrentQueue<IPEndPoint> peers = new();
     private readonly CancellationTokenSource stop = new();
+    private int disposed;
     private readonly Task acceptLoop;
     private int accepted;
     private int completed;
@@ -96,8 +97,14 @@ public sealed class TestBackend : IAsyncDisposable
         return new TestBackend(name, mode, socket);
     }
 
+    /// <summary>Closes everything; a second call (a test that took the back-end away early) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await stop.CancelAsync();
         listener.Dispose();
         foreach (var s in open.Keys)

@@ -47,6 +47,7 @@ public sealed partial class DescriptorSocketTests : IDisposable
         var client = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await client.ConnectAsync(listener.LocalEndPoint!);
         var accepted = await AcceptAsync(listener);
+        Own(accepted.Socket);
 
         Assert.Equal(client.LocalEndPoint, accepted.Remote);
         AssertNonBlockingAndCloseOnExec(accepted.Socket);
@@ -87,6 +88,7 @@ public sealed partial class DescriptorSocketTests : IDisposable
         var second = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await second.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         var accepted = await AcceptAsync(listener);
+        Own(accepted.Socket);
 
         var reference = (IPEndPoint)byRuntime.RemoteEndPoint!;
         Assert.Equal(reference.AddressFamily, accepted.Remote.AddressFamily);
@@ -116,11 +118,41 @@ public sealed partial class DescriptorSocketTests : IDisposable
         Assert.Contains(started, new[] { SocketError.InProgress, SocketError.Success });
 
         var accepted = await AcceptAsync(listener);
+        Own(accepted.Socket);
         Assert.Equal(SocketError.Success, DescriptorSocket.PendingError(socket));
         using (var view = SocketView.Of(socket))
         {
             Assert.Equal(view.LocalEndPoint, accepted.Remote);
         }
+    }
+
+    [Fact]
+    public async Task An_IPv6_socket_binds_and_connects_to_the_addresses_it_is_given()
+    {
+        if (!DescriptorsSupported() || !Socket.OSSupportsIPv6)
+        {
+            return;
+        }
+
+        Socket listener;
+        try
+        {
+            listener = Listen(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        }
+        catch (SocketException)
+        {
+            return; // no ::1 here
+        }
+
+        var socket = Own(DescriptorSocket.Open(AddressFamily.InterNetworkV6));
+        socket.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        Assert.Contains(NonBlockingConnect.Start(socket, (IPEndPoint)listener.LocalEndPoint!), new[] { SocketError.InProgress, SocketError.Success });
+
+        var accepted = await AcceptAsync(listener);
+        Own(accepted.Socket);
+        using var view = SocketView.Of(socket);
+        Assert.Equal(view.LocalEndPoint, accepted.Remote);
+        Assert.Equal(IPAddress.IPv6Loopback, accepted.Remote.Address);
     }
 
     [Fact]

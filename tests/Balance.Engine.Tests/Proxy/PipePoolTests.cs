@@ -43,7 +43,7 @@ public sealed partial class PipePoolTests
     }
 
     [Fact]
-    public void Pipes_hold_a_quarter_MiB_when_the_system_allows_it()
+    public void Pipes_hold_a_quarter_MiB_when_the_system_allows_it_and_never_less_than_the_default()
     {
         if (!EpollNative.IsSupported)
         {
@@ -51,11 +51,24 @@ public sealed partial class PipePoolTests
         }
 
         using var pool = new PipePool(1);
-        var pipe = pool.Rent()!.Value;
-        var size = Fcntl(pipe.Write, GetPipeSize);
+        var pipe = pool.Rent();
         var allowed = int.Parse(File.ReadAllText("/proc/sys/fs/pipe-max-size").Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(size >= Math.Min(PipePool.PipeBytes, allowed) || size == 65536, $"pipe of {size} bytes");
-        pool.Return(pipe);
+        if (pipe is null)
+        {
+            return; // over this user's pipe quota: the pool hands out no small pipe (copying does better)
+        }
+
+        var size = Fcntl(pipe.Value.Write, GetPipeSize);
+        if (allowed >= PipePool.PipeBytes && Environment.UserName == "root")
+        {
+            Assert.Equal(PipePool.PipeBytes, size);
+        }
+        else
+        {
+            Assert.InRange(size, PipePool.MinPipeBytes, PipePool.PipeBytes);
+        }
+
+        pool.Return(pipe.Value);
     }
 
     [Fact]

@@ -157,6 +157,7 @@ public class RelayTests(ITestOutputHelper output)
     public async Task A_back_end_that_goes_away_during_a_bulk_upload_ends_the_session_and_frees_its_pipe()
     {
         var hold = TestBackend.Start("H", BackendMode.Hold);
+        await using var holdLease = hold;
         await using var engine = StartEngine([hold.Channel]);
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         var chunk = RandomNumberGenerator.GetBytes(1024 * 1024);
@@ -177,6 +178,7 @@ public class RelayTests(ITestOutputHelper output)
         });
 
         await Eventually.TrueAsync(() => hold.BytesReceived > 8 * 1024 * 1024, "the upload is under way");
+        Assert.True(engine.Pipes is null || engine.Pipes.InUse > 0, "the upload is not being spliced");
         await hold.DisposeAsync();
 
         using var control = engine.Control();
@@ -188,6 +190,22 @@ public class RelayTests(ITestOutputHelper output)
 
         await stop.CancelAsync();
         await upload.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Bytes_behind_TCP_urgent_data_in_a_bulk_upload_arrive_without_more_traffic()
+    {
+        // A splice stops at the urgent mark and then reports nothing to read; the relay must
+        // read on past it by itself. The urgent byte is not relayed, as with a plain read.
+        const int size = 4 * 1024 * 1024;
+        await using var hold = TestBackend.Start("H", BackendMode.Hold);
+        await using var engine = StartEngine([hold.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        await client.SendAllAsync(RandomNumberGenerator.GetBytes(size), TimeSpan.FromSeconds(30));
+        client.Send("!"u8, SocketFlags.OutOfBand);
+        await client.SendAllAsync("tail");
+
+        await Eventually.TrueAsync(() => hold.BytesReceived == size + 4, $"the bytes after the urgent byte arrived ({hold.BytesReceived} of {size + 4})");
     }
 
     [Fact]
