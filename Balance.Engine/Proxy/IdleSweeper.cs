@@ -7,13 +7,15 @@ namespace Balance.Proxy;
 /// One timer for all sessions of an engine. Each tick it closes connect attempts past their
 /// deadline (the connect timeout), closes relayed sessions with no data either way for longer
 /// than the idle timeout, and runs the engine's own periodic check (the kill request). Sessions
-/// only write a timestamp per read; nothing is scheduled per session.
+/// only write a timestamp per read; nothing is scheduled per session. With the engine's epoll
+/// loop the ticks run on the loop's thread, timed by its wait (<see cref="EpollLoop.SetTick"/>);
+/// otherwise on a <see cref="Timer"/>, whose thread and pool worker wake for each tick.
 /// </summary>
 internal sealed class IdleSweeper : IAsyncDisposable
 {
     private readonly EngineContext context;
     private readonly Action tick;
-    private readonly Timer timer;
+    private readonly Timer? timer;
     private readonly List<Session> due = [];
     private readonly Func<Session, long, bool> isConnectOverdue = static (s, now) => s.IsConnectOverdue(now);
     private readonly Func<Session, long, bool> isIdle;
@@ -27,12 +29,29 @@ internal sealed class IdleSweeper : IAsyncDisposable
         var idleMs = context.IdleTimeoutMs;
         isIdle = (s, now) => s.IsIdle(now, idleMs);
         Period = ChoosePeriod(context);
-        timer = new Timer(static state => ((IdleSweeper)state!).Sweep(), this, Period, Period);
+        if (context.Loop is { } loop)
+        {
+            loop.SetTick(Sweep, Period);
+        }
+        else
+        {
+            timer = new Timer(static state => ((IdleSweeper)state!).Sweep(), this, Period, Period);
+        }
     }
 
     public TimeSpan Period { get; }
 
-    public ValueTask DisposeAsync() => timer.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        if (timer is not null)
+        {
+            return timer.DisposeAsync();
+        }
+
+        // The loop is disposed right after this, which waits for a tick under way.
+        context.Loop?.SetTick(null, Period);
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>A tenth of the shortest timeout, between 10 and 50 ms: timeouts fire within 10 % late.</summary>
     private static TimeSpan ChoosePeriod(EngineContext context)

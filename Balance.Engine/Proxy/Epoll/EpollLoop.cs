@@ -10,7 +10,9 @@ namespace Balance.Proxy;
 /// wakes for every event of a socket that has had one asynchronous operation; sockets that only
 /// this loop waits on cost neither. Continuations run inline on the loop thread, as they do on
 /// the runtime's (<see cref="SocketRuntimeTuning"/>). A socket is removed from the epoll set by
-/// its close; <see cref="Unregister"/> only frees its slot.
+/// its close; <see cref="Unregister"/> only frees its slot. A periodic task (<see cref="SetTick"/>,
+/// the engine's sweeper) runs on the loop thread too, timed by the wait's timeout, so an idle
+/// engine has one thread that wakes for it instead of a timer thread and pool workers.
 /// </summary>
 internal sealed unsafe class EpollLoop : IDisposable
 {
@@ -31,6 +33,8 @@ internal sealed unsafe class EpollLoop : IDisposable
     private readonly uint[]?[] generations;
     private int used;
     private volatile bool stopping;
+    private Action? tick;
+    private long tickPeriodMs;
 
     private EpollLoop(int epoll, int wake, int capacity, Action<Exception> onError)
     {
@@ -140,6 +144,18 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> on the loop thread every <paramref name="period"/> (first
+    /// one period from now), or stops it when null. An exception in it goes to the loop's error
+    /// handler, and the ticks go on. A tick already under way when it is stopped may finish.
+    /// </summary>
+    public void SetTick(Action? action, TimeSpan period)
+    {
+        Volatile.Write(ref tickPeriodMs, Math.Max(1, (long)period.TotalMilliseconds));
+        Volatile.Write(ref tick, action);
+        Wake(); // a loop asleep without a timeout takes the new one at once
+    }
+
     public void Dispose()
     {
         lock (slotsLock)
@@ -152,8 +168,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             stopping = true;
         }
 
-        ulong one = 1;
-        EpollNative.Write(wake, &one, sizeof(ulong));
+        Wake();
         if (Thread.CurrentThread != thread)
         {
             thread.Join(TimeSpan.FromSeconds(5));
@@ -163,12 +178,46 @@ internal sealed unsafe class EpollLoop : IDisposable
         EpollNative.Close(epoll);
     }
 
+    private void Wake()
+    {
+        ulong one = 1;
+        EpollNative.Write(wake, &one, sizeof(ulong));
+    }
+
     private void Run()
     {
         var events = stackalloc EpollNative.Event[MaxEvents];
+        long nextTick = 0;
+        var waitedForTick = false;
         while (!stopping)
         {
-            var n = EpollNative.Wait(epoll, events, MaxEvents, -1);
+            var timeout = -1;
+            if (Volatile.Read(ref tick) is { } action)
+            {
+                var period = Volatile.Read(ref tickPeriodMs);
+                var now = Environment.TickCount64;
+                if (nextTick == 0)
+                {
+                    nextTick = now + period;
+                }
+                else if (now >= nextTick || waitedForTick)
+                {
+                    // A wait that timed out is the tick's time, even where the coarse clock
+                    // behind TickCount64 has not reached it yet (which would cost another wait).
+                    RunTick(action);
+                    now = Environment.TickCount64;
+                    nextTick = now + period;
+                }
+
+                timeout = (int)Math.Clamp(nextTick - now, 0, period);
+            }
+            else
+            {
+                nextTick = 0;
+            }
+
+            var n = EpollNative.Wait(epoll, events, MaxEvents, timeout);
+            waitedForTick = n == 0 && timeout > 0;
             if (n < 0)
             {
                 if (Marshal.GetLastPInvokeError() == EpollNative.Interrupted)
@@ -184,6 +233,9 @@ internal sealed unsafe class EpollLoop : IDisposable
                 var key = events[i].Data;
                 if (key == WakeKey)
                 {
+                    // The eventfd is level-triggered: read it back to zero, or every wait ends at once.
+                    ulong count;
+                    EpollNative.Read(wake, &count, sizeof(ulong));
                     continue;
                 }
 
@@ -215,6 +267,18 @@ internal sealed unsafe class EpollLoop : IDisposable
                     onError(e);
                 }
             }
+        }
+    }
+
+    private void RunTick(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            onError(e);
         }
     }
 }

@@ -46,6 +46,9 @@ internal static unsafe partial class EpollNative
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, void* buffer, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buffer, nuint count);
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Net.Sockets;
 using System.Text;
 using Balance.Proxy;
@@ -10,9 +11,10 @@ namespace Balance.Tests.Proxy;
 /// <summary>
 /// The engine's epoll loop on real loopback sockets: edges reach the waiting direction, an edge
 /// nobody waited for is kept, the end of stream is kept apart from the data, an aborted
-/// registration ends its waits, and an event for a freed slot reaches nobody.
+/// registration ends its waits, an event for a freed slot reaches nobody, and its periodic tick
+/// runs on its thread without leaving it spinning.
 /// </summary>
-public sealed class EpollLoopTests : IDisposable
+public sealed partial class EpollLoopTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
     private readonly EpollLoop? loop = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
@@ -188,6 +190,66 @@ public sealed class EpollLoopTests : IDisposable
         var next = loop.Register(other.SafeHandle);
         Assert.Equal(first.Slot + 1, next.Slot);
     }
+
+    [Fact]
+    public async Task A_tick_runs_on_the_loop_thread_every_period_and_stops_when_cleared()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var ticks = 0;
+        var loopThread = 0;
+        loop.SetTick(
+            () =>
+            {
+                loopThread = GetThreadId();
+                Interlocked.Increment(ref ticks);
+            },
+            TimeSpan.FromMilliseconds(20));
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref ticks) >= 5, "five ticks");
+        Assert.NotEqual(GetThreadId(), loopThread);
+        Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{loopThread}/comm").Trim());
+
+        loop.SetTick(null, TimeSpan.FromMilliseconds(20));
+        await Task.Delay(50); // a tick under way may finish
+        var stopped = Volatile.Read(ref ticks);
+        var cpuBefore = ThreadCpuTicks(loopThread);
+        await Task.Delay(300);
+        Assert.Equal(stopped, Volatile.Read(ref ticks));
+
+        // Each SetTick wakes the loop through its eventfd; one left unread would make every later
+        // wait return at once, and the idle loop would spin.
+        Assert.InRange(ThreadCpuTicks(loopThread) - cpuBefore, 0, 5);
+    }
+
+    [Fact]
+    public async Task A_failing_tick_goes_to_the_error_handler_and_the_ticks_go_on()
+    {
+        var errors = 0;
+        using var failing = EpollLoop.TryCreate(64, _ => Interlocked.Increment(ref errors));
+        if (failing is null)
+        {
+            return;
+        }
+
+        failing.SetTick(() => throw new InvalidOperationException("a bug in the tick"), TimeSpan.FromMilliseconds(10));
+        await Eventually.TrueAsync(() => Volatile.Read(ref errors) >= 3, "three failed ticks reported");
+        failing.SetTick(null, TimeSpan.FromMilliseconds(10));
+    }
+
+    /// <summary>User plus system clock ticks of one thread of this process.</summary>
+    private static long ThreadCpuTicks(int tid)
+    {
+        var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    private static partial int GetThreadId();
 
     private (Socket Mine, Socket Peer) Pair()
     {
