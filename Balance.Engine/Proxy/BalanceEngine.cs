@@ -277,6 +277,14 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the sweeper's ticks, then the epoll loop (which waits for a tick under way), then the pipes.</summary>
+    private async Task StopMachineryAsync()
+    {
+        await sweeper.DisposeAsync().ConfigureAwait(false);
+        context.Loop?.Dispose();
+        context.Pipes?.Dispose();
+    }
+
     private void CheckKillRequest()
     {
         if (Volatile.Read(ref context.Segment.Header.KillRequested) != 0)
@@ -327,9 +335,7 @@ public sealed class BalanceEngine : IAsyncDisposable
 
             // A session that did not unwind may still touch the mapping: then keep it mapped.
             clean = context.Sessions.Count == 0;
-            await sweeper.DisposeAsync().ConfigureAwait(false);
-            context.Loop?.Dispose();
-            context.Pipes?.Dispose();
+            await StopMachineryAsync().ConfigureAwait(false);
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
         }
@@ -339,6 +345,9 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
         finally
         {
+            // Again after a failure above (each step does nothing the second time): no tick may
+            // read the mapping once it is gone.
+            await StopMachineryAsync().ConfigureAwait(false);
             if (clean)
             {
                 segment.Dispose();

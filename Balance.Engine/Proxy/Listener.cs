@@ -86,6 +86,7 @@ internal sealed class Listener : IDisposable
 
         var backoff = FirstBackoff;
         var troubled = false;
+        var failedInARow = 0;
         var full = false;
         var lastFullNotice = -EpisodeGapMs;
         while (true)
@@ -152,9 +153,11 @@ internal sealed class Listener : IDisposable
 
                 context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accept error {(int)e.SocketErrorCode}"));
 
-                // Anything else may come again at once (a listener shut down from outside): a
-                // pause keeps it from spinning on the thread that relays every session.
-                if (e.SocketErrorCode != SocketError.ConnectionAborted)
+                // One such error belongs to one client, and the next accept goes ahead at once, as
+                // accept(2) advises. Many in a row with none accepted between may be the
+                // listener's own (shut down from outside): a pause keeps that from spinning on
+                // the thread that relays every session.
+                if (++failedInARow >= 8)
                 {
                     await Task.Delay(FirstBackoff).ConfigureAwait(false);
                 }
@@ -169,6 +172,7 @@ internal sealed class Listener : IDisposable
             }
 
             backoff = FirstBackoff;
+            failedInARow = 0;
             accepted(client, remote);
         }
     }

@@ -35,6 +35,8 @@ internal sealed unsafe class EpollLoop : IDisposable
     private volatile bool stopping;
     private Action? tick;
     private long tickPeriodMs;
+    private bool closeOnExit;
+    private int descriptorsClosed;
 
     private EpollLoop(int epoll, int wake, int capacity, Action<Exception> onError)
     {
@@ -151,6 +153,11 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// </summary>
     public void SetTick(Action? action, TimeSpan period)
     {
+        if (stopping)
+        {
+            return;
+        }
+
         Volatile.Write(ref tickPeriodMs, Math.Max(1, (long)period.TotalMilliseconds));
         Volatile.Write(ref tick, action);
         Wake(); // a loop asleep without a timeout takes the new one at once
@@ -169,13 +176,29 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
 
         Wake();
-        if (Thread.CurrentThread != thread)
+        if (Thread.CurrentThread != thread && thread.Join(TimeSpan.FromSeconds(5)))
         {
-            thread.Join(TimeSpan.FromSeconds(5));
+            CloseDescriptors();
+            return;
         }
 
-        EpollNative.Close(wake);
-        EpollNative.Close(epoll);
+        // The loop thread may still be in a wait or a read on them (this is that thread, or it
+        // is stuck in a callback): it closes them on its way out, so their numbers are never
+        // reused under it.
+        Volatile.Write(ref closeOnExit, true);
+        if (!thread.IsAlive)
+        {
+            CloseDescriptors();
+        }
+    }
+
+    private void CloseDescriptors()
+    {
+        if (Interlocked.Exchange(ref descriptorsClosed, 1) == 0)
+        {
+            EpollNative.Close(wake);
+            EpollNative.Close(epoll);
+        }
     }
 
     private void Wake()
@@ -185,6 +208,21 @@ internal sealed unsafe class EpollLoop : IDisposable
     }
 
     private void Run()
+    {
+        try
+        {
+            RunLoop();
+        }
+        finally
+        {
+            if (Volatile.Read(ref closeOnExit))
+            {
+                CloseDescriptors();
+            }
+        }
+    }
+
+    private void RunLoop()
     {
         var events = stackalloc EpollNative.Event[MaxEvents];
         long nextTick = 0;
@@ -220,9 +258,16 @@ internal sealed unsafe class EpollLoop : IDisposable
             waitedForTick = n == 0 && timeout > 0;
             if (n < 0)
             {
-                if (Marshal.GetLastPInvokeError() == EpollNative.Interrupted)
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == EpollNative.Interrupted)
                 {
                     continue;
+                }
+
+                // Nothing waits on this loop from here on, nor runs its ticks: say so.
+                if (!stopping)
+                {
+                    onError(new SocketException((int)LinuxErrors.ToSocketError(errno)));
                 }
 
                 return;

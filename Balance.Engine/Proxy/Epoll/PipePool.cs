@@ -28,6 +28,7 @@ internal sealed partial class PipePool : IDisposable
     private const long Empty = -1;
     private const int SetPipeSize = 1031; // F_SETPIPE_SZ
     private const int GetPipeSize = 1032; // F_GETPIPE_SZ
+    private const long RefusalPauseMs = 1000;
 
     private readonly long[] idle;
     private int existing;
@@ -35,6 +36,7 @@ internal sealed partial class PipePool : IDisposable
     private long rentals;
     private int disposed;
     private int disabled;
+    private long refusedUntil;
 
     public PipePool(int capacity)
     {
@@ -54,8 +56,15 @@ internal sealed partial class PipePool : IDisposable
     /// <summary>Pipes handed out so far (each a bulk episode of one direction).</summary>
     public long Rentals => Interlocked.Read(ref rentals);
 
-    /// <summary>Stops handing out pipes: the system refused splicing (<see cref="SpliceOutcome.Unsupported"/>).</summary>
-    public void Disable() => Volatile.Write(ref disabled, 1);
+    /// <summary>
+    /// Stops handing out pipes, and closes the kept ones and those given back from now on: the
+    /// system refused splicing (<see cref="SpliceOutcome.Unsupported"/>).
+    /// </summary>
+    public void Disable()
+    {
+        Volatile.Write(ref disabled, 1);
+        CloseKept();
+    }
 
     /// <summary>A pipe, kept or new; null when all <see cref="Capacity"/> are in use or none can be made.</summary>
     public Pipe? Rent()
@@ -75,9 +84,23 @@ internal sealed partial class PipePool : IDisposable
             }
         }
 
-        if (Interlocked.Increment(ref existing) > Capacity || Create() is not { } pipe)
+        // After a refusal (the user's pipe quota, out of descriptors) the next tries wait a
+        // while: each would cost a pipe2, two fcntl and two close only to find the same.
+        if (Environment.TickCount64 < Volatile.Read(ref refusedUntil))
+        {
+            return null;
+        }
+
+        if (Interlocked.Increment(ref existing) > Capacity)
         {
             Interlocked.Decrement(ref existing);
+            return null;
+        }
+
+        if (Create() is not { } pipe)
+        {
+            Interlocked.Decrement(ref existing);
+            Volatile.Write(ref refusedUntil, Environment.TickCount64 + RefusalPauseMs);
             return null;
         }
 
@@ -91,12 +114,12 @@ internal sealed partial class PipePool : IDisposable
     {
         Interlocked.Decrement(ref inUse);
         var packed = Pack(pipe);
-        for (var i = 0; i < idle.Length && Volatile.Read(ref disposed) == 0; i++)
+        for (var i = 0; i < idle.Length && !IsClosing; i++)
         {
             if (Interlocked.CompareExchange(ref idle[i], packed, Empty) == Empty)
             {
                 // A dispose that swept the slots before this one was filled would miss it.
-                if (Volatile.Read(ref disposed) != 0 && Interlocked.CompareExchange(ref idle[i], Empty, packed) == packed)
+                if (IsClosing && Interlocked.CompareExchange(ref idle[i], Empty, packed) == packed)
                 {
                     Destroy(pipe);
                 }
@@ -118,11 +141,16 @@ internal sealed partial class PipePool : IDisposable
     /// <summary>Closes the kept pipes; pipes in use are closed when their directions give them back.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            return;
+            CloseKept();
         }
+    }
 
+    private bool IsClosing => Volatile.Read(ref disposed) != 0 || Volatile.Read(ref disabled) != 0;
+
+    private void CloseKept()
+    {
         for (var i = 0; i < idle.Length; i++)
         {
             if (Interlocked.Exchange(ref idle[i], Empty) is var packed and not Empty)
