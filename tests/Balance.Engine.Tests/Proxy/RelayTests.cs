@@ -282,6 +282,28 @@ public class RelayTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Packet_dump_of_a_bulk_upload_shows_every_byte_so_nothing_is_spliced_past_it()
+    {
+        const int size = 512 * 1024;
+        await using var r = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
+        var dump = new StringWriter();
+        await using var engine = StartEngine([r.Channel], output: new EngineOutput { PacketDump = dump });
+        using (var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint))
+        {
+            await client.SendAllAsync(RandomNumberGenerator.GetBytes(size), TimeSpan.FromSeconds(30));
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Equal($"R:{size}\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
+        }
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Connections == 0, "session ended");
+        var dumped = System.Text.RegularExpressions.Regex.Matches(dump.ToString(), @"^-> (\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(size, dumped);
+        Assert.Equal(0, engine.Pipes?.Rentals ?? 0);
+    }
+
+    [Fact]
     public async Task A_reply_followed_at_once_by_the_back_ends_close_reaches_every_client_whole()
     {
         // Connection-per-request traffic: the relay reads the reply, finds the FIN right behind
