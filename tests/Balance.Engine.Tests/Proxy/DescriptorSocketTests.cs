@@ -21,15 +21,9 @@ public sealed partial class DescriptorSocketTests : IDisposable
     private const int NonBlockingFlag = 0x800; // O_NONBLOCK
 
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
-    private readonly List<IDisposable> owned = [];
+    private readonly TestSockets sockets = new();
 
-    public void Dispose()
-    {
-        foreach (var o in owned)
-        {
-            o.Dispose();
-        }
-    }
+    public void Dispose() => sockets.Dispose();
 
     [Fact]
     public async Task An_accept_with_nobody_waiting_returns_null_at_once_then_the_client_with_its_address()
@@ -44,10 +38,10 @@ public sealed partial class DescriptorSocketTests : IDisposable
         // Bounded: an accept that waited would hang the test here.
         Assert.Null(await Task.Run(() => DescriptorSocket.TryAccept(listener.SafeHandle, out _)).WaitAsync(Bound));
 
-        var client = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var client = sockets.Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await client.ConnectAsync(listener.LocalEndPoint!);
         var accepted = await AcceptAsync(listener);
-        Own(accepted.Socket);
+        sockets.Own(accepted.Socket);
 
         Assert.Equal(client.LocalEndPoint, accepted.Remote);
         AssertNonBlockingAndCloseOnExec(accepted.Socket);
@@ -64,7 +58,7 @@ public sealed partial class DescriptorSocketTests : IDisposable
         }
 
         var listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
-        Own(listener);
+        sockets.Own(listener);
         try
         {
             listener.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
@@ -79,16 +73,16 @@ public sealed partial class DescriptorSocketTests : IDisposable
         var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
 
         // The runtime's own accept of a first client is the reference for the second's address.
-        var first = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var first = sockets.Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await first.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         listener.Blocking = true;
-        var byRuntime = Own(listener.Accept());
+        var byRuntime = sockets.Own(listener.Accept());
         listener.Blocking = false;
 
-        var second = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var second = sockets.Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await second.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         var accepted = await AcceptAsync(listener);
-        Own(accepted.Socket);
+        sockets.Own(accepted.Socket);
 
         var reference = (IPEndPoint)byRuntime.RemoteEndPoint!;
         Assert.Equal(reference.AddressFamily, accepted.Remote.AddressFamily);
@@ -105,7 +99,7 @@ public sealed partial class DescriptorSocketTests : IDisposable
         }
 
         var listener = Listen(new IPEndPoint(IPAddress.Loopback, 0));
-        var socket = Own(DescriptorSocket.Open(AddressFamily.InterNetwork));
+        var socket = sockets.Own(DescriptorSocket.Open(AddressFamily.InterNetwork));
         AssertNonBlockingAndCloseOnExec(socket);
         using (var view = SocketView.Of(socket))
         {
@@ -118,7 +112,7 @@ public sealed partial class DescriptorSocketTests : IDisposable
         Assert.Contains(started, new[] { SocketError.InProgress, SocketError.Success });
 
         var accepted = await AcceptAsync(listener);
-        Own(accepted.Socket);
+        sockets.Own(accepted.Socket);
         Assert.Equal(SocketError.Success, DescriptorSocket.PendingError(socket));
         using (var view = SocketView.Of(socket))
         {
@@ -144,12 +138,12 @@ public sealed partial class DescriptorSocketTests : IDisposable
             return; // no ::1 here
         }
 
-        var socket = Own(DescriptorSocket.Open(AddressFamily.InterNetworkV6));
+        var socket = sockets.Own(DescriptorSocket.Open(AddressFamily.InterNetworkV6));
         socket.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
         Assert.Contains(NonBlockingConnect.Start(socket, (IPEndPoint)listener.LocalEndPoint!), new[] { SocketError.InProgress, SocketError.Success });
 
         var accepted = await AcceptAsync(listener);
-        Own(accepted.Socket);
+        sockets.Own(accepted.Socket);
         using var view = SocketView.Of(socket);
         Assert.Equal(view.LocalEndPoint, accepted.Remote);
         Assert.Equal(IPAddress.IPv6Loopback, accepted.Remote.Address);
@@ -164,9 +158,9 @@ public sealed partial class DescriptorSocketTests : IDisposable
         }
 
         // A port that is bound but not listening refuses, and nobody else can take it meanwhile.
-        var holder = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var holder = sockets.Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var socket = Own(DescriptorSocket.Open(AddressFamily.InterNetwork));
+        var socket = sockets.Own(DescriptorSocket.Open(AddressFamily.InterNetwork));
         var started = NonBlockingConnect.Start(socket, (IPEndPoint)holder.LocalEndPoint!);
         if (started != SocketError.InProgress)
         {
@@ -234,15 +228,15 @@ public sealed partial class DescriptorSocketTests : IDisposable
     private async Task<(DescriptorSocket Mine, Socket Peer)> PairAsync()
     {
         var listener = Listen(new IPEndPoint(IPAddress.Loopback, 0));
-        var peer = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var peer = sockets.Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await peer.ConnectAsync(listener.LocalEndPoint!);
         var accepted = await AcceptAsync(listener);
-        return (Own(accepted.Socket), peer);
+        return (sockets.Own(accepted.Socket), peer);
     }
 
     private Socket Listen(IPEndPoint endpoint)
     {
-        var listener = Own(new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        var listener = sockets.Own(new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
         listener.NoDelay = true;
         listener.Bind(endpoint);
         listener.Listen();
@@ -250,13 +244,6 @@ public sealed partial class DescriptorSocketTests : IDisposable
         // As the engine's Listener does: the accept4 must not wait on it.
         listener.Blocking = false;
         return listener;
-    }
-
-    private T Own<T>(T item)
-        where T : IDisposable
-    {
-        owned.Add(item);
-        return item;
     }
 
     [LibraryImport("libc", EntryPoint = "fcntl")]

@@ -18,15 +18,12 @@ public sealed partial class EpollLoopTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
     private readonly EpollLoop? loop = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
-    private readonly List<Socket> sockets = [];
+    private readonly TestSockets sockets = new();
 
     public void Dispose()
     {
         loop?.Dispose();
-        foreach (var s in sockets)
-        {
-            s.Dispose();
-        }
+        sockets.Dispose();
     }
 
     [Fact]
@@ -37,7 +34,7 @@ public sealed partial class EpollLoopTests : IDisposable
             return; // no loop on this system: the runtime's operations are used, tested elsewhere
         }
 
-        var (mine, peer) = Pair();
+        var (mine, peer) = sockets.Pair();
         var io = loop.Register(mine.SafeHandle);
         io.Readable.Clear(); // drop the edge the registration itself may report
         var wait = io.Readable.WaitAsync().AsTask();
@@ -63,7 +60,7 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        var (mine, peer) = Pair();
+        var (mine, peer) = sockets.Pair();
         peer.Send("hello"u8);
         peer.Shutdown(SocketShutdown.Send);
         await Task.Delay(50); // both are queued before the socket joins the loop
@@ -87,7 +84,7 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        var (mine, _) = Pair();
+        var (mine, _) = sockets.Pair();
         var io = loop.Register(mine.SafeHandle);
         io.Readable.Clear();
         var wait = io.Readable.WaitAsync().AsTask();
@@ -106,8 +103,8 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        var (first, firstPeer) = Pair();
-        var (second, _) = Pair();
+        var (first, firstPeer) = sockets.Pair();
+        var (second, _) = sockets.Pair();
         var old = loop.Register(first.SafeHandle);
         loop.Unregister(old);
         var reused = loop.Register(second.SafeHandle);
@@ -133,7 +130,7 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        var (mine, peer) = Pair();
+        var (mine, peer) = sockets.Pair();
         mine.Blocking = false;
         var io = loop.Register(mine.SafeHandle);
         var chunk = new byte[64 * 1024];
@@ -168,7 +165,7 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        var (mine, _) = Pair();
+        var (mine, _) = sockets.Pair();
         stopped.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => stopped.Register(mine.SafeHandle));
@@ -182,7 +179,7 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        var (mine, other) = Pair();
+        var (mine, other) = sockets.Pair();
         var first = loop.Register(mine.SafeHandle);
 
         // The same descriptor twice: epoll_ctl fails (EEXIST), and the slot it was given goes back.
@@ -253,17 +250,4 @@ public sealed partial class EpollLoopTests : IDisposable
 
     [LibraryImport("libc", EntryPoint = "gettid")]
     private static partial int GetThreadId();
-
-    private (Socket Mine, Socket Peer) Pair()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        peer.Connect(listener.LocalEndPoint!);
-        var mine = listener.Accept();
-        sockets.Add(mine);
-        sockets.Add(peer);
-        return (mine, peer);
-    }
 }

@@ -14,15 +14,9 @@ namespace Balance.Tests.Proxy;
 public sealed class NonBlockingIoTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
-    private readonly List<Socket> sockets = [];
+    private readonly TestSockets sockets = new();
 
-    public void Dispose()
-    {
-        foreach (var s in sockets)
-        {
-            s.Dispose();
-        }
-    }
+    public void Dispose() => sockets.Dispose();
 
     [Fact]
     public async Task A_read_on_a_blocking_socket_with_nothing_there_returns_at_once_and_then_takes_the_data()
@@ -32,7 +26,7 @@ public sealed class NonBlockingIoTests : IDisposable
             return; // the loop and its direct calls are Linux only
         }
 
-        var (mine, peer) = Pair();
+        var (mine, peer) = sockets.Pair();
         var buffer = new byte[16];
 
         // Bounded: a read that waited on this blocking socket would otherwise hang the test.
@@ -55,7 +49,7 @@ public sealed class NonBlockingIoTests : IDisposable
             return;
         }
 
-        var (mine, _) = Pair();
+        var (mine, _) = sockets.Pair();
         mine.SendBufferSize = 4096;
         var chunk = new byte[64 * 1024];
         var (total, last) = await Task.Run(() =>
@@ -82,25 +76,12 @@ public sealed class NonBlockingIoTests : IDisposable
             return;
         }
 
-        var (mine, peer) = Pair();
+        var (mine, peer) = sockets.Pair();
         peer.LingerState = new LingerOption(true, 0);
         peer.Close();
 
         var buffer = new byte[16];
         await Eventually.TrueAsync(() => NonBlockingIo.Receive(mine.SafeHandle, buffer) == -(int)SocketError.ConnectionReset, "the reset is reported");
         Assert.True(NonBlockingIo.Send(mine.SafeHandle, "late"u8, more: false) < 0, "a send after the reset fails as a value");
-    }
-
-    private (Socket Mine, Socket Peer) Pair()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        sockets.Add(peer);
-        peer.Connect(listener.LocalEndPoint!);
-        var mine = listener.Accept();
-        sockets.Add(mine);
-        return (mine, peer);
     }
 }
