@@ -113,6 +113,31 @@ public sealed partial class PipePoolTests
         }
     }
 
+    [Fact]
+    public void A_disabled_pool_hands_out_nothing_and_closes_what_it_keeps_and_gets_back()
+    {
+        if (!EpollNative.IsSupported)
+        {
+            return;
+        }
+
+        using var pool = new PipePool(2);
+        var kept = pool.Rent()!.Value;
+        var busy = pool.Rent()!.Value;
+        var (keptPipe, busyPipe) = (Identity(kept.Read), Identity(busy.Read));
+        pool.Return(kept);
+
+        // What a direction does when the system refuses splicing (SpliceOutcome.Unsupported).
+        pool.Disable();
+        Assert.Null(pool.Rent());
+        Assert.NotEqual(keptPipe, Identity(kept.Read));
+
+        pool.Return(busy);
+        Assert.NotEqual(busyPipe, Identity(busy.Read));
+        Assert.Equal(0, pool.Existing);
+        Assert.Equal(0, pool.InUse);
+    }
+
     /// <summary>The size of a new pipe made without asking for one.</summary>
     private static unsafe int PlainPipeSize()
     {
