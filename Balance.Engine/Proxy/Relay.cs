@@ -285,6 +285,10 @@ internal sealed class Relay
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = null;
                     fullReads = 0;
+
+                    // A read stops short at TCP urgent data even with bytes queued behind it,
+                    // and no edge would come for them: then read on instead of waiting.
+                    readNow = readable?.TakeUrgent() == true;
                 }
                 else if (++fullReads == FullReadsBeforeSplice || fullReads % FullReadsBeforeYield == 0)
                 {
@@ -312,10 +316,10 @@ internal sealed class Relay
                             pipes = null;
                         }
 
-                        // One read before the next wait: a splice stops short at TCP urgent data
-                        // and reports nothing there, where a read goes on past it, and no edge
-                        // would come for the bytes behind it.
-                        readNow = true;
+                        // A splice stops at TCP urgent data and reports nothing there, where a
+                        // read goes on past it, and no edge would come for the bytes behind it:
+                        // one read then, before the next wait.
+                        readNow = readable!.TakeUrgent();
                     }
                     else if (fullReads % FullReadsBeforeYield == 0)
                     {

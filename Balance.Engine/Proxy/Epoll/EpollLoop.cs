@@ -117,7 +117,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             Volatile.Write(ref entry, registration);
             var ev = new EpollNative.Event
             {
-                Events = EpollNative.In | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
+                Events = EpollNative.In | EpollNative.Priority | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
                 Data = registration.Key,
             };
             if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket, &ev) != 0)
@@ -296,9 +296,10 @@ internal sealed unsafe class EpollLoop : IDisposable
                 try
                 {
                     var end = (what & (EpollNative.RdHup | EpollNative.Hup | EpollNative.Err)) != 0;
-                    if (end || (what & EpollNative.In) != 0)
+                    var urgent = (what & EpollNative.Priority) != 0;
+                    if (end || urgent || (what & EpollNative.In) != 0)
                     {
-                        registration.Readable.Signal(end);
+                        registration.Readable.Signal(end, urgent);
                     }
 
                     if ((what & (EpollNative.Out | EpollNative.Hup | EpollNative.Err)) != 0)

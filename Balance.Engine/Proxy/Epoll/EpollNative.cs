@@ -9,6 +9,7 @@ namespace Balance.Proxy;
 internal static unsafe partial class EpollNative
 {
     public const uint In = 0x001;
+    public const uint Priority = 0x002; // EPOLLPRI: TCP urgent data is queued
     public const uint Out = 0x004;
     public const uint Err = 0x008;
     public const uint Hup = 0x010;

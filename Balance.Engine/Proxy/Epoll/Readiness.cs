@@ -11,7 +11,11 @@ namespace Balance.Proxy;
 /// signal that read or send is about to act on. A read that returns data does not consume a FIN
 /// behind it, and the FIN's edge may be the one that data came with, so the end of stream is kept
 /// apart: <see cref="HasEnded"/> stays set once the peer's FIN, a hang-up or an error was seen,
-/// and then a reader reads again instead of waiting. Result: 0 when ready, the negated
+/// and then a reader reads again instead of waiting. TCP urgent data is kept apart too: a read
+/// (or a splice) stops short at its mark with the bytes behind it already queued, so no edge will
+/// come for them, and <see cref="TakeUrgent"/> tells the reader to read again at once instead of
+/// waiting (the kernel reports urgent data with every edge while it is queued, so a reader that
+/// takes the flag too early gets it back with the next bytes). Result: 0 when ready, the negated
 /// <see cref="SocketError.OperationAborted"/> once aborted.
 /// </summary>
 internal sealed class Readiness : IValueTaskSource<int>
@@ -25,6 +29,7 @@ internal sealed class Readiness : IValueTaskSource<int>
     private ManualResetValueTaskSourceCore<int> core;
     private int state;
     private int ended;
+    private int urgent;
 
     /// <summary>An edge arrived that no wait has taken yet.</summary>
     public bool IsSignaled => Volatile.Read(ref state) == Signaled;
@@ -55,12 +60,25 @@ internal sealed class Readiness : IValueTaskSource<int>
         return new ValueTask<int>(Interlocked.CompareExchange(ref state, Idle, Signaled) == Signaled ? 0 : AbortedResult);
     }
 
+    /// <summary>
+    /// True once after the socket reported urgent data: a read that came up short may have
+    /// stopped at its mark, so read again before waiting. Asked only after a short read.
+    /// </summary>
+    public bool TakeUrgent() => Volatile.Read(ref urgent) != 0 && Interlocked.Exchange(ref urgent, 0) != 0;
+
     /// <summary>Called by the loop thread; the waiting direction continues on it.</summary>
-    public void Signal(bool end)
+    public void Signal(bool end, bool urgentData = false)
     {
+        // Both are set before the state changes, so a reader that cleared the signal before its
+        // read sees them after it, or else gets this signal.
         if (end)
         {
             Volatile.Write(ref ended, 1);
+        }
+
+        if (urgentData)
+        {
+            Volatile.Write(ref urgent, 1);
         }
 
         while (true)

@@ -205,8 +205,32 @@ public class RelayTests(ITestOutputHelper output)
         client.Send("!"u8, SocketFlags.OutOfBand);
         await client.SendAllAsync("tail");
 
-        await Eventually.TrueAsync(() => hold.BytesReceived == size + 4, $"the bytes after the urgent byte arrived ({hold.BytesReceived} of {size + 4})");
+        using var control = engine.Control();
+        await Eventually.TrueAsync(
+            () => hold.BytesReceived == size + 4,
+            () => $"the bytes after the urgent byte arrived: the back-end has {hold.BytesReceived} of {size + 4}, the engine counted {control.GetChannel(0, 0).BytesSent} with {control.GetChannel(0, 0).Connections} session(s) open and {engine.Pipes?.InUse} pipe(s) in use");
         Assert.True(engine.Pipes is null || engine.Pipes.Rentals > 0, "the upload was not spliced");
+    }
+
+    [Fact]
+    public async Task Bytes_behind_TCP_urgent_data_in_a_short_message_arrive_without_more_traffic()
+    {
+        // A read stops short at the urgent mark even when the bytes behind it are already there,
+        // which is usual when they were sent right after it. The urgent byte is not relayed.
+        await using var hold = TestBackend.Start("H", BackendMode.Hold);
+        await using var engine = StartEngine([hold.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        using var control = engine.Control();
+        long expected = 0;
+        for (var round = 1; round <= 20; round++)
+        {
+            client.Send("abc!"u8, SocketFlags.OutOfBand); // "abc", then '!' as the urgent byte
+            client.Send("tail"u8);
+            expected += 7;
+            await Eventually.TrueAsync(
+                () => hold.BytesReceived == expected,
+                () => $"round {round}: the back-end has {hold.BytesReceived} of {expected} bytes, the engine counted {control.GetChannel(0, 0).BytesSent}");
+        }
     }
 
     [Fact]
