@@ -90,6 +90,25 @@ internal sealed class EngineChild : IDisposable
     /// <summary>Open descriptors of the engine process right now.</summary>
     public int OpenDescriptors() => Directory.GetFiles($"/proc/{Pid}/fd").Length;
 
+    /// <summary>What each open descriptor of the engine is ("socket:[123]", "pipe:[45]", a path), for a failure message.</summary>
+    public IReadOnlyList<string> DescriptorTargets()
+    {
+        var targets = new List<string>();
+        foreach (var fd in Directory.GetFiles($"/proc/{Pid}/fd"))
+        {
+            try
+            {
+                targets.Add(Path.GetFileName(fd) + "->" + (new FileInfo(fd).LinkTarget ?? "?"));
+            }
+            catch (IOException)
+            {
+                // closed between the listing and the read
+            }
+        }
+
+        return targets;
+    }
+
     /// <summary>Resident memory of the engine process in KiB.</summary>
     public long ResidentKiB()
     {
