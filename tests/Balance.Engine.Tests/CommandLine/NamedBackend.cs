@@ -96,11 +96,21 @@ public static class Loopback
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or the time is up.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout)
+    public static Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        return EventuallyAsync(() => Task.FromResult(condition()), timeout);
+    }
+
+    /// <summary>
+    /// As above, for a check that is itself asynchronous (a connect, a child process): awaited, so
+    /// no pool thread is blocked on it while the engine under test needs the pool to answer.
+    /// </summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(condition);
         var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {

@@ -93,7 +93,7 @@ asyncio.run(main())
 
             foreach (var engine in engines)
             {
-                Assert.True(await CommandLine.Loopback.EventuallyAsync(() => LiveSessionsAsync(engine).Result == 0, TimeSpan.FromSeconds(30)), "sessions still live");
+                Assert.True(await CommandLine.Loopback.EventuallyAsync(async () => await LiveSessionsAsync(engine) == 0, TimeSpan.FromSeconds(30)), "sessions still live");
                 Assert.False(engine.HasExited, engine.Error);
             }
 

@@ -53,7 +53,7 @@ public sealed class ProcessFaultTests
         }
 
         // Descriptors free again: the engine serves, its channel was not blamed for the shortage.
-        Assert.True(await Loopback.EventuallyAsync(() => Loopback.GreetingAsync(engine.Port, TimeSpan.FromSeconds(3)).Result == "A", Wait), engine.Error);
+        Assert.True(await Loopback.EventuallyAsync(async () => await Loopback.GreetingAsync(engine.Port, TimeSpan.FromSeconds(3)) == "A", Wait), engine.Error);
         var show = await engine.ControlAsync("show");
         Assert.True(show.ExitCode == 0, show.ToString());
         Assert.Contains(" ENA ", show.Output, StringComparison.Ordinal);
