@@ -278,9 +278,9 @@ public sealed class BalanceEngine : IAsyncDisposable
     }
 
     /// <summary>Stops the sweeper's ticks, then the epoll loop (which waits for a tick under way), then the pipes.</summary>
-    private async Task StopMachineryAsync()
+    private void StopMachinery()
     {
-        await sweeper.DisposeAsync().ConfigureAwait(false);
+        sweeper.Dispose();
         context.Loop?.Dispose();
         context.Pipes?.Dispose();
     }
@@ -300,10 +300,14 @@ public sealed class BalanceEngine : IAsyncDisposable
             return;
         }
 
-        _ = Task.Run(() => StopCoreAsync(grace, fault));
+        // A thread of its own, not the pool: the stop's timing must hold in a host process
+        // whose pool is busy (a PowerShell session, a test host), and with the epoll loop the
+        // aborted sessions unwind on the loop's thread, so no step of the stop waits for a
+        // pool worker. It sleeps while it waits and ends with the stop.
+        new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
     }
 
-    private async Task StopCoreAsync(TimeSpan grace, Exception? fault)
+    private void StopCore(TimeSpan grace, Exception? fault)
     {
         var segment = context.Segment;
         var clean = true;
@@ -316,7 +320,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             var deadline = Environment.TickCount64 + (long)grace.TotalMilliseconds;
             while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
             {
-                await Task.Delay(DrainPoll).ConfigureAwait(false);
+                Thread.Sleep(DrainPoll);
             }
 
             context.Sessions.Close();
@@ -330,12 +334,12 @@ public sealed class BalanceEngine : IAsyncDisposable
             deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
             while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
             {
-                await Task.Delay(DrainPoll).ConfigureAwait(false);
+                Thread.Sleep(DrainPoll);
             }
 
             // A session that did not unwind may still touch the mapping: then keep it mapped.
             clean = context.Sessions.Count == 0;
-            await StopMachineryAsync().ConfigureAwait(false);
+            StopMachinery();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
         }
@@ -347,7 +351,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             // Again after a failure above (each step does nothing the second time): no tick may
             // read the mapping once it is gone.
-            await StopMachineryAsync().ConfigureAwait(false);
+            StopMachinery();
             if (clean)
             {
                 segment.Dispose();

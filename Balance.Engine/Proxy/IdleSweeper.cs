@@ -11,8 +11,11 @@ namespace Balance.Proxy;
 /// loop the ticks run on the loop's thread, timed by its wait (<see cref="EpollLoop.SetTick"/>);
 /// otherwise on a <see cref="Timer"/>, whose thread and pool worker wake for each tick.
 /// </summary>
-internal sealed class IdleSweeper : IAsyncDisposable
+internal sealed class IdleSweeper : IDisposable
 {
+    /// <summary>How long stopping waits for a timer tick under way.</summary>
+    private static readonly TimeSpan TickWait = TimeSpan.FromSeconds(5);
+
     private readonly EngineContext context;
     private readonly Action tick;
     private readonly Timer? timer;
@@ -41,16 +44,22 @@ internal sealed class IdleSweeper : IAsyncDisposable
 
     public TimeSpan Period { get; }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Stops the ticks; returns once a timer tick under way is over (the engine's stop thread blocks on it).</summary>
+    public void Dispose()
     {
         if (timer is not null)
         {
-            return timer.DisposeAsync();
+            using var done = new ManualResetEvent(false);
+            if (timer.Dispose(done))
+            {
+                done.WaitOne(TickWait);
+            }
+
+            return;
         }
 
         // The loop is disposed right after this, which waits for a tick under way.
         context.Loop?.SetTick(null, Period);
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>A tenth of the shortest timeout, between 10 and 50 ms: timeouts fire within 10 % late.</summary>

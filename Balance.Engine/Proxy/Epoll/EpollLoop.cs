@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -12,7 +13,9 @@ namespace Balance.Proxy;
 /// the runtime's (<see cref="SocketRuntimeTuning"/>). A socket is removed from the epoll set by
 /// its close; <see cref="Unregister"/> only frees its slot. A periodic task (<see cref="SetTick"/>,
 /// the engine's sweeper) runs on the loop thread too, timed by the wait's timeout, so an idle
-/// engine has one thread that wakes for it instead of a timer thread and pool workers.
+/// engine has one thread that wakes for it instead of a timer thread and pool workers. Work
+/// posted with <see cref="Post"/> (the end of an aborted wait) runs there as well, after the
+/// events at hand, so aborting sessions does not depend on a free thread-pool worker.
 /// </summary>
 internal sealed unsafe class EpollLoop : IDisposable
 {
@@ -37,6 +40,9 @@ internal sealed unsafe class EpollLoop : IDisposable
     private long tickPeriodMs;
     private bool closeOnExit;
     private int descriptorsClosed;
+    private int wakers;
+    private readonly ConcurrentQueue<(Action<object?> Work, object? State)> posted = new();
+    private int postsClosed;
 
     private EpollLoop(int epoll, int wake, int capacity, Action<Exception> onError)
     {
@@ -112,7 +118,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 }
             }
 
-            var registration = new SocketRegistration(slot, ++generations[slot >> ChunkBits]![slot & (ChunkSize - 1)]);
+            var registration = new SocketRegistration(slot, ++generations[slot >> ChunkBits]![slot & (ChunkSize - 1)], this);
             ref var entry = ref chunks[slot >> ChunkBits]![slot & (ChunkSize - 1)];
             Volatile.Write(ref entry, registration);
             var ev = new EpollNative.Event
@@ -163,6 +169,25 @@ internal sealed unsafe class EpollLoop : IDisposable
         Wake(); // a loop asleep without a timeout takes the new one at once
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop thread soon, never inside the caller. Once the
+    /// loop has ended it runs on the thread pool instead, so posted work is never lost.
+    /// </summary>
+    public void Post(Action<object?> work, object? state)
+    {
+        posted.Enqueue((work, state));
+        if (Volatile.Read(ref postsClosed) != 0)
+        {
+            // The loop has drained its queue for the last time (or is doing so): whatever is
+            // still there goes to the pool, this item among them unless the loop took it.
+            RunPostedOnPool();
+        }
+        else if (Thread.CurrentThread != thread)
+        {
+            Wake();
+        }
+    }
+
     public void Dispose()
     {
         lock (slotsLock)
@@ -196,6 +221,14 @@ internal sealed unsafe class EpollLoop : IDisposable
     {
         if (Interlocked.Exchange(ref descriptorsClosed, 1) == 0)
         {
+            // A wake-up from another thread (a post, a tick change) may be writing to the eventfd
+            // right now: its number must not be closed, and perhaps reused, under that write.
+            var spin = new SpinWait();
+            while (Volatile.Read(ref wakers) != 0)
+            {
+                spin.SpinOnce();
+            }
+
             EpollNative.Close(wake);
             EpollNative.Close(epoll);
         }
@@ -203,8 +236,21 @@ internal sealed unsafe class EpollLoop : IDisposable
 
     private void Wake()
     {
-        ulong one = 1;
-        EpollNative.Write(wake, &one, sizeof(ulong));
+        // Announced before the check, and the close checks after its own flag: either this sees
+        // the descriptors closing and writes nothing, or the close waits for this write.
+        Interlocked.Increment(ref wakers);
+        try
+        {
+            if (Volatile.Read(ref descriptorsClosed) == 0)
+            {
+                ulong one = 1;
+                EpollNative.Write(wake, &one, sizeof(ulong));
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref wakers);
+        }
     }
 
     private void Run()
@@ -215,10 +261,36 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
         finally
         {
+            Interlocked.Exchange(ref postsClosed, 1);
+            RunPosted();
             if (Volatile.Read(ref closeOnExit))
             {
                 CloseDescriptors();
             }
+        }
+    }
+
+    /// <summary>Runs what was posted, including what that posts in turn, until the queue is empty.</summary>
+    private void RunPosted()
+    {
+        while (posted.TryDequeue(out var item))
+        {
+            try
+            {
+                item.Work(item.State);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                onError(e);
+            }
+        }
+    }
+
+    private void RunPostedOnPool()
+    {
+        while (posted.TryDequeue(out var item))
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(item.Work, item.State, preferLocal: false);
         }
     }
 
@@ -254,6 +326,9 @@ internal sealed unsafe class EpollLoop : IDisposable
                 nextTick = 0;
             }
 
+            // Before every wait: what the last events or the tick posted (a tick that closed
+            // idle sessions) runs now, not when the next event or tick ends the wait.
+            RunPosted();
             var n = EpollNative.Wait(epoll, events, MaxEvents, timeout);
             waitedForTick = n == 0 && timeout > 0;
             if (n < 0)

@@ -26,10 +26,17 @@ internal sealed class Readiness : IValueTaskSource<int>
     private const int Aborted = 3;
     private const int AbortedResult = -(int)SocketError.OperationAborted;
 
+    private readonly EpollLoop? loop;
     private ManualResetValueTaskSourceCore<int> core;
     private int state;
     private int ended;
     private int urgent;
+
+    /// <summary>A readiness whose aborted wait ends on <paramref name="loop"/>'s thread (on the pool without one).</summary>
+    public Readiness(EpollLoop? loop)
+    {
+        this.loop = loop;
+    }
 
     /// <summary>An edge arrived that no wait has taken yet.</summary>
     public bool IsSignaled => Volatile.Read(ref state) == Signaled;
@@ -102,14 +109,23 @@ internal sealed class Readiness : IValueTaskSource<int>
     public void Clear() => Interlocked.CompareExchange(ref state, Idle, Signaled);
 
     /// <summary>
-    /// Ends every present and future wait. A waiting direction continues on the thread pool, not
-    /// inside the caller (often the other direction, in the middle of its own unwinding).
+    /// Ends every present and future wait. A waiting direction continues on the loop's thread, as
+    /// it does after an edge, and not inside the caller (often the other direction, in the middle
+    /// of its own unwinding); so sessions closed by a stop unwind even while the thread pool is
+    /// busy, which a host process's pool may be for seconds.
     /// </summary>
     public void Abort()
     {
         if (Interlocked.Exchange(ref state, Aborted) == Waiting)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static r => r.core.SetResult(AbortedResult), this, preferLocal: false);
+            if (loop is not null)
+            {
+                loop.Post(static r => ((Readiness)r!).core.SetResult(AbortedResult), this);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static r => r.core.SetResult(AbortedResult), this, preferLocal: false);
+            }
         }
     }
 

@@ -7,19 +7,21 @@ namespace Balance.Proxy;
 /// </summary>
 internal sealed class SocketRegistration
 {
-    public SocketRegistration(int slot, uint generation)
+    public SocketRegistration(int slot, uint generation, EpollLoop loop)
     {
         Slot = slot;
         Generation = generation;
+        Readable = new Readiness(loop);
+        Writable = new Readiness(loop);
     }
 
     public int Slot { get; }
 
     public uint Generation { get; }
 
-    public Readiness Readable { get; } = new();
+    public Readiness Readable { get; }
 
-    public Readiness Writable { get; } = new();
+    public Readiness Writable { get; }
 
     public ulong Key => ((ulong)Generation << 32) | (uint)Slot;
 

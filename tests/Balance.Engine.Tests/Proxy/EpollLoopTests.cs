@@ -11,8 +11,9 @@ namespace Balance.Tests.Proxy;
 /// <summary>
 /// The engine's epoll loop on real loopback sockets: edges reach the waiting direction, an edge
 /// nobody waited for is kept, the end of stream is kept apart from the data, an aborted
-/// registration ends its waits, an event for a freed slot reaches nobody, and its periodic tick
-/// runs on its thread without leaving it spinning.
+/// registration ends its waits (which resume on the loop's thread), an event for a freed slot
+/// reaches nobody, its periodic tick runs on its thread without leaving it spinning, and posted
+/// work runs before the next wait, or on the pool once the loop is gone.
 /// </summary>
 public sealed partial class EpollLoopTests : IDisposable
 {
@@ -93,6 +94,73 @@ public sealed partial class EpollLoopTests : IDisposable
 
         Assert.Equal(-(int)SocketError.OperationAborted, await wait.WaitAsync(Bound));
         Assert.Equal(-(int)SocketError.OperationAborted, await io.Writable.WaitAsync());
+    }
+
+    [Fact]
+    public async Task An_aborted_wait_resumes_on_the_loop_thread_not_inside_the_caller()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var (mine, _) = sockets.Pair();
+        var io = loop.Register(mine.SafeHandle);
+        io.Readable.Clear();
+        var resumedOn = ResumedOnAsync(io.Readable);
+
+        io.Abort();
+        var (result, thread) = await resumedOn.WaitAsync(Bound);
+        Assert.Equal(-(int)SocketError.OperationAborted, result);
+        Assert.NotEqual(GetThreadId(), thread);
+        Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{thread}/comm").Trim());
+
+        static async Task<(int Result, int Thread)> ResumedOnAsync(Readiness readiness)
+        {
+            var result = await readiness.WaitAsync().ConfigureAwait(false);
+            return (result, GetThreadId());
+        }
+    }
+
+    [Fact]
+    public async Task Work_a_tick_posts_runs_before_the_loop_waits_again()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        // The next tick is a whole period away: posted work that waited for the end of the
+        // loop's wait would run after it, and see two ticks.
+        var ticks = 0;
+        var ticksSeenByWork = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.SetTick(
+            () =>
+            {
+                if (Interlocked.Increment(ref ticks) == 1)
+                {
+                    loop.Post(static state => ((Action)state!)(), (Action)(() => ticksSeenByWork.TrySetResult(Volatile.Read(ref ticks))));
+                }
+            },
+            TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal(1, await ticksSeenByWork.Task.WaitAsync(Bound));
+        loop.SetTick(null, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Work_posted_to_a_stopped_loop_still_runs()
+    {
+        var stopped = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
+        if (stopped is null)
+        {
+            return;
+        }
+
+        stopped.Dispose();
+        var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stopped.Post(static state => ((TaskCompletionSource)state!).TrySetResult(), ran);
+        await ran.Task.WaitAsync(Bound);
     }
 
     [Fact]
