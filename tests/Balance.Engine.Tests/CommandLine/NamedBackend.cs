@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Balance.Tests.Infrastructure;
 
 namespace Balance.Tests.CommandLine;
 
@@ -95,31 +96,13 @@ public static class Loopback
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or the time is up.</summary>
+    /// <summary>Polls <paramref name="condition"/> until it holds or the time is up (<see cref="Eventually.HoldsAsync"/>).</summary>
     public static Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        return EventuallyAsync(() => Task.FromResult(condition()), timeout);
+        return Eventually.HoldsAsync(() => Task.FromResult(condition()), timeout);
     }
 
-    /// <summary>
-    /// As above, for a check that is itself asynchronous (a connect, a child process): awaited, so
-    /// no pool thread is blocked on it while the engine under test needs the pool to answer.
-    /// </summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20);
-        }
-
-        return true;
-    }
+    /// <summary>As above, for a check that is itself asynchronous.</summary>
+    public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout) => Eventually.HoldsAsync(condition, timeout);
 }

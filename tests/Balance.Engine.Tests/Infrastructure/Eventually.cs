@@ -14,15 +14,31 @@ public static class Eventually
     {
         ArgumentNullException.ThrowIfNull(condition);
         ArgumentNullException.ThrowIfNull(what);
-        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        while (!condition())
+        if (!await HoldsAsync(() => Task.FromResult(condition()), timeout ?? DefaultTimeout))
+        {
+            throw new TimeoutException($"timed out waiting for: {what()}");
+        }
+    }
+
+    /// <summary>
+    /// True once <paramref name="condition"/> holds, false when the time is up. The check may
+    /// itself be asynchronous (a connect, a child process): it is awaited, so no pool thread is
+    /// blocked on it while the engine under test may need the pool to answer.
+    /// </summary>
+    public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"timed out waiting for: {what()}");
+                return false;
             }
 
             await Task.Delay(10);
         }
+
+        return true;
     }
 }
