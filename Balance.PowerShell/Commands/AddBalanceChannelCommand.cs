@@ -11,17 +11,8 @@ namespace Balance.PowerShell;
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "BalanceChannel", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Add-BalanceChannel.md")]
 [OutputType(typeof(BalanceChannel))]
-public sealed class AddBalanceChannelCommand : BalanceCmdlet
+public sealed class AddBalanceChannelCommand : InstanceCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, 65535)]
-    [ArgumentCompleter(typeof(PortCompleter))]
-    public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
-
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, BalanceConfiguration.LimitMaxGroups - 1)]
     [ArgumentCompleter(typeof(GroupCompleter))]

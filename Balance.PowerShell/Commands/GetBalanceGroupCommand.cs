@@ -6,17 +6,8 @@ namespace Balance.PowerShell;
 /// <summary>Get-BalanceGroup: the groups (failover tiers) of instances: type and channel count.</summary>
 [Cmdlet(VerbsCommon.Get, "BalanceGroup", HelpUri = HelpUriBase + "Get-BalanceGroup.md")]
 [OutputType(typeof(BalanceGroup))]
-public sealed class GetBalanceGroupCommand : BalanceCmdlet
+public sealed class GetBalanceGroupCommand : InstanceQueryCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, 65535)]
-    [ArgumentCompleter(typeof(PortCompleter))]
-    public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
-
     /// <summary>Groups to read, empty ones included when named; default: every group that has channels.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
@@ -26,8 +17,7 @@ public sealed class GetBalanceGroupCommand : BalanceCmdlet
 
     protected override void ProcessRecord()
     {
-        int? port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;
-        foreach (var (instance, client) in OpenEach(port, BindAddress))
+        foreach (var (instance, client) in OpenEach(PortFilter, BindAddress))
         {
             using (client)
             {

@@ -8,17 +8,8 @@ namespace Balance.PowerShell;
 /// <summary>Set-BalanceGroup: switches a group between round robin and client-address hash (the shell's <c>rr</c> and <c>hash</c>).</summary>
 [Cmdlet(VerbsCommon.Set, "BalanceGroup", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Set-BalanceGroup.md")]
 [OutputType(typeof(BalanceGroup))]
-public sealed class SetBalanceGroupCommand : BalanceCmdlet
+public sealed class SetBalanceGroupCommand : InstanceCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, 65535)]
-    [ArgumentCompleter(typeof(PortCompleter))]
-    public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
-
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ValidateRange(0, BalanceConfiguration.LimitMaxGroups - 1)]

@@ -11,18 +11,9 @@ namespace Balance.PowerShell;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpUriBase + "Stop-Balance.md")]
 [OutputType(typeof(BalanceInstance))]
-public sealed class StopBalanceCommand : BalanceCmdlet
+public sealed class StopBalanceCommand : InstanceCmdlet
 {
     private static readonly TimeSpan Margin = TimeSpan.FromSeconds(5);
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, 65535)]
-    [ArgumentCompleter(typeof(PortCompleter))]
-    public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
 
     /// <summary>Seconds to wait for the stop; default: the instance's grace period plus 5 seconds.</summary>
     [Parameter]

@@ -4,17 +4,8 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Selection shared by the cmdlets that read channels: all instances, or a port, narrowed to a group and indexes.</summary>
-public abstract class ChannelQueryBase : BalanceCmdlet
+public abstract class ChannelQueryBase : InstanceQueryCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, 65535)]
-    [ArgumentCompleter(typeof(PortCompleter))]
-    public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
-
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxGroups - 1)]
     [ArgumentCompleter(typeof(GroupCompleter))]
@@ -28,9 +19,8 @@ public abstract class ChannelQueryBase : BalanceCmdlet
 
     protected override void ProcessRecord()
     {
-        int? port = MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;
         var groupGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Group));
-        foreach (var (_, client) in OpenEach(port, BindAddress))
+        foreach (var (_, client) in OpenEach(PortFilter, BindAddress))
         {
             using (client)
             {

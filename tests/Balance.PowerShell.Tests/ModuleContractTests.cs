@@ -79,6 +79,29 @@ public sealed class ModuleContractTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("Add-BalanceChannel", true)]
+    [InlineData("Set-BalanceGroup", true)]
+    [InlineData("Stop-Balance", true)]
+    [InlineData("Get-Balance", false)]
+    [InlineData("Get-BalanceGroup", false)]
+    [InlineData("Get-BalanceChannel", false)]
+    [InlineData("Get-BalanceCounter", false)]
+    [InlineData("Export-BalanceCounter", false)]
+    public void The_instance_is_named_by_port_first_and_both_port_and_bind_address_bind_by_property_name(string cmdlet, bool changesOne)
+    {
+        // A cmdlet that changes one instance needs its port; one that reads takes every instance without it.
+        var parameters = (IDictionary<string, ParameterMetadata>)ps.Run("(Get-Command $args[0]).Parameters", cmdlet).ThrowOnError().Single.BaseObject;
+        var port = Assert.Single(parameters["Port"].ParameterSets.Values);
+        Assert.Equal(changesOne, port.IsMandatory);
+        Assert.Equal(0, port.Position);
+        Assert.True(port.ValueFromPipelineByPropertyName);
+        Assert.Contains(parameters["Port"].Attributes, a => a is ArgumentCompleterAttribute);
+        var bind = Assert.Single(parameters["BindAddress"].ParameterSets.Values);
+        Assert.False(bind.IsMandatory);
+        Assert.True(bind.ValueFromPipelineByPropertyName);
+    }
+
     [Fact]
     public void Every_output_type_has_a_table_view_and_every_view_a_type()
     {
