@@ -89,6 +89,9 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     public SegmentName Name => context.Segment.Name;
 
+    /// <summary>True when sessions run on the engine's epoll loop, for diagnostics and tests.</summary>
+    internal bool OnLoop => context.Loop is not null;
+
     /// <summary>The engine's splice pipes (null without the epoll loop), for diagnostics and tests.</summary>
     internal PipePool? Pipes => context.Pipes;
 
@@ -277,12 +280,16 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the sweeper's ticks, then the epoll loop (which waits for a tick under way), then the pipes.</summary>
-    private void StopMachinery()
+    /// <summary>
+    /// Stops the sweeper's ticks, then the epoll loop (which waits for a tick under way), then the
+    /// pipes. False when a tick or the loop's thread did not end in time and may still run.
+    /// </summary>
+    private bool StopMachinery()
     {
-        sweeper.Dispose();
+        var ticksOver = sweeper.Stop();
         context.Loop?.Dispose();
         context.Pipes?.Dispose();
+        return ticksOver && context.Loop?.IsRunning != true;
     }
 
     private void CheckKillRequest()
@@ -301,9 +308,9 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
 
         // A thread of its own, not the pool: the stop's timing must hold in a host process
-        // whose pool is busy (a PowerShell session, a test host), and with the epoll loop the
-        // aborted sessions unwind on the loop's thread, so no step of the stop waits for a
-        // pool worker. It sleeps while it waits and ends with the stop.
+        // whose pool is busy (a PowerShell session, a test host). With the epoll loop the
+        // sessions it aborts unwind on the loop's thread too; only a bulk direction caught in
+        // its yield resumes on the pool. It sleeps while it waits and ends with the stop.
         new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
     }
 
@@ -337,9 +344,10 @@ public sealed class BalanceEngine : IAsyncDisposable
                 Thread.Sleep(DrainPoll);
             }
 
-            // A session that did not unwind may still touch the mapping: then keep it mapped.
+            // A session that did not unwind, or a tick that did not end, may still touch the
+            // mapping: then keep it mapped.
             clean = context.Sessions.Count == 0;
-            StopMachinery();
+            clean &= StopMachinery();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
         }
@@ -349,25 +357,36 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
         finally
         {
-            // Again after a failure above (each step does nothing the second time): no tick may
-            // read the mapping once it is gone.
-            StopMachinery();
-            if (clean)
+            // On this thread an exception that escaped would end the process, and Completion
+            // would never be set: every failure is reported through Completion instead.
+            try
             {
-                segment.Dispose();
-            }
+                // Again after a failure above (each step does nothing the second time): no tick
+                // may read the mapping once it is gone.
+                if (StopMachinery() && clean)
+                {
+                    segment.Dispose();
+                }
 
-            TryDelete(segment.Name.Path);
-            TryDelete(segment.Name.ControlLockPath);
-            ownerLock.DeleteOnDispose();
-            ownerLock.Dispose();
-            if (fault is null)
-            {
-                completion.TrySetResult();
+                TryDelete(segment.Name.Path);
+                TryDelete(segment.Name.ControlLockPath);
+                ownerLock.DeleteOnDispose();
+                ownerLock.Dispose();
             }
-            else
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                completion.TrySetException(fault);
+                fault ??= e;
+            }
+            finally
+            {
+                if (fault is null)
+                {
+                    completion.TrySetResult();
+                }
+                else
+                {
+                    completion.TrySetException(fault);
+                }
             }
         }
     }

@@ -11,7 +11,7 @@ namespace Balance.Proxy;
 /// loop the ticks run on the loop's thread, timed by its wait (<see cref="EpollLoop.SetTick"/>);
 /// otherwise on a <see cref="Timer"/>, whose thread and pool worker wake for each tick.
 /// </summary>
-internal sealed class IdleSweeper : IDisposable
+internal sealed class IdleSweeper
 {
     /// <summary>How long stopping waits for a timer tick under way.</summary>
     private static readonly TimeSpan TickWait = TimeSpan.FromSeconds(5);
@@ -44,22 +44,22 @@ internal sealed class IdleSweeper : IDisposable
 
     public TimeSpan Period { get; }
 
-    /// <summary>Stops the ticks; returns once a timer tick under way is over (the engine's stop thread blocks on it).</summary>
-    public void Dispose()
+    /// <summary>
+    /// Stops the ticks; returns once a timer tick under way is over, or false when it has not
+    /// ended in time (the engine's stop thread blocks on this). With the loop, the loop's own
+    /// stop, right after this, waits for a tick under way.
+    /// </summary>
+    public bool Stop()
     {
         if (timer is not null)
         {
-            using var done = new ManualResetEvent(false);
-            if (timer.Dispose(done))
-            {
-                done.WaitOne(TickWait);
-            }
-
-            return;
+            // DisposeAsync, not Dispose(WaitHandle): a wait that gives up may leave it behind,
+            // where a handle disposed under a running tick would fail that tick's signal.
+            return timer.DisposeAsync().AsTask().Wait(TickWait);
         }
 
-        // The loop is disposed right after this, which waits for a tick under way.
         context.Loop?.SetTick(null, Period);
+        return true;
     }
 
     /// <summary>A tenth of the shortest timeout, between 10 and 50 ms: timeouts fire within 10 % late.</summary>

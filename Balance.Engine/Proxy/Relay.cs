@@ -113,6 +113,12 @@ internal sealed class Relay
         // reply finds it, and then reply and FIN leave in one segment (FinalSegment) instead of
         // a reply, a wasted wait and a separate FIN. A longer-lived connection pays for this once.
         var probeEnd = !clientToBackend;
+
+        // TCP urgent data was reported and this direction has not read its queue empty since:
+        // a short read may have stopped at the urgent mark, with bytes queued behind it for
+        // which no edge will come. Taken from the readiness before each read, dropped when a
+        // read finds nothing, so it costs one read that finds nothing per urgent message.
+        var urgent = false;
         try
         {
             // Without the loop, the reads and sends that need no wait are the runtime's own
@@ -148,9 +154,11 @@ internal sealed class Relay
                     readNow = false;
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     readable?.Clear();
+                    urgent |= readable?.TakeUrgent() == true;
                     read = ReceiveNow(from, fromSocket, buffer);
                     if (read == SocketOperation.WouldBlock)
                     {
+                        urgent = false;
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
                         if (readable?.HasEnded == true)
@@ -169,9 +177,11 @@ internal sealed class Relay
                 else
                 {
                     readable!.Clear();
+                    urgent |= readable.TakeUrgent();
                     read = NonBlockingIo.Receive(from.Handle, buffer);
                     while (read == SocketOperation.WouldBlock)
                     {
+                        urgent = false;
                         if (readable.HasEnded)
                         {
                             read = 0;
@@ -182,6 +192,7 @@ internal sealed class Relay
                         if (read == 0)
                         {
                             readable.Clear();
+                            urgent |= readable.TakeUrgent();
                             read = NonBlockingIo.Receive(from.Handle, buffer);
                         }
                     }
@@ -288,7 +299,7 @@ internal sealed class Relay
 
                     // A read stops short at TCP urgent data even with bytes queued behind it,
                     // and no edge would come for them: then read on instead of waiting.
-                    readNow = readable?.TakeUrgent() == true;
+                    readNow = urgent;
                 }
                 else if (++fullReads == FullReadsBeforeSplice || fullReads % FullReadsBeforeYield == 0)
                 {
@@ -318,8 +329,10 @@ internal sealed class Relay
 
                         // A splice stops at TCP urgent data and reports nothing there, where a
                         // read goes on past it, and no edge would come for the bytes behind it:
-                        // one read then, before the next wait.
-                        readNow = readable!.TakeUrgent();
+                        // one read then, before the next wait. A refused splice took nothing,
+                        // after two full reads: the bytes are very likely there.
+                        urgent |= readable!.TakeUrgent();
+                        readNow = urgent || outcome == SpliceOutcome.Unsupported;
                     }
                     else if (fullReads % FullReadsBeforeYield == 0)
                     {

@@ -188,6 +188,9 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
+    /// <summary>True while the loop's thread runs: after <see cref="Dispose"/>, when it did not end in time.</summary>
+    public bool IsRunning => thread.IsAlive;
+
     public void Dispose()
     {
         lock (slotsLock)

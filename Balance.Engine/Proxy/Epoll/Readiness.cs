@@ -13,9 +13,9 @@ namespace Balance.Proxy;
 /// apart: <see cref="HasEnded"/> stays set once the peer's FIN, a hang-up or an error was seen,
 /// and then a reader reads again instead of waiting. TCP urgent data is kept apart too: a read
 /// (or a splice) stops short at its mark with the bytes behind it already queued, so no edge will
-/// come for them, and <see cref="TakeUrgent"/> tells the reader to read again at once instead of
-/// waiting (the kernel reports urgent data with every edge while it is queued, so a reader that
-/// takes the flag too early gets it back with the next bytes). Result: 0 when ready, the negated
+/// come for them. A reader takes <see cref="TakeUrgent"/> before each read and, while it holds
+/// it, reads again after a short read instead of waiting, until a read finds nothing (the
+/// kernel reports urgent data with every edge while it is queued). Result: 0 when ready, the negated
 /// <see cref="SocketError.OperationAborted"/> once aborted.
 /// </summary>
 internal sealed class Readiness : IValueTaskSource<int>
@@ -68,8 +68,8 @@ internal sealed class Readiness : IValueTaskSource<int>
     }
 
     /// <summary>
-    /// True once after the socket reported urgent data: a read that came up short may have
-    /// stopped at its mark, so read again before waiting. Asked only after a short read.
+    /// True once after the socket reported urgent data. Taken after <see cref="Clear"/> and before
+    /// a read: a report that comes later also leaves a signal, so the reader's next wait ends at once.
     /// </summary>
     public bool TakeUrgent() => Volatile.Read(ref urgent) != 0 && Interlocked.Exchange(ref urgent, 0) != 0;
 

@@ -130,22 +130,26 @@ public sealed partial class EpollLoopTests : IDisposable
             return;
         }
 
-        // The next tick is a whole period away: posted work that waited for the end of the
-        // loop's wait would run after it, and see two ticks.
+        // Nothing else happens on this loop: posted work that waited for the end of the loop's
+        // next wait would run a whole period (3 s) after the tick that posted it.
+        var period = TimeSpan.FromSeconds(3);
         var ticks = 0;
-        var ticksSeenByWork = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tickedAt = 0L;
+        var delay = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
         loop.SetTick(
             () =>
             {
                 if (Interlocked.Increment(ref ticks) == 1)
                 {
-                    loop.Post(static state => ((Action)state!)(), (Action)(() => ticksSeenByWork.TrySetResult(Volatile.Read(ref ticks))));
+                    tickedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                    loop.Post(static state => ((Action)state!)(), (Action)(() => delay.TrySetResult(System.Diagnostics.Stopwatch.GetElapsedTime(tickedAt))));
                 }
             },
-            TimeSpan.FromMilliseconds(300));
+            period);
 
-        Assert.Equal(1, await ticksSeenByWork.Task.WaitAsync(Bound));
-        loop.SetTick(null, TimeSpan.FromMilliseconds(300));
+        var ranAfter = await delay.Task.WaitAsync(period * 3);
+        loop.SetTick(null, period);
+        Assert.True(ranAfter < period / 2, $"posted work ran {ranAfter.TotalMilliseconds:F0} ms after the tick");
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using Balance.Proxy;
 using Balance.Tests.Infrastructure;
 using Xunit;
 
@@ -21,16 +20,21 @@ public sealed class StopUnderBusyPoolTests
     [Fact]
     public async Task A_stop_ends_within_its_grace_while_every_pool_worker_is_blocked()
     {
-        if (!EpollNative.IsSupported)
+        await using var echo = TestBackend.Start("E", BackendMode.Echo);
+        var grace = TimeSpan.FromSeconds(1);
+        await using var engine = TestEngine.Start([echo.Channel], c => c with { GracePeriod = grace });
+        if (!engine.OnLoop)
         {
             return; // without the loop, aborted runtime operations end on the pool by design
         }
 
-        await using var echo = TestBackend.Start("E", BackendMode.Echo);
-        var grace = TimeSpan.FromSeconds(1);
-        await using var engine = TestEngine.Start([echo.Channel], c => c with { GracePeriod = grace });
         var clients = new List<Socket>();
-        using var release = new ManualResetEventSlim(false);
+        const int blockers = 256;
+        var started = 0;
+        var finished = 0;
+
+        // Disposed only once every blocked item is over: one still queued would meet a disposed gate.
+        var release = new ManualResetEventSlim(false);
         try
         {
             for (var i = 0; i < 4; i++)
@@ -43,14 +47,14 @@ public sealed class StopUnderBusyPoolTests
 
             // More blocked work items than the pool will have threads while this runs: every
             // worker it has, or adds for the starvation, takes one and blocks on it.
-            var started = 0;
-            for (var i = 0; i < 256; i++)
+            for (var i = 0; i < blockers; i++)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(
                     gate =>
                     {
                         Interlocked.Increment(ref started);
                         gate.Wait(TimeSpan.FromSeconds(30));
+                        Interlocked.Increment(ref finished);
                     },
                     release,
                     preferLocal: false);
@@ -82,6 +86,11 @@ public sealed class StopUnderBusyPoolTests
             foreach (var c in clients)
             {
                 c.Dispose();
+            }
+
+            if (await Eventually.HoldsAsync(() => Task.FromResult(Volatile.Read(ref finished) == blockers), TimeSpan.FromSeconds(30)))
+            {
+                release.Dispose();
             }
         }
     }
