@@ -309,8 +309,8 @@ public sealed class BalanceEngine : IAsyncDisposable
 
         // A thread of its own, not the pool: the stop's timing must hold in a host process
         // whose pool is busy (a PowerShell session, a test host). With the epoll loop the
-        // sessions it aborts unwind on the loop's thread too; only a bulk direction caught in
-        // its yield resumes on the pool. It sleeps while it waits and ends with the stop.
+        // sessions it aborts unwind on the loop's thread too, bulk directions that yielded
+        // included. It sleeps while it waits and ends with the stop.
         new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
     }
 

@@ -310,7 +310,7 @@ internal sealed class Relay
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
                         fullReads = 0;
-                        var outcome = await SpliceRelay.RunAsync(session, from.Handle, to.Handle, readable!, writable!, pipes, pipe, clientToBackend).ConfigureAwait(false);
+                        var outcome = await SpliceRelay.RunAsync(context.Loop!, session, from.Handle, to.Handle, readable!, writable!, pipes, pipe, clientToBackend).ConfigureAwait(false);
                         if (outcome == SpliceOutcome.Failed)
                         {
                             failed = true;
@@ -336,7 +336,14 @@ internal sealed class Relay
                     }
                     else if (fullReads % FullReadsBeforeYield == 0)
                     {
-                        await Task.Yield();
+                        if (direct)
+                        {
+                            await context.Loop!.Yield();
+                        }
+                        else
+                        {
+                            await Task.Yield();
+                        }
                     }
                 }
             }

@@ -169,6 +169,9 @@ internal sealed unsafe class EpollLoop : IDisposable
         Wake(); // a loop asleep without a timeout takes the new one at once
     }
 
+    /// <summary>An awaitable that goes on in the loop's next round, on its thread (<see cref="LoopYield"/>).</summary>
+    public LoopYield Yield() => new(this);
+
     /// <summary>
     /// Runs <paramref name="work"/> on the loop thread soon, never inside the caller. Once the
     /// loop has ended it runs on the thread pool instead, so posted work is never lost.
@@ -266,6 +269,8 @@ internal sealed unsafe class EpollLoop : IDisposable
         {
             Interlocked.Exchange(ref postsClosed, 1);
             RunPosted();
+            RunPostedOnPool(); // what that posted, and anything a bounded round left
+
             if (Volatile.Read(ref closeOnExit))
             {
                 CloseDescriptors();
@@ -273,10 +278,18 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
-    /// <summary>Runs what was posted, including what that posts in turn, until the queue is empty.</summary>
+    /// <summary>
+    /// Runs what was posted before this round began; what that posts in turn (a bulk direction
+    /// yielding again) waits for the next round, after the loop has looked for events.
+    /// </summary>
     private void RunPosted()
     {
-        while (posted.TryDequeue(out var item))
+        if (posted.IsEmpty)
+        {
+            return;
+        }
+
+        for (var n = posted.Count; n > 0 && posted.TryDequeue(out var item); n--)
         {
             try
             {
@@ -330,8 +343,14 @@ internal sealed unsafe class EpollLoop : IDisposable
             }
 
             // Before every wait: what the last events or the tick posted (a tick that closed
-            // idle sessions) runs now, not when the next event or tick ends the wait.
+            // idle sessions) runs now, not when the next event or tick ends the wait; and while
+            // work is left (a direction that yielded), the wait only looks for events.
             RunPosted();
+            if (!posted.IsEmpty)
+            {
+                timeout = 0;
+            }
+
             var n = EpollNative.Wait(epoll, events, MaxEvents, timeout);
             waitedForTick = n == 0 && timeout > 0;
             if (n < 0)

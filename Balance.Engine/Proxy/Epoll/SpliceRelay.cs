@@ -38,12 +38,12 @@ internal static partial class SpliceRelay
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<SpliceOutcome> RunAsync(
-        Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, PipePool pipes, Pipe pipe, bool clientToBackend)
+        EpollLoop loop, Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, PipePool pipes, Pipe pipe, bool clientToBackend)
     {
         var outcome = SpliceOutcome.Failed;
         try
         {
-            outcome = await MoveAsync(session, from, to, readable, writable, pipe, clientToBackend).ConfigureAwait(false);
+            outcome = await MoveAsync(loop, session, from, to, readable, writable, pipe, clientToBackend).ConfigureAwait(false);
             if (outcome == SpliceOutcome.Unsupported)
             {
                 pipes.Disable();
@@ -67,7 +67,7 @@ internal static partial class SpliceRelay
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<SpliceOutcome> MoveAsync(
-        Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, Pipe pipe, bool clientToBackend)
+        EpollLoop loop, Session session, SafeHandle from, SafeHandle to, Readiness readable, Readiness writable, Pipe pipe, bool clientToBackend)
     {
         long moved = 0;
         long sinceYield = 0;
@@ -119,7 +119,7 @@ internal static partial class SpliceRelay
                 if (sinceYield >= BytesBeforeYield)
                 {
                     sinceYield = 0;
-                    await Task.Yield();
+                    await loop.Yield();
                 }
             }
         }

@@ -153,6 +153,64 @@ public sealed partial class EpollLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task Work_that_posts_itself_again_leaves_the_loop_free_to_take_events()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        // As a bulk direction does that yields again each time it goes on: run all of it at
+        // once and the loop would never wait for events again.
+        var (mine, peer) = sockets.Pair();
+        var io = loop.Register(mine.SafeHandle);
+        io.Readable.Clear();
+        var stop = 0;
+        var rounds = 0;
+        Action<object?>? again = null;
+        again = _ =>
+        {
+            Interlocked.Increment(ref rounds);
+            if (Volatile.Read(ref stop) == 0)
+            {
+                loop.Post(again!, null);
+            }
+        };
+
+        try
+        {
+            loop.Post(again, null);
+            await Eventually.TrueAsync(() => Volatile.Read(ref rounds) > 10, "the work goes round");
+            var wait = io.Readable.WaitAsync().AsTask();
+            peer.Send("a"u8);
+            Assert.Equal(0, await wait.WaitAsync(Bound));
+        }
+        finally
+        {
+            Volatile.Write(ref stop, 1);
+        }
+    }
+
+    [Fact]
+    public async Task A_yield_goes_on_on_the_loop_thread()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        var thread = await YieldedOnAsync(loop).WaitAsync(Bound);
+        Assert.NotEqual(GetThreadId(), thread);
+        Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{thread}/comm").Trim());
+
+        static async Task<int> YieldedOnAsync(EpollLoop on)
+        {
+            await on.Yield();
+            return GetThreadId();
+        }
+    }
+
+    [Fact]
     public async Task Work_posted_to_a_stopped_loop_still_runs()
     {
         var stopped = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
