@@ -317,7 +317,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private void StopCore(TimeSpan grace, Exception? fault)
     {
         var segment = context.Segment;
-        var clean = true;
+        bool? machineryStopped = null;
         try
         {
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopping);
@@ -344,10 +344,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 Thread.Sleep(DrainPoll);
             }
 
-            // A session that did not unwind, or a tick that did not end, may still touch the
-            // mapping: then keep it mapped.
-            clean = context.Sessions.Count == 0;
-            clean &= StopMachinery();
+            machineryStopped = StopMachinery();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
         }
@@ -358,12 +355,14 @@ public sealed class BalanceEngine : IAsyncDisposable
         finally
         {
             // On this thread an exception that escaped would end the process, and Completion
-            // would never be set: every failure is reported through Completion instead.
+            // would never be set: a failure here is reported through Completion instead.
             try
             {
-                // Again after a failure above (each step does nothing the second time): no tick
-                // may read the mapping once it is gone.
-                if (StopMachinery() && clean)
+                // After a failure above, the machinery is stopped here (no tick may read the
+                // mapping once it is gone). A session that did not unwind, or a tick or loop
+                // that did not end, may still touch the mapping: then it stays mapped.
+                machineryStopped ??= StopMachinery();
+                if (machineryStopped.Value && context.Sessions.Count == 0)
                 {
                     segment.Dispose();
                 }

@@ -156,6 +156,13 @@ internal sealed class Relay
                     readable?.Clear();
                     urgent |= readable?.TakeUrgent() == true;
                     read = ReceiveNow(from, fromSocket, buffer);
+                    if (read == SocketOperation.WouldBlock && urgent)
+                    {
+                        // At the urgent mark a read also finds nothing while a signal is
+                        // pending for this thread; it has been delivered by now.
+                        read = ReceiveNow(from, fromSocket, buffer);
+                    }
+
                     if (read == SocketOperation.WouldBlock)
                     {
                         urgent = false;
@@ -179,6 +186,11 @@ internal sealed class Relay
                     readable!.Clear();
                     urgent |= readable.TakeUrgent();
                     read = NonBlockingIo.Receive(from.Handle, buffer);
+                    if (read == SocketOperation.WouldBlock && urgent)
+                    {
+                        read = NonBlockingIo.Receive(from.Handle, buffer); // as above: a signal at the mark
+                    }
+
                     while (read == SocketOperation.WouldBlock)
                     {
                         urgent = false;
@@ -305,8 +317,10 @@ internal sealed class Relay
                 {
                     if (pipes?.Rent() is { } pipe)
                     {
-                        // A bulk transfer: on through a pipe, without copying, until the source
-                        // pauses (then back to a wait that holds neither buffer nor pipe) or ends.
+                        // A bulk transfer: on through a pipe, without copying, until a splice
+                        // finds nothing more; then on as below, to a wait that holds neither
+                        // buffer nor pipe, or a read where one must come first (an end of
+                        // stream seen, urgent data, a refused splice).
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
                         fullReads = 0;
@@ -314,11 +328,6 @@ internal sealed class Relay
                         if (outcome == SpliceOutcome.Failed)
                         {
                             failed = true;
-                            break;
-                        }
-
-                        if (outcome == SpliceOutcome.Ended)
-                        {
                             break;
                         }
 

@@ -14,8 +14,9 @@ namespace Balance.Proxy;
 /// its close; <see cref="Unregister"/> only frees its slot. A periodic task (<see cref="SetTick"/>,
 /// the engine's sweeper) runs on the loop thread too, timed by the wait's timeout, so an idle
 /// engine has one thread that wakes for it instead of a timer thread and pool workers. Work
-/// posted with <see cref="Post"/> (the end of an aborted wait) runs there as well, after the
-/// events at hand, so aborting sessions does not depend on a free thread-pool worker.
+/// posted with <see cref="Post"/> (the end of an aborted wait, a bulk direction that let others
+/// run: <see cref="Yield"/>) runs there as well, in rounds between looks for events, so neither
+/// depends on a free thread-pool worker.
 /// </summary>
 internal sealed unsafe class EpollLoop : IDisposable
 {
@@ -43,6 +44,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     private int wakers;
     private readonly ConcurrentQueue<(Action<object?> Work, object? State)> posted = new();
     private int postsClosed;
+    private int postedCount; // what RunPosted may take this round; ConcurrentQueue.Count would freeze its segments
 
     private EpollLoop(int epoll, int wake, int capacity, Action<Exception> onError)
     {
@@ -179,6 +181,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     public void Post(Action<object?> work, object? state)
     {
         posted.Enqueue((work, state));
+        Interlocked.Increment(ref postedCount);
         if (Volatile.Read(ref postsClosed) != 0)
         {
             // The loop has drained its queue for the last time (or is doing so): whatever is
@@ -289,8 +292,10 @@ internal sealed unsafe class EpollLoop : IDisposable
             return;
         }
 
-        for (var n = posted.Count; n > 0 && posted.TryDequeue(out var item); n--)
+        // Counted after the enqueue, so an item not counted yet waits for the next round.
+        for (var n = Volatile.Read(ref postedCount); n > 0 && posted.TryDequeue(out var item); n--)
         {
+            Interlocked.Decrement(ref postedCount);
             try
             {
                 item.Work(item.State);
@@ -306,6 +311,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     {
         while (posted.TryDequeue(out var item))
         {
+            Interlocked.Decrement(ref postedCount);
             ThreadPool.UnsafeQueueUserWorkItem(item.Work, item.State, preferLocal: false);
         }
     }

@@ -21,7 +21,23 @@ internal readonly struct LoopYield(EpollLoop loop)
         {
         }
 
-        public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
+        /// <summary>For callers other than the async builders, which flow the context themselves.</summary>
+        public void OnCompleted(Action continuation)
+        {
+            if (ExecutionContext.Capture() is not { } context)
+            {
+                UnsafeOnCompleted(continuation);
+                return;
+            }
+
+            loop.Post(
+                static s =>
+                {
+                    var (flowed, then) = ((ExecutionContext, Action))s!;
+                    ExecutionContext.Run(flowed, static a => ((Action)a!)(), then);
+                },
+                (context, continuation));
+        }
 
         public void UnsafeOnCompleted(Action continuation) => loop.Post(static c => ((Action)c!)(), continuation);
     }

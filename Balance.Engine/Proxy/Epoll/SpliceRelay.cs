@@ -6,11 +6,11 @@ namespace Balance.Proxy;
 /// <summary>How a spliced bulk episode ended.</summary>
 internal enum SpliceOutcome
 {
-    /// <summary>The source had nothing more to read and everything read was sent.</summary>
+    /// <summary>
+    /// A splice found nothing more to take and everything taken was sent. The source may have
+    /// ended, or stopped at TCP urgent data; a read tells which, and goes on past the mark.
+    /// </summary>
     Paused,
-
-    /// <summary>The source ended (its FIN) and everything before it was sent.</summary>
-    Ended,
 
     /// <summary>A read, a send or a wait failed: the session is to be closed.</summary>
     Failed,
@@ -79,7 +79,9 @@ internal static partial class SpliceRelay
                 var read = Into(from, pipe.Write);
                 if (read == 0)
                 {
-                    return SpliceOutcome.Ended;
+                    // Not always the end: a splice stopped at an urgent mark also returns 0 once
+                    // the FIN is in, with the bytes after the mark still queued. A read tells.
+                    return SpliceOutcome.Paused;
                 }
 
                 if (read < 0)

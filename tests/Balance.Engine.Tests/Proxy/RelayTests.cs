@@ -213,6 +213,27 @@ public class RelayTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Bytes_behind_TCP_urgent_data_and_the_end_of_stream_in_a_bulk_upload_all_arrive()
+    {
+        // With the FIN in, a splice that stops at the urgent mark says "end" (0), with the bytes
+        // after the mark still queued: a read must tell whether it is the end.
+        const int size = 4 * 1024 * 1024;
+        await using var hold = TestBackend.Start("H", BackendMode.Hold);
+        await using var engine = StartEngine([hold.Channel]);
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        await client.SendAllAsync(RandomNumberGenerator.GetBytes(size), TimeSpan.FromSeconds(30));
+        client.Send("!"u8, SocketFlags.OutOfBand);
+        await client.SendAllAsync("tail");
+        client.Shutdown(SocketShutdown.Send);
+
+        using var control = engine.Control();
+        await Eventually.TrueAsync(
+            () => hold.BytesReceived == size + 4,
+            () => $"every byte arrived: the back-end has {hold.BytesReceived} of {size + 4}, the engine counted {control.GetChannel(0, 0).BytesSent}");
+        Assert.True(engine.Pipes is null || engine.Pipes.Rentals > 0, "the upload was not spliced");
+    }
+
+    [Fact]
     public async Task Bytes_behind_TCP_urgent_data_in_a_short_message_arrive_without_more_traffic()
     {
         // A read stops short at the urgent mark even when the bytes behind it are already there,
