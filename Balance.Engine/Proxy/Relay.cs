@@ -155,14 +155,7 @@ internal sealed class Relay
                     buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                     readable?.Clear();
                     urgent |= readable?.TakeUrgent() == true;
-                    read = ReceiveNow(from, fromSocket, buffer);
-                    if (read == SocketOperation.WouldBlock && urgent)
-                    {
-                        // At the urgent mark a read also finds nothing while a signal is
-                        // pending for this thread; it has been delivered by now.
-                        read = ReceiveNow(from, fromSocket, buffer);
-                    }
-
+                    read = ReceiveNow(from, fromSocket, buffer, urgent);
                     if (read == SocketOperation.WouldBlock)
                     {
                         urgent = false;
@@ -185,12 +178,7 @@ internal sealed class Relay
                 {
                     readable!.Clear();
                     urgent |= readable.TakeUrgent();
-                    read = NonBlockingIo.Receive(from.Handle, buffer);
-                    if (read == SocketOperation.WouldBlock && urgent)
-                    {
-                        read = NonBlockingIo.Receive(from.Handle, buffer); // as above: a signal at the mark
-                    }
-
+                    read = ReceiveNow(from, null, buffer, urgent);
                     while (read == SocketOperation.WouldBlock)
                     {
                         urgent = false;
@@ -205,7 +193,7 @@ internal sealed class Relay
                         {
                             readable.Clear();
                             urgent |= readable.TakeUrgent();
-                            read = NonBlockingIo.Receive(from.Handle, buffer);
+                            read = ReceiveNow(from, null, buffer, urgent);
                         }
                     }
                 }
@@ -387,6 +375,24 @@ internal sealed class Relay
 
             session.PumpEnded();
         }
+    }
+
+    /// <summary>
+    /// One non-blocking read, tried again when it finds nothing while urgent data was reported:
+    /// at the urgent mark a read also finds nothing while a signal is pending for the thread
+    /// (delivered by the time the call returns), and what finds nothing there decides between a
+    /// wait that no edge would end and, with the FIN in, an end that loses the bytes after the
+    /// mark. A few tries, in case signals keep coming.
+    /// </summary>
+    private static int ReceiveNow(ISessionSocket from, Socket? fromSocket, Span<byte> buffer, bool urgent)
+    {
+        var read = ReceiveNow(from, fromSocket, buffer);
+        for (var retry = 0; urgent && read == SocketOperation.WouldBlock && retry < 3; retry++)
+        {
+            read = ReceiveNow(from, fromSocket, buffer);
+        }
+
+        return read;
     }
 
     /// <summary>One non-blocking read: direct on the loop (no runtime socket), else the runtime's.</summary>

@@ -287,7 +287,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// </summary>
     private void RunPosted()
     {
-        if (posted.IsEmpty)
+        if (Volatile.Read(ref postedCount) <= 0)
         {
             return;
         }
@@ -352,7 +352,10 @@ internal sealed unsafe class EpollLoop : IDisposable
             // idle sessions) runs now, not when the next event or tick ends the wait; and while
             // work is left (a direction that yielded), the wait only looks for events.
             RunPosted();
-            if (!posted.IsEmpty)
+            // The count, not the queue: a post from another thread counts its item after the
+            // enqueue and wakes the loop after that, so an item not counted yet is no reason to
+            // spin on waits that return at once.
+            if (Volatile.Read(ref postedCount) > 0)
             {
                 timeout = 0;
             }

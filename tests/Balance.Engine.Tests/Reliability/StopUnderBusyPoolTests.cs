@@ -72,14 +72,15 @@ public sealed class StopUnderBusyPoolTests
         listener.Listen(1);
         var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         await using var engine = TestEngine.Start([$"127.0.0.1:{port}"], c => c with { GracePeriod = Grace });
-        if (!engine.OnLoop || engine.Pipes is not { } pipes)
+        var pipes = engine.Pipes;
+        if (!engine.OnLoop || (splice && pipes is null))
         {
             return;
         }
 
         if (!splice)
         {
-            pipes.Disable(); // every direction copies
+            pipes?.Disable(); // every direction copies
         }
 
         long received = 0;
@@ -121,7 +122,7 @@ public sealed class StopUnderBusyPoolTests
 
         SleepUntil(() => Interlocked.Read(ref received) > 16 * 1024 * 1024, TimeSpan.FromSeconds(10));
         Assert.True(Interlocked.Read(ref received) > 16 * 1024 * 1024, "the upload did not get going");
-        Assert.Equal(splice, pipes.Rentals > 0);
+        Assert.Equal(splice, pipes is not null && pipes.Rentals > 0);
 
         await StopWithThePoolBlockedAsync(engine);
         Assert.True(backend.Join(TimeSpan.FromSeconds(5)), "the back-end side was not closed");
