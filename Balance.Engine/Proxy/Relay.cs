@@ -117,7 +117,7 @@ internal sealed class Relay
         // TCP urgent data was reported and this direction has not read its queue empty since:
         // a short read may have stopped at the urgent mark, with bytes queued behind it for
         // which no edge will come. Taken from the readiness before each read, dropped when a
-        // read finds nothing, so it costs one read that finds nothing per urgent message.
+        // read finds nothing, so it costs a read or a few that find nothing per urgent message.
         var urgent = false;
         try
         {
