@@ -138,25 +138,8 @@ internal sealed class Connector
     }
 
     /// <summary>A back-end socket with TCP_NODELAY and SO_KEEPALIVE: a bare descriptor on the engine's loop.</summary>
-    private ISessionSocket OpenSocket(AddressFamily family)
-    {
-        if (context.Loop is not null)
-        {
-            return DescriptorSocket.Open(family);
-        }
-
-        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            Listener.SetClientOptions(socket);
-            return new RuntimeSocket(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private ISessionSocket OpenSocket(AddressFamily family) =>
+        context.Loop is not null ? DescriptorSocket.Open(family) : RuntimeSocket.Open(family);
 
     /// <summary>
     /// The connect on the engine's epoll loop: started with the system call, then a wait until the

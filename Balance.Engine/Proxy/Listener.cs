@@ -46,7 +46,7 @@ internal sealed class Listener : IDisposable
 
             // Linux and the BSDs copy both options into every accepted socket, which saves two
             // setsockopt calls per client connection (see ConfigureAccepted for the rest).
-            SetClientOptions(socket);
+            RuntimeSocket.SetSessionOptions(socket);
             socket.Bind(endpoint);
             step = "listen";
 
@@ -224,15 +224,8 @@ internal sealed class Listener : IDisposable
     {
         if (OperatingSystem.IsWindows() && client.Runtime is { } socket)
         {
-            SetClientOptions(socket);
+            RuntimeSocket.SetSessionOptions(socket);
         }
-    }
-
-    /// <summary>TCP_NODELAY and SO_KEEPALIVE, the original's options for both sides of a session.</summary>
-    public static void SetClientOptions(Socket socket)
-    {
-        socket.NoDelay = true;
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
     }
 
     private bool IsClosed => Volatile.Read(ref closed) != 0;

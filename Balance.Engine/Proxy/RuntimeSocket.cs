@@ -7,26 +7,49 @@ namespace Balance.Proxy;
 /// <summary>A session side on the runtime's <see cref="Socket"/>: where the engine has no epoll loop.</summary>
 internal sealed class RuntimeSocket : ISessionSocket
 {
+    private readonly Socket socket;
+
     public RuntimeSocket(Socket socket)
     {
-        Socket = socket;
+        this.socket = socket;
     }
 
-    public Socket Socket { get; }
+    public SafeHandle Handle => socket.SafeHandle;
 
-    public SafeHandle Handle => Socket.SafeHandle;
+    public Socket? Runtime => socket;
 
-    public Socket? Runtime => Socket;
+    /// <summary>A new TCP socket with TCP_NODELAY and SO_KEEPALIVE, as <see cref="DescriptorSocket.Open"/> makes on the loop.</summary>
+    public static RuntimeSocket Open(AddressFamily family)
+    {
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            SetSessionOptions(socket);
+            return new RuntimeSocket(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
-    public void Bind(IPEndPoint local) => Socket.Bind(local);
+    /// <summary>TCP_NODELAY and SO_KEEPALIVE, the original's options for both sides of a session (and the listener, whose clients inherit them).</summary>
+    public static void SetSessionOptions(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+    }
 
-    public void ShutdownSend() => Socket.Shutdown(SocketShutdown.Send);
+    public void Bind(IPEndPoint local) => socket.Bind(local);
+
+    public void ShutdownSend() => socket.Shutdown(SocketShutdown.Send);
 
     public void ShutdownAndClose()
     {
         try
         {
-            Socket.Shutdown(SocketShutdown.Both);
+            socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException)
         {
@@ -36,8 +59,8 @@ internal sealed class RuntimeSocket : ISessionSocket
         {
         }
 
-        Socket.Dispose();
+        socket.Dispose();
     }
 
-    public void Dispose() => Socket.Dispose();
+    public void Dispose() => socket.Dispose();
 }

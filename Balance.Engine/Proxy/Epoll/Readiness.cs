@@ -26,14 +26,14 @@ internal sealed class Readiness : IValueTaskSource<int>
     private const int Aborted = 3;
     private const int AbortedResult = -(int)SocketError.OperationAborted;
 
-    private readonly EpollLoop? loop;
+    private readonly EpollLoop loop;
     private ManualResetValueTaskSourceCore<int> core;
     private int state;
     private int ended;
     private int urgent;
 
-    /// <summary>A readiness whose aborted wait ends on <paramref name="loop"/>'s thread (on the pool without one).</summary>
-    public Readiness(EpollLoop? loop)
+    /// <summary>A readiness whose aborted wait ends on <paramref name="loop"/>'s thread (on the pool once the loop is gone).</summary>
+    public Readiness(EpollLoop loop)
     {
         this.loop = loop;
     }
@@ -118,14 +118,7 @@ internal sealed class Readiness : IValueTaskSource<int>
     {
         if (Interlocked.Exchange(ref state, Aborted) == Waiting)
         {
-            if (loop is not null)
-            {
-                loop.Post(static r => ((Readiness)r!).core.SetResult(AbortedResult), this);
-            }
-            else
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static r => r.core.SetResult(AbortedResult), this, preferLocal: false);
-            }
+            loop.Post(static r => ((Readiness)r!).core.SetResult(AbortedResult), this);
         }
     }
 
