@@ -31,6 +31,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     private readonly Lock slotsLock = new();
     private readonly Stack<int> freeSlots = new();
     private readonly Action<Exception> onError;
+    private readonly ConcurrentQueue<(Action<object?> Work, object? State)> posted = new();
 
     // Chunks are allocated as needed and never move, so the loop thread reads them without a lock.
     private readonly SocketRegistration?[]?[] chunks;
@@ -42,7 +43,6 @@ internal sealed unsafe class EpollLoop : IDisposable
     private bool closeOnExit;
     private int descriptorsClosed;
     private int wakers;
-    private readonly ConcurrentQueue<(Action<object?> Work, object? State)> posted = new();
     private int postsClosed;
     private int postedCount; // what RunPosted may take this round; ConcurrentQueue.Count would freeze its segments
 

@@ -211,6 +211,24 @@ public sealed partial class EpollLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task A_yield_awaited_by_hand_carries_the_callers_execution_context()
+    {
+        if (loop is null)
+        {
+            return;
+        }
+
+        // The async builders flow the context themselves (UnsafeOnCompleted); a caller of
+        // OnCompleted relies on the awaiter to do it.
+        var value = new AsyncLocal<string?> { Value = "the caller's" };
+        var seen = new TaskCompletionSource<(string?, int)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.Yield().GetAwaiter().OnCompleted(() => seen.TrySetResult((value.Value, GetThreadId())));
+        var (flowed, thread) = await seen.Task.WaitAsync(Bound);
+        Assert.Equal("the caller's", flowed);
+        Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{thread}/comm").Trim());
+    }
+
+    [Fact]
     public async Task Work_posted_to_a_stopped_loop_still_runs()
     {
         var stopped = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
