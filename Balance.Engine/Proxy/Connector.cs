@@ -55,6 +55,10 @@ internal sealed class Connector
                 }
 
                 BindOutbound(socket, endpoint.AddressFamily);
+
+                // On the loop the relay releases a held ACK at the points HeldAck names; the
+                // runtime's operations have no such points, so their sockets hold nothing.
+                session.NoteBackendAckHeld(context.Loop is not null && HeldAck.Hold(socket.Handle));
                 var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
                 if (session.IsAborted)
                 {

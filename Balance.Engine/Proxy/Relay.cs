@@ -119,6 +119,10 @@ internal sealed class Relay
         // which no edge will come. Taken from the readiness before each read, dropped when a
         // read finds nothing, so it costs a read or a few that find nothing per urgent message.
         var urgent = false;
+
+        // The back-end's handshake ACK waits for the client's first bytes (HeldAck): only the
+        // first read of the client tells whether they are there.
+        var handshakeAckHeld = clientToBackend && session.HoldsBackendAck;
         try
         {
             // Without the loop, the reads and sends that need no wait are the runtime's own
@@ -156,8 +160,17 @@ internal sealed class Relay
                     readable?.Clear();
                     urgent |= readable?.TakeUrgent() == true;
                     read = ReceiveNow(from, fromSocket, buffer, urgent);
+                    handshakeAckHeld &= read == SocketOperation.WouldBlock;
                     if (read == SocketOperation.WouldBlock)
                     {
+                        if (handshakeAckHeld)
+                        {
+                            // Nothing from the client yet: the back-end's handshake ACK goes
+                            // now instead of with those bytes (HeldAck).
+                            handshakeAckHeld = false;
+                            session.ReleaseHandshakeAck();
+                        }
+
                         urgent = false;
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = null;
@@ -230,6 +243,14 @@ internal sealed class Relay
                         sourceEnded = more == 0;
                         probeFailed = more < 0 && more != SocketOperation.WouldBlock;
                         read += Math.Max(more, 0);
+                    }
+
+                    // A first reply whose end is not there yet may be waiting for its ACK to
+                    // send the rest (Nagle): unless the end comes within a round or two, that
+                    // ACK goes then instead of with the FIN (HeldAck).
+                    if (!sourceEnded)
+                    {
+                        session.ReleaseBackendAckSoon();
                     }
                 }
 

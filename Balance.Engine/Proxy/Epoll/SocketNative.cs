@@ -19,6 +19,7 @@ internal static unsafe partial class SocketNative
     public const int OptionError = 4; // SO_ERROR
     public const int OptionKeepAlive = 9; // SO_KEEPALIVE
     public const int OptionNoDelay = 1; // TCP_NODELAY, at level IPPROTO_TCP
+    public const int OptionQuickAck = 12; // TCP_QUICKACK, at level IPPROTO_TCP
     public const int ShutdownWrite = 1; // SHUT_WR
     public const int ShutdownBoth = 2; // SHUT_RDWR
 
