@@ -58,7 +58,7 @@ internal sealed class Connector
 
                 // On the loop the relay releases a held ACK at the points HeldAck names; the
                 // runtime's operations have no such points, so their sockets hold nothing.
-                session.NoteBackendAckHeld(context.Loop is not null && HeldAck.Hold(socket.Handle));
+                session.BackendAck = context.Loop is { } held ? HeldAck.Hold(session, socket.Handle, held) : null;
                 var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
                 if (session.IsAborted)
                 {

@@ -120,9 +120,10 @@ internal sealed class Relay
         // read finds nothing, so it costs a read or a few that find nothing per urgent message.
         var urgent = false;
 
-        // The back-end's handshake ACK waits for the client's first bytes (HeldAck): only the
-        // first read of the client tells whether they are there.
-        var handshakeAckHeld = clientToBackend && session.HoldsBackendAck;
+        // The back-end socket's held ACKs, settled by the client's first bytes and the
+        // back-end's first reply (HeldAck); the runtime's operations hold none.
+        var heldAck = direct ? session.BackendAck : null;
+        var firstClientBytes = clientToBackend && heldAck is not null;
         try
         {
             // Without the loop, the reads and sends that need no wait are the runtime's own
@@ -160,15 +161,11 @@ internal sealed class Relay
                     readable?.Clear();
                     urgent |= readable?.TakeUrgent() == true;
                     read = ReceiveNow(from, fromSocket, buffer, urgent);
-                    handshakeAckHeld &= read == SocketOperation.WouldBlock;
                     if (read == SocketOperation.WouldBlock)
                     {
-                        if (handshakeAckHeld)
+                        if (firstClientBytes)
                         {
-                            // Nothing from the client yet: the back-end's handshake ACK goes
-                            // now instead of with those bytes (HeldAck).
-                            handshakeAckHeld = false;
-                            session.ReleaseHandshakeAck();
+                            heldAck!.ClientHasSentNothing();
                         }
 
                         urgent = false;
@@ -245,16 +242,15 @@ internal sealed class Relay
                         read += Math.Max(more, 0);
                     }
 
-                    // A first reply whose end is not there yet may be waiting for its ACK to
-                    // send the rest (Nagle): unless the end comes within a round or two, that
-                    // ACK goes then instead of with the FIN (HeldAck).
-                    if (!sourceEnded)
-                    {
-                        session.ReleaseBackendAckSoon();
-                    }
+                    heldAck?.FirstReply(sourceEnded);
                 }
 
                 session.Touch();
+                if (firstClientBytes)
+                {
+                    firstClientBytes = false;
+                    heldAck!.ClientBytesSent();
+                }
 
                 // Most sends complete at once; only what the socket did not take is sent
                 // asynchronously (it then waits until the peer makes room).

@@ -19,11 +19,6 @@ internal sealed class Session
     private const long TimedOut = 3;
     private const long StateMask = 3;
 
-    /// <summary>Looks for events the loop makes before a held back-end ACK is released (<see cref="ReleaseBackendAckSoon"/>).</summary>
-    private const int RoundsBeforeAckRelease = 2;
-
-    private static readonly Action<object?> CheckHeldAck = static state => ((Session)state!).CheckHeldAckRound();
-
     private readonly EngineContext context;
     private ISessionSocket? backend;
     private SocketRegistration? clientIo;
@@ -38,7 +33,6 @@ internal sealed class Session
     private int pumpsLeft = 2;
     private int finished;
     private int relaying;
-    private int backendAckRounds; // > 0 from the connect of a socket that holds ACKs back until its first reply
 
     public Session(EngineContext context, ISessionSocket client, IPEndPoint remote, uint clientHash)
     {
@@ -61,6 +55,9 @@ internal sealed class Session
     public SocketOperation Downstream => downstream ??= new();
 
     public ISessionSocket? Backend => Volatile.Read(ref backend);
+
+    /// <summary>The current attempt's held ACKs (<see cref="HeldAck"/>); null when it holds none.</summary>
+    public HeldAck? BackendAck { get; set; }
 
     /// <summary>The client socket's readiness in the engine's epoll loop; null without a loop.</summary>
     public SocketRegistration? ClientIo => Volatile.Read(ref clientIo);
@@ -190,97 +187,6 @@ internal sealed class Session
         {
             context.Loop?.Unregister(registration);
         }
-    }
-
-    /// <summary>Notes whether the current attempt's socket holds its ACKs back (<see cref="HeldAck"/>).</summary>
-    public void NoteBackendAckHeld(bool held) => Volatile.Write(ref backendAckRounds, held ? RoundsBeforeAckRelease : 0);
-
-    /// <summary>True while the back-end socket holds its ACKs back, until its first reply.</summary>
-    public bool HoldsBackendAck => Volatile.Read(ref backendAckRounds) != 0;
-
-    /// <summary>
-    /// Sends the held handshake ACK now, for a client that has nothing to send yet. The first
-    /// reply still releases the socket: the kernel's delayed-ACK mode comes back by itself when
-    /// the client's bytes are sent soon after the handshake, because the held handshake started
-    /// its ACK clock.
-    /// </summary>
-    public void ReleaseHandshakeAck()
-    {
-        if (HoldsBackendAck)
-        {
-            ReleaseOnSocket();
-        }
-    }
-
-    /// <summary>
-    /// Releases the back-end socket's ACKs after the loop has looked for events
-    /// <see cref="RoundsBeforeAckRelease"/> times, unless the back-end's end has come by then: a
-    /// back-end that closes after its reply sends the FIN a moment after it, the held ACK then
-    /// goes with the proxy's own FIN, and a back-end that waits for the ACK gets it within those
-    /// rounds. Called on the first reply whose end was not there with it.
-    /// </summary>
-    public void ReleaseBackendAckSoon()
-    {
-        if (!HoldsBackendAck)
-        {
-            return;
-        }
-
-        if (context.Loop is { } loop)
-        {
-            loop.Post(CheckHeldAck, this);
-        }
-        else
-        {
-            ReleaseBackendAck();
-        }
-    }
-
-    private void ReleaseBackendAck()
-    {
-        if (Interlocked.Exchange(ref backendAckRounds, 0) != 0)
-        {
-            ReleaseOnSocket();
-        }
-    }
-
-    private void ReleaseOnSocket()
-    {
-        try
-        {
-            if (Volatile.Read(ref backend) is { } socket)
-            {
-                HeldAck.Release(socket.Handle);
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Closed by an abort meanwhile: nothing left to acknowledge.
-        }
-    }
-
-    private void CheckHeldAckRound()
-    {
-        var rounds = Volatile.Read(ref backendAckRounds);
-        if (rounds == 0)
-        {
-            return;
-        }
-
-        if (IsAborted || Volatile.Read(ref finished) != 0 || Volatile.Read(ref backendIo)?.Readable.HasEnded == true)
-        {
-            // The back-end has ended or the session is closing: the ACK leaves with a FIN.
-            Volatile.Write(ref backendAckRounds, 0);
-            return;
-        }
-
-        if (rounds > 1 && Interlocked.CompareExchange(ref backendAckRounds, rounds - 1, rounds) == rounds)
-        {
-            context.Loop!.Post(CheckHeldAck, this);
-            return;
-        }
-
-        ReleaseBackendAck();
     }
 
     public bool IsIdle(long now, long idleMs) => IsRelaying && now - Volatile.Read(ref lastActivity) >= idleMs;
