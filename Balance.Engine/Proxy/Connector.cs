@@ -58,14 +58,15 @@ internal sealed class Connector
 
                 // On the loop the relay releases a held ACK at the points HeldAck names; the
                 // runtime's operations have no such points, so their sockets hold nothing.
-                session.BackendAck = context.Loop is { } held ? HeldAck.Hold(session, socket.Handle, held) : null;
+                var loop = context.Loop;
+                session.BackendAck = loop is not null ? HeldAck.Hold(session, socket.Handle, loop) : null;
                 var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
                 if (session.IsAborted)
                 {
                     socket.Dispose();
                 }
 
-                var error = context.Loop is { } loop
+                var error = loop is not null
                     ? await ConnectOnLoopAsync(loop, session, socket.Handle, endpoint, token).ConfigureAwait(false)
                     : SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket.Runtime!, endpoint).ConfigureAwait(false));
 

@@ -121,8 +121,8 @@ internal sealed class Relay
         var urgent = false;
 
         // The back-end socket's held ACKs, settled by the client's first bytes and the
-        // back-end's first reply (HeldAck); the runtime's operations hold none.
-        var heldAck = direct ? session.BackendAck : null;
+        // back-end's first reply (HeldAck); the connector decides whether there are any.
+        var heldAck = session.BackendAck;
         var firstClientBytes = clientToBackend && heldAck is not null;
         try
         {

@@ -11,14 +11,16 @@ namespace Balance.Proxy;
 /// (<c>TCP_QUICKACK</c> 0); it is released (<c>TCP_QUICKACK</c> 1, which sends a held ACK at
 /// once) wherever waiting could cost the back-end time, after the loop has looked for events
 /// <see cref="RoundsBeforeRelease"/> times or <see cref="MaxWaitMs"/> has passed, whichever
-/// comes first, so that bytes or a FIN a moment behind still count:
+/// comes first, so that bytes or a FIN a moment behind still count (on a busy loop, whose rounds
+/// take long enough for them; an idle loop's rounds pass in microseconds):
 /// when the client has sent nothing (a protocol where the server speaks first sees the
 /// connection only once the ACK comes, else when the 200 ms delayed-ACK timer fires), and when
 /// the first reply has not ended the back-end (a back-end that writes a reply in two parts under
 /// Nagle's algorithm waits for that ACK, else 40 ms or more). In connection-per-request traffic
-/// that saves each connection two loopback packets, whose work falls on the proxy's core, for
-/// one <c>setsockopt</c>. One per connect attempt on the engine's loop; every call on the loop
-/// thread.
+/// that saves each connection up to two loopback segments, whose work falls on the proxy's core,
+/// for one <c>setsockopt</c>; a release costs a second one. One per connect attempt on the
+/// engine's loop. Calls come from the loop thread, and once the loop has stopped from the pool
+/// (where posted rounds then run), hence the interlocked state.
 /// </summary>
 internal sealed unsafe class HeldAck
 {

@@ -15,6 +15,7 @@ namespace Balance.Tests.Proxy;
 /// leaves with the client's first bytes, and nothing that waits for an ACK is kept waiting for
 /// the kernel's delayed-ACK timer (200 ms after a handshake, 40 ms or more after data). Each
 /// back-end here is a plain socket whose kernel state (segments received) or timing shows it.
+/// The segment counts follow Linux's delayed-ACK rules as of 6.x (checked on 6.18).
 /// </summary>
 public class HeldAckTests(ITestOutputHelper output)
 {
@@ -25,17 +26,17 @@ public class HeldAckTests(ITestOutputHelper output)
     [Fact]
     public async Task The_back_end_handshake_ACK_leaves_with_the_clients_first_bytes_and_the_last_with_the_engines_FIN()
     {
-        if (!EpollNative.IsSupported)
-        {
-            return;
-        }
-
         // The first channel never answers, so the connect that reaches the back-end starts
         // after its timeout, when the client's bytes are surely there; it is also the second
         // attempt of the session, which must hold its ACK as the first would have.
         using var silent = await SilentEndpoint.StartAsync();
         using var backend = Listen();
         await using var engine = TestEngine.Start([silent.Channel, Channel(backend)], c => c with { ConnectTimeout = TimeSpan.FromMilliseconds(100) });
+        if (!engine.OnLoop)
+        {
+            return; // the runtime's operations hold no ACK
+        }
+
         using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
         await client.SendAllAsync("hello"u8.ToArray());
         using var server = await backend.AcceptAsync().WaitAsync(LoopbackClient.DefaultTimeout);
@@ -48,12 +49,24 @@ public class HeldAckTests(ITestOutputHelper output)
         // acknowledges both with its own FIN once the client has closed, one segment more in
         // all; a quick ACK of the reply would make it two.
         server.Blocking = false;
+        var clock = Stopwatch.StartNew();
         Assert.Equal(4, FinalSegment.Send(server, "bye\n"u8));
         server.Shutdown(SocketShutdown.Send);
         Assert.Equal("bye\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
         client.Dispose();
+        var closedAfter = clock.Elapsed;
         Assert.Empty(await server.ReadToEndAsync());
-        Assert.Equal(3, SegmentsIn(server));
+
+        // The engine's FIN comes when the client has closed: a test host that took longer than
+        // the kernel's delayed-ACK timer (40 ms) for that has let the ACK go alone.
+        if (closedAfter < TimeSpan.FromMilliseconds(30))
+        {
+            Assert.Equal(3, SegmentsIn(server));
+        }
+        else
+        {
+            output.WriteLine($"the client closed after {closedAfter.TotalMilliseconds:F1} ms: the last segment count is not conclusive");
+        }
     }
 
     [Theory]
@@ -88,7 +101,8 @@ public class HeldAckTests(ITestOutputHelper output)
     {
         // With Nagle's algorithm the second part waits until the first is acknowledged; a held
         // ACK would make it wait for the delayed-ACK timer (40 ms or more). A client that sends
-        // only once the back-end has accepted has had the handshake ACK released first.
+        // only once the back-end has accepted has had the handshake ACK released first, and then
+        // every connection shows whether the first reply still releases.
         using var backend = Listen();
         await using var engine = TestEngine.Start([Channel(backend)], c => c with { RuntimeSockets = runtimeSockets });
         var times = new List<double>();
