@@ -12,7 +12,7 @@ namespace Balance.PowerShell;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "BalanceCommand", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Invoke-BalanceCommand.md")]
 [OutputType(typeof(string))]
-public sealed class InvokeBalanceCommandCommand : BalanceCmdlet
+public sealed class InvokeBalanceCommandCommand : AddressedCmdlet
 {
     /// <summary>One or more shell commands separated by ';' (or new lines).</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -23,10 +23,6 @@ public sealed class InvokeBalanceCommandCommand : BalanceCmdlet
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]
     public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
 
     protected override void ProcessRecord()
     {

@@ -6,14 +6,10 @@ namespace Balance.PowerShell;
 /// The cmdlets that change one instance: its listen port is mandatory and first, and both it and
 /// the bind address bind from the pipeline by property name, so any Balance object addresses it.
 /// </summary>
-public abstract class InstanceCmdlet : BalanceCmdlet
+public abstract class InstanceCmdlet : AddressedCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]
     public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
 }

@@ -6,16 +6,12 @@ namespace Balance.PowerShell;
 /// The cmdlets that read instances: without a port they read every instance this user can see,
 /// with one (first position, or by property name from the pipeline) only that one.
 /// </summary>
-public abstract class InstanceQueryCmdlet : BalanceCmdlet
+public abstract class InstanceQueryCmdlet : AddressedCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]
     public int Port { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string? BindAddress { get; set; }
 
     /// <summary>The port asked for, or null when none was: 0 is no port, and a default is not a choice.</summary>
     internal int? PortFilter => MyInvocation.BoundParameters.ContainsKey(nameof(Port)) ? Port : null;

@@ -103,6 +103,21 @@ public sealed class ModuleContractTests : IDisposable
     }
 
     [Fact]
+    public void Invoke_BalanceCommand_takes_its_command_first_and_its_instance_by_name_or_property_name()
+    {
+        var parameters = (IDictionary<string, ParameterMetadata>)ps.Run("(Get-Command Invoke-BalanceCommand).Parameters").ThrowOnError().Single.BaseObject;
+        Assert.Equal(0, Assert.Single(parameters["Command"].ParameterSets.Values).Position);
+        var port = Assert.Single(parameters["Port"].ParameterSets.Values);
+        Assert.True(port.IsMandatory);
+        Assert.Equal(int.MinValue, port.Position);
+        Assert.True(port.ValueFromPipelineByPropertyName);
+        var bind = Assert.Single(parameters["BindAddress"].ParameterSets.Values);
+        Assert.False(bind.IsMandatory);
+        Assert.True(bind.ValueFromPipelineByPropertyName);
+        Assert.Contains(parameters["BindAddress"].Attributes, a => a is ValidateNotNullOrEmptyAttribute);
+    }
+
+    [Fact]
     public void Every_output_type_has_a_table_view_and_every_view_a_type()
     {
         var format = XDocument.Load(Path.Combine(RepoPaths.ModuleFolder, "Balance.format.ps1xml"));
