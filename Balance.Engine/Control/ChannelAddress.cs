@@ -17,7 +17,7 @@ public static unsafe class ChannelAddress
         ArgumentNullException.ThrowIfNull(segment);
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(address);
-        ref var c = ref segment.Channel(group, channel);
+        ref var c = ref segment.Record(group, channel);
         var version = Volatile.Read(ref c.AddressVersion);
         Volatile.Write(ref c.AddressVersion, version | 1);
         Interlocked.MemoryBarrier();
@@ -50,7 +50,7 @@ public static unsafe class ChannelAddress
     public static IPEndPoint Read(ControlSegment segment, int group, int channel, out int version)
     {
         ArgumentNullException.ThrowIfNull(segment);
-        ref var c = ref segment.Channel(group, channel);
+        ref var c = ref segment.Record(group, channel);
         Span<byte> bytes = stackalloc byte[16];
         long deadline = 0;
         for (var spin = 0; ; spin++)

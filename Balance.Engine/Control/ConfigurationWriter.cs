@@ -4,9 +4,9 @@ using Balance.Configuration;
 namespace Balance.Control;
 
 /// <summary>
-/// Writes a start configuration's groups and channels into a fresh segment: every channel enabled,
-/// its resolved address under the seqlock, and each group's channel count published last so the
-/// engine never sees a half-filled group.
+/// Writes a start configuration's groups and channels into a fresh segment: every group's policy,
+/// every channel enabled with weight 1 and the next stable id, its resolved address under the
+/// seqlock, and each group's channel count published last so the engine never sees a half-filled group.
 /// </summary>
 internal static class ConfigurationWriter
 {
@@ -20,14 +20,16 @@ internal static class ConfigurationWriter
         {
             var spec = configuration.Groups[g];
             ref var group = ref segment.Group(g);
-            group.Type = (int)spec.Type;
+            group.Policy = (int)spec.Type;
             for (var c = 0; c < spec.Channels.Count; c++)
             {
                 var channel = spec.Channels[c];
                 ChannelAddress.Write(segment, g, c, channel.Host, addresses[g][c], channel.Port);
-                ref var record = ref segment.Channel(g, c);
+                ref var record = ref segment.Record(g, c);
+                record.Id = ++segment.Header.LastChannelId;
+                record.Weight = 1;
                 record.MaxConnections = channel.MaxConnections;
-                record.Enabled = 1;
+                record.AdminState = (int)ChannelAdminState.Enabled;
             }
 
             Volatile.Write(ref group.ChannelCount, spec.Channels.Count);

@@ -1,12 +1,13 @@
 using Balance.Configuration;
+using Balance.Policies;
 
 namespace Balance.Control;
 
 /// <summary>
 /// The typed control API of a running instance: every front end (the <c>-i</c>/<c>-c</c> shell, the
 /// cmdlets, scheduled exports) goes through it, and it goes only through the segment. Counter and
-/// flag changes are single atomic writes; structural changes (create, assign, group type) take the
-/// cross-process control lock.
+/// state changes are single atomic writes; changes the engine rebuilds its private structures for
+/// (create, assign, policy, weight) take the cross-process control lock and bump the change version.
 /// </summary>
 public sealed class ControlClient : IDisposable
 {
@@ -111,6 +112,7 @@ public sealed class ControlClient : IDisposable
 
         var start = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(h.StartTimeUnixMs, 0, 253402300799999));
         var uptime = DateTimeOffset.UtcNow - start;
+        var totals = segment.SumInstanceStripes();
         return new InstanceInfo(
             segment.ReadListenAddress(),
             h.ListenPort,
@@ -126,15 +128,24 @@ public sealed class ControlClient : IDisposable
             (EngineFlags)h.Flags,
             TimeSpan.FromMilliseconds(Math.Max(0, h.ConnectTimeoutMs)),
             TimeSpan.FromMilliseconds(Math.Max(0, h.IdleTimeoutMs)),
-            Volatile.Read(ref h.Accepted),
-            Volatile.Read(ref h.Rejected),
-            segment.Name.Path);
+            totals.Accepted,
+            totals.Rejected,
+            segment.Name.Path)
+        {
+            CounterStripes = segment.StripeCount,
+            ChangeVersion = Volatile.Read(ref h.ChangeVersion),
+        };
     }
 
     public GroupInfo GetGroup(int group)
     {
         ref var g = ref segment.Group(group);
-        return new GroupInfo(group, segment.GroupTypeOf(group), segment.ChannelCount(group), Math.Clamp(Volatile.Read(ref g.RoundRobinPosition), 0, segment.MaxChannels));
+        var policy = segment.PolicyOf(group);
+        return new GroupInfo(group, (GroupType)policy, segment.ChannelCount(group), Math.Clamp(Volatile.Read(ref g.RoundRobinPosition), 0, segment.MaxChannels))
+        {
+            PolicyId = policy,
+            Policy = PolicyCatalog.NameOf(policy),
+        };
     }
 
     public IReadOnlyList<GroupInfo> GetGroups(bool includeEmpty = false)
@@ -155,8 +166,10 @@ public sealed class ControlClient : IDisposable
     public ChannelInfo GetChannel(int group, int channel)
     {
         RequireChannel(group, channel);
-        ref var c = ref segment.Channel(group, channel);
+        var c = segment.Channel(group, channel);
         var endpoint = ChannelAddress.Read(segment, group, channel, out _);
+        var counters = segment.SumStripes(group, channel);
+        var admin = c.AdminState;
         return new ChannelInfo(
             group,
             segment.GroupTypeOf(group),
@@ -164,13 +177,19 @@ public sealed class ControlClient : IDisposable
             segment.ReadDestination(group, channel),
             endpoint.Port,
             endpoint.Address,
-            Volatile.Read(ref c.Enabled) != 0,
-            Volatile.Read(ref c.MaxConnections),
-            Volatile.Read(ref c.Connections),
-            Volatile.Read(ref c.TotalConnections),
-            Volatile.Read(ref c.Failures),
-            Volatile.Read(ref c.BytesSent),
-            Volatile.Read(ref c.BytesReceived));
+            admin == ChannelAdminState.Enabled,
+            c.MaxConnections,
+            c.Connections,
+            counters.TotalConnections,
+            counters.Failures,
+            counters.BytesSent,
+            counters.BytesReceived)
+        {
+            Id = c.Id,
+            AdminState = admin,
+            Health = c.Health,
+            Weight = c.Weight,
+        };
     }
 
     public IReadOnlyList<ChannelInfo> GetChannels(int group)
@@ -197,9 +216,47 @@ public sealed class ControlClient : IDisposable
         return new BalanceSnapshot(GetInstance(), groups, channels);
     }
 
-    public ChannelChange Enable(int group, int channel) => SetEnabled(group, channel, true);
+    /// <summary>Sets the admin state to enabled (the original's <c>enable</c>).</summary>
+    public ChannelChange Enable(int group, int channel) => SetAdminState(group, channel, ChannelAdminState.Enabled);
 
-    public ChannelChange Disable(int group, int channel) => SetEnabled(group, channel, false);
+    /// <summary>Sets the admin state to disabled (the original's <c>disable</c>).</summary>
+    public ChannelChange Disable(int group, int channel) => SetAdminState(group, channel, ChannelAdminState.Disabled);
+
+    /// <summary>Sets the admin state: enabled, disabled, or draining (live sessions stay, no new ones come).</summary>
+    public ChannelChange SetAdminState(int group, int channel, ChannelAdminState state)
+    {
+        RequireChannel(group, channel);
+        if (!Enum.IsDefined(state))
+        {
+            throw new ControlException(ControlError.InvalidArgument, $"invalid admin state [{state}]: use Enabled, Disabled or Draining");
+        }
+
+        ref var c = ref segment.Record(group, channel);
+        if (Interlocked.Exchange(ref c.AdminState, (int)state) == (int)state)
+        {
+            return ChannelChange.Unchanged;
+        }
+
+        Volatile.Write(ref c.AdminChangedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        return ChannelChange.Changed;
+    }
+
+    /// <summary>Sets a channel's weight, 0 (no new sessions) to <see cref="MaxWeight"/>; weighted policies rebuild on it.</summary>
+    public void SetWeight(int group, int channel, int weight)
+    {
+        RequireChannel(group, channel);
+        if (weight is < 0 or > MaxWeight)
+        {
+            throw new ControlException(ControlError.InvalidArgument, $"invalid weight [{weight}]: use 0 (no new sessions) to {MaxWeight}");
+        }
+
+        using var l = LockStructure();
+        Volatile.Write(ref segment.Record(group, channel).Weight, weight);
+        Interlocked.Increment(ref segment.Header.ChangeVersion);
+    }
+
+    /// <summary>The largest weight a channel takes (haproxy's limit).</summary>
+    public const int MaxWeight = 256;
 
     public void SetMaxConnections(int group, int channel, int maxConnections)
     {
@@ -209,20 +266,17 @@ public sealed class ControlClient : IDisposable
             throw new ControlException(ControlError.InvalidArgument, $"invalid maxc [{maxConnections}]: use 0 (unlimited) or a positive number");
         }
 
-        Volatile.Write(ref segment.Channel(group, channel).MaxConnections, maxConnections);
+        Volatile.Write(ref segment.Record(group, channel).MaxConnections, maxConnections);
     }
 
-    /// <summary>Zeroes total, failures and byte counters. The live count is not a counter but a fact, so it stays.</summary>
+    /// <summary>Zeroes total, failures and byte counters in every worker's stripe. The live count is not a counter but a fact, so it stays.</summary>
     public void ResetCounters(int group, int channel)
     {
         RequireChannel(group, channel);
-        ref var c = ref segment.Channel(group, channel);
-        Interlocked.Exchange(ref c.TotalConnections, 0);
-        Interlocked.Exchange(ref c.Failures, 0);
-        Interlocked.Exchange(ref c.BytesSent, 0);
-        Interlocked.Exchange(ref c.BytesReceived, 0);
+        segment.Channel(group, channel).ResetCounters();
     }
 
+    /// <summary>Sets a group's policy to one of the original's two (round robin or hash).</summary>
     public void SetGroupType(int group, GroupType type)
     {
         segment.Group(group);
@@ -231,9 +285,23 @@ public sealed class ControlClient : IDisposable
             throw new ControlException(ControlError.InvalidArgument, $"invalid group type [{type}]: use RoundRobin or Hash");
         }
 
+        SetPolicy(group, (int)type);
+    }
+
+    /// <summary>Sets a group's policy by id (<see cref="PolicyCatalog"/>); refused when the running engine does not know the id.</summary>
+    public void SetPolicy(int group, int policyId)
+    {
+        segment.Group(group);
+        var known = Volatile.Read(ref segment.Header.PolicyMask);
+        if ((uint)policyId >= 31 || (known & (1 << policyId)) == 0)
+        {
+            var names = string.Join(", ", Enumerable.Range(0, 31).Where(i => (known & (1 << i)) != 0).Select(PolicyCatalog.NameOf));
+            throw new ControlException(ControlError.InvalidArgument, $"invalid policy [{PolicyCatalog.NameOf(policyId)}]: the instance on {ControlSegment.Endpoint(segment.Name)} knows {names}");
+        }
+
         using var l = LockStructure();
-        Volatile.Write(ref segment.Group(group).Type, (int)type);
-        Interlocked.Increment(ref segment.Header.StructureVersion);
+        Volatile.Write(ref segment.Group(group).Policy, policyId);
+        Interlocked.Increment(ref segment.Header.ChangeVersion);
     }
 
     /// <summary>Appends a channel to a group, disabled (as the original did), with fresh counters; returns its index.</summary>
@@ -254,21 +322,22 @@ public sealed class ControlClient : IDisposable
             throw new ControlException(ControlError.GroupFull, $"no channel slots available: group {group} already holds {segment.MaxChannels} channels, the limit this instance was started with");
         }
 
-        ref var c = ref segment.Channel(group, index);
-        c.Enabled = 0;
+        ref var c = ref segment.Record(group, index);
+        c.AdminState = (int)ChannelAdminState.Disabled;
+        c.Health = (int)ChannelHealth.Unknown;
+        c.Weight = 1;
         c.MaxConnections = maxConnections;
         c.Connections = 0;
-        c.TotalConnections = 0;
-        c.Failures = 0;
-        c.BytesSent = 0;
-        c.BytesReceived = 0;
-        c.EnabledChangedUnixMs = 0;
+        c.AdminChangedUnixMs = 0;
+        c.HealthChangedUnixMs = 0;
+        c.Id = Interlocked.Increment(ref segment.Header.LastChannelId);
+        segment.Channel(group, index).ResetCounters();
         ChannelAddress.Write(segment, group, index, host, address, port);
-        Volatile.Write(ref c.Enabled, enabled ? 1 : 0);
+        Volatile.Write(ref c.AdminState, (int)(enabled ? ChannelAdminState.Enabled : ChannelAdminState.Disabled));
 
         // Publishing the count last makes the complete record visible to the engine at once.
         Volatile.Write(ref segment.Group(group).ChannelCount, index + 1);
-        Interlocked.Increment(ref segment.Header.StructureVersion);
+        Interlocked.Increment(ref segment.Header.ChangeVersion);
         return index;
     }
 
@@ -279,13 +348,13 @@ public sealed class ControlClient : IDisposable
         ValidateDestination(host, port);
         var address = ChannelAddress.Resolve(host);
         using var l = LockStructure();
-        if (Volatile.Read(ref segment.Channel(group, channel).Enabled) != 0)
+        if (Volatile.Read(ref segment.Record(group, channel).AdminState) != (int)ChannelAdminState.Disabled)
         {
             throw new ControlException(ControlError.MustBeDisabled, $"channel {channel} of group {group} must be disabled to assign a new address; disable it first");
         }
 
         ChannelAddress.Write(segment, group, channel, host, address, port);
-        Interlocked.Increment(ref segment.Header.StructureVersion);
+        Interlocked.Increment(ref segment.Header.ChangeVersion);
     }
 
     /// <summary>
@@ -361,20 +430,6 @@ public sealed class ControlClient : IDisposable
                 ? $"no such channel {channel}: group {group} has no channels"
                 : $"no such channel {channel}: group {group} has channels 0 to {count - 1}");
         }
-    }
-
-    private ChannelChange SetEnabled(int group, int channel, bool enabled)
-    {
-        RequireChannel(group, channel);
-        ref var c = ref segment.Channel(group, channel);
-        var want = enabled ? 1 : 0;
-        if (Interlocked.Exchange(ref c.Enabled, want) == want)
-        {
-            return ChannelChange.Unchanged;
-        }
-
-        Volatile.Write(ref c.EnabledChangedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        return ChannelChange.Changed;
     }
 
     private FileLock LockStructure() =>

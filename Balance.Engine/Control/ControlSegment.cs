@@ -1,6 +1,7 @@
 using System.IO.MemoryMappedFiles;
 using System.Text;
 using Balance.Configuration;
+using Balance.Policies;
 
 namespace Balance.Control;
 
@@ -17,20 +18,25 @@ public sealed unsafe class ControlSegment : IDisposable
     private readonly byte* basePointer;
     private readonly long groupsOffset;
     private readonly long channelsOffset;
+    private readonly long instanceStripesOffset;
+    private readonly long channelStripesOffset;
     private readonly long eventsOffset;
     private int disposed;
 
-    private ControlSegment(SegmentName name, MemoryMappedFile map, MemoryMappedViewAccessor view, int maxGroups, int maxChannels, int eventCapacity)
+    private ControlSegment(SegmentName name, MemoryMappedFile map, MemoryMappedViewAccessor view, SegmentLimits limits)
     {
         Name = name;
         this.map = map;
         this.view = view;
-        MaxGroups = maxGroups;
-        MaxChannels = maxChannels;
-        EventCapacity = eventCapacity;
+        MaxGroups = limits.MaxGroups;
+        MaxChannels = limits.MaxChannels;
+        EventCapacity = limits.EventCapacity;
+        StripeCount = limits.Stripes;
         groupsOffset = SegmentLayout.GroupsOffset;
-        channelsOffset = SegmentLayout.ChannelsOffset(maxGroups);
-        eventsOffset = SegmentLayout.EventsOffset(maxGroups, maxChannels);
+        channelsOffset = SegmentLayout.ChannelsOffset(MaxGroups);
+        instanceStripesOffset = SegmentLayout.InstanceStripesOffset(MaxGroups, MaxChannels);
+        channelStripesOffset = SegmentLayout.ChannelStripesOffset(MaxGroups, MaxChannels, StripeCount);
+        eventsOffset = SegmentLayout.EventsOffset(MaxGroups, MaxChannels, StripeCount);
         byte* p = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         basePointer = p + view.PointerOffset;
@@ -44,6 +50,9 @@ public sealed unsafe class ControlSegment : IDisposable
 
     public int EventCapacity { get; }
 
+    /// <summary>Counter stripes: one per worker of the engine that created the segment.</summary>
+    public int StripeCount { get; }
+
     public ref SegmentHeader Header => ref *(SegmentHeader*)basePointer;
 
     public EngineState State => (EngineState)Volatile.Read(ref Header.State);
@@ -51,29 +60,34 @@ public sealed unsafe class ControlSegment : IDisposable
     /// <summary>
     /// Creates a fresh segment for an engine that already holds the owner lock: whatever file was
     /// there belonged to a dead engine and is replaced, so no ghost channel or counter survives.
+    /// <paramref name="stripes"/> is the number of workers that count (each gets its own stripes).
     /// </summary>
-    public static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity = SegmentLayout.DefaultEventCapacity)
+    public static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity = SegmentLayout.DefaultEventCapacity, int stripes = 1)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(configuration);
-        var maxGroups = configuration.MaxGroups;
-        var maxChannels = configuration.MaxChannelsPerGroup;
-        var size = SegmentLayout.TotalSize(maxGroups, maxChannels, eventCapacity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stripes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stripes, SegmentLayout.MaxStripes);
+        var limits = new SegmentLimits(configuration.MaxGroups, configuration.MaxChannelsPerGroup, eventCapacity, stripes);
+        var size = SegmentLayout.TotalSize(limits.MaxGroups, limits.MaxChannels, eventCapacity, stripes);
         File.Delete(name.Path);
 
         // CreateNew never reuses or follows whatever appeared under the name since the delete.
         var stream = OwnedFile.Open(name.Path, OwnedFileMode.CreateNew, lockExclusive: false)!;
         stream.SetLength(size);
-        var segment = Map(name, stream, maxGroups, maxChannels, eventCapacity);
+        var segment = Map(name, stream, limits);
         ref var h = ref segment.Header;
         h.HeaderSize = SegmentLayout.HeaderSize;
         h.GroupRecordSize = SegmentLayout.GroupRecordSize;
         h.ChannelRecordSize = SegmentLayout.ChannelRecordSize;
         h.EventRecordSize = SegmentLayout.EventRecordSize;
-        h.MaxGroups = maxGroups;
-        h.MaxChannels = maxChannels;
+        h.StripeSize = SegmentLayout.StripeSize;
+        h.MaxGroups = limits.MaxGroups;
+        h.MaxChannels = limits.MaxChannels;
         h.EventCapacity = eventCapacity;
+        h.StripeCount = stripes;
         h.TotalSize = size;
+        h.PolicyMask = PolicyCatalog.Mask;
         h.ListenPort = name.Port;
         h.State = (int)EngineState.Initializing;
         var identity = ProcessIdentity.Current;
@@ -136,8 +150,7 @@ public sealed unsafe class ControlSegment : IDisposable
 
         try
         {
-            var (maxGroups, maxChannels, events) = ValidateHeader(name, stream);
-            return Map(name, stream, maxGroups, maxChannels, events);
+            return Map(name, stream, ValidateHeader(name, stream));
         }
         catch
         {
@@ -156,25 +169,78 @@ public sealed unsafe class ControlSegment : IDisposable
         return ref *(GroupRecord*)(basePointer + groupsOffset + ((long)group * SegmentLayout.GroupRecordSize));
     }
 
-    public ref ChannelRecord Channel(int group, int channel)
+    /// <summary>The record of a channel slot (used or not): states, limits, address, live count.</summary>
+    public ref ChannelRecord Record(int group, int channel) =>
+        ref *(ChannelRecord*)(basePointer + channelsOffset + (SlotOf(group, channel) * SegmentLayout.ChannelRecordSize));
+
+    /// <summary>A channel as a whole: its record and its counters summed over every stripe.</summary>
+    public ChannelView Channel(int group, int channel)
     {
-        if ((uint)group >= (uint)MaxGroups)
+        SlotOf(group, channel);
+        return new ChannelView(this, group, channel);
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s counters of a channel: a cache line only that worker adds to.</summary>
+    public ref ChannelStripe Stripe(int worker, int group, int channel)
+    {
+        var slot = SlotOf(group, channel);
+        if ((uint)worker >= (uint)StripeCount)
         {
-            throw new ControlException(ControlError.NoSuchGroup, $"no group {group}: groups are numbered 0 to {MaxGroups - 1}");
+            throw new ArgumentOutOfRangeException(nameof(worker), worker, $"this segment has stripes 0 to {StripeCount - 1}");
         }
 
-        if ((uint)channel >= (uint)MaxChannels)
+        return ref *(ChannelStripe*)(basePointer + channelStripesOffset + ((((long)worker * MaxGroups * MaxChannels) + slot) * SegmentLayout.StripeSize));
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s instance-wide counters.</summary>
+    public ref InstanceStripe InstanceStripe(int worker)
+    {
+        if ((uint)worker >= (uint)StripeCount)
         {
-            throw new ControlException(ControlError.NoSuchChannel, $"no channel {channel}: a group holds channels 0 to {MaxChannels - 1}");
+            throw new ArgumentOutOfRangeException(nameof(worker), worker, $"this segment has stripes 0 to {StripeCount - 1}");
         }
 
-        return ref *(ChannelRecord*)(basePointer + channelsOffset + ((((long)group * MaxChannels) + channel) * SegmentLayout.ChannelRecordSize));
+        return ref *(InstanceStripe*)(basePointer + instanceStripesOffset + ((long)worker * SegmentLayout.StripeSize));
+    }
+
+    /// <summary>A channel's counters summed over every worker's stripe.</summary>
+    public ChannelStripe SumStripes(int group, int channel)
+    {
+        var sum = default(ChannelStripe);
+        for (var w = 0; w < StripeCount; w++)
+        {
+            ref var s = ref Stripe(w, group, channel);
+            sum.TotalConnections += Volatile.Read(ref s.TotalConnections);
+            sum.Failures += Volatile.Read(ref s.Failures);
+            sum.BytesSent += Volatile.Read(ref s.BytesSent);
+            sum.BytesReceived += Volatile.Read(ref s.BytesReceived);
+        }
+
+        return sum;
+    }
+
+    /// <summary>Accepted and rejected connections summed over every worker's stripe.</summary>
+    public InstanceStripe SumInstanceStripes()
+    {
+        var sum = default(InstanceStripe);
+        for (var w = 0; w < StripeCount; w++)
+        {
+            ref var s = ref InstanceStripe(w);
+            sum.Accepted += Volatile.Read(ref s.Accepted);
+            sum.Rejected += Volatile.Read(ref s.Rejected);
+        }
+
+        return sum;
     }
 
     /// <summary>Channels in use in a group, clamped to the limit so a corrupt count cannot lead past the records.</summary>
     public int ChannelCount(int group) => Math.Clamp(Volatile.Read(ref Group(group).ChannelCount), 0, MaxChannels);
 
-    public GroupType GroupTypeOf(int group) => Volatile.Read(ref Group(group).Type) == (int)GroupType.Hash ? GroupType.Hash : GroupType.RoundRobin;
+    /// <summary>The policy id of a group, as stored (ids are open: see <see cref="PolicyCatalog"/>).</summary>
+    public int PolicyOf(int group) => Volatile.Read(ref Group(group).Policy);
+
+    /// <summary>The group's policy id as a <see cref="GroupType"/>: the original's two by name, any later id by its number.</summary>
+    public GroupType GroupTypeOf(int group) => (GroupType)PolicyOf(group);
 
     public ref EventRecord EventSlot(long sequence)
     {
@@ -189,7 +255,7 @@ public sealed unsafe class ControlSegment : IDisposable
 
     public string ReadDestination(int group, int channel)
     {
-        ref var c = ref Channel(group, channel);
+        ref var c = ref Record(group, channel);
         fixed (byte* d = c.Destination)
         {
             var length = Math.Clamp(Volatile.Read(ref c.DestinationLength), 0, ChannelRecord.DestinationCapacity);
@@ -239,13 +305,28 @@ public sealed unsafe class ControlSegment : IDisposable
         map.Dispose();
     }
 
-    private static ControlSegment Map(SegmentName name, FileStream stream, int maxGroups, int maxChannels, int eventCapacity)
+    private long SlotOf(int group, int channel)
+    {
+        if ((uint)group >= (uint)MaxGroups)
+        {
+            throw new ControlException(ControlError.NoSuchGroup, $"no group {group}: groups are numbered 0 to {MaxGroups - 1}");
+        }
+
+        if ((uint)channel >= (uint)MaxChannels)
+        {
+            throw new ControlException(ControlError.NoSuchChannel, $"no channel {channel}: a group holds channels 0 to {MaxChannels - 1}");
+        }
+
+        return ((long)group * MaxChannels) + channel;
+    }
+
+    private static ControlSegment Map(SegmentName name, FileStream stream, SegmentLimits limits)
     {
         var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
         try
         {
             var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
-            return new ControlSegment(name, map, view, maxGroups, maxChannels, eventCapacity);
+            return new ControlSegment(name, map, view, limits);
         }
         catch
         {
@@ -254,7 +335,7 @@ public sealed unsafe class ControlSegment : IDisposable
         }
     }
 
-    private static (int MaxGroups, int MaxChannels, int Events) ValidateHeader(SegmentName name, FileStream stream)
+    private static SegmentLimits ValidateHeader(SegmentName name, FileStream stream)
     {
         var length = stream.Length;
         if (length < SegmentLayout.HeaderSize)
@@ -276,31 +357,47 @@ public sealed unsafe class ControlSegment : IDisposable
 
         if (h.LayoutVersion != SegmentLayout.LayoutVersion)
         {
-            throw new ControlException(
-                ControlError.IncompatibleLayout,
-                $"layout mismatch: the instance on {Endpoint(name)} uses control segment layout {h.LayoutVersion}, this Balance understands layout {SegmentLayout.LayoutVersion}; use the Balance version that started it");
+            throw LayoutMismatch(name, h.LayoutVersion, ReadText(raw.Slice(192, SegmentHeader.TextCapacity)));
         }
 
         if (h.HeaderSize != SegmentLayout.HeaderSize || h.GroupRecordSize != SegmentLayout.GroupRecordSize
-            || h.ChannelRecordSize != SegmentLayout.ChannelRecordSize || h.EventRecordSize != SegmentLayout.EventRecordSize)
+            || h.ChannelRecordSize != SegmentLayout.ChannelRecordSize || h.EventRecordSize != SegmentLayout.EventRecordSize
+            || h.StripeSize != SegmentLayout.StripeSize)
         {
             throw Corrupt(name, "its record sizes do not match its layout version");
         }
 
         if (h.MaxGroups is < 1 or > BalanceConfiguration.LimitMaxGroups
             || h.MaxChannels is < 1 or > BalanceConfiguration.LimitMaxChannelsPerGroup
-            || h.EventCapacity is < 0 or > SegmentLayout.MaxEventCapacity)
+            || h.EventCapacity is < 0 or > SegmentLayout.MaxEventCapacity
+            || h.StripeCount is < 1 or > SegmentLayout.MaxStripes)
         {
-            throw Corrupt(name, $"its limits are out of range (groups {h.MaxGroups}, channels {h.MaxChannels}, events {h.EventCapacity})");
+            throw Corrupt(name, $"its limits are out of range (groups {h.MaxGroups}, channels {h.MaxChannels}, events {h.EventCapacity}, stripes {h.StripeCount})");
         }
 
-        var expected = SegmentLayout.TotalSize(h.MaxGroups, h.MaxChannels, h.EventCapacity);
+        var expected = SegmentLayout.TotalSize(h.MaxGroups, h.MaxChannels, h.EventCapacity, h.StripeCount);
         if (h.TotalSize != expected || length < expected)
         {
             throw Corrupt(name, $"it is {length} bytes long but its header needs {expected}");
         }
 
-        return (h.MaxGroups, h.MaxChannels, h.EventCapacity);
+        return new SegmentLimits(h.MaxGroups, h.MaxChannels, h.EventCapacity, h.StripeCount);
+    }
+
+    /// <summary>
+    /// One line naming both layouts and the fix. Version 1 readers, for their part, refuse a
+    /// version 2 segment with "layout mismatch: ... uses control segment layout 2, this Balance
+    /// understands layout 1; use the Balance version that started it".
+    /// </summary>
+    private static ControlException LayoutMismatch(SegmentName name, uint theirs, string theirVersion)
+    {
+        var started = theirVersion.Length > 0 && theirVersion.All(c => !char.IsControl(c)) ? $" (started by Balance {theirVersion})" : string.Empty;
+        var fix = theirs < SegmentLayout.LayoutVersion
+            ? "control it with the older Balance that started it, or stop it with that version (balance -c kill) and start it again with this one"
+            : "control it with the newer Balance that started it";
+        return new ControlException(
+            ControlError.IncompatibleLayout,
+            $"layout mismatch: the instance on {Endpoint(name)}{started} uses control segment layout {theirs}, this Balance reads layout {SegmentLayout.LayoutVersion}; {fix}");
     }
 
     private static ControlException NotRunning(SegmentName name, Exception? inner) =>
@@ -311,4 +408,6 @@ public sealed unsafe class ControlSegment : IDisposable
 
     public static string Endpoint(SegmentName name) =>
         ChannelSpec.FormatDestination(name.NormalizedAddress, name.Port);
+
+    private readonly record struct SegmentLimits(int MaxGroups, int MaxChannels, int EventCapacity, int Stripes);
 }

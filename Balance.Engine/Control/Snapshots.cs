@@ -21,10 +21,24 @@ public sealed record InstanceInfo(
     TimeSpan IdleTimeout,
     long Accepted,
     long Rejected,
-    string SegmentPath);
+    string SegmentPath)
+{
+    /// <summary>Counter stripes in the segment: one per worker; every counter above is their sum.</summary>
+    public int CounterStripes { get; init; } = 1;
 
-/// <summary>One group at one moment.</summary>
-public sealed record GroupInfo(int Group, GroupType Type, int ChannelCount, int RoundRobinPosition);
+    /// <summary>The segment's change version: moves with every create, assign, policy or weight change.</summary>
+    public int ChangeVersion { get; init; }
+}
+
+/// <summary>One group at one moment. <see cref="Type"/> is the policy id as the original's group type.</summary>
+public sealed record GroupInfo(int Group, GroupType Type, int ChannelCount, int RoundRobinPosition)
+{
+    /// <summary>The policy id stored in the segment (open: later policies take later ids).</summary>
+    public int PolicyId { get; init; }
+
+    /// <summary>The policy's name ("RoundRobin", "Hash"; "policy N" for an id this build does not know).</summary>
+    public string Policy { get; init; } = string.Empty;
+}
 
 /// <summary>One channel and its counters at one moment.</summary>
 public sealed record ChannelInfo(
@@ -42,13 +56,29 @@ public sealed record ChannelInfo(
     long BytesSent,
     long BytesReceived)
 {
+    /// <summary>"host:port" as <c>show</c> and the cmdlets print it.</summary>
     public string Destination => ChannelSpec.FormatDestination(Host, Port);
+
+    /// <summary>The stable id: unique within the instance, independent of the position.</summary>
+    public int Id { get; init; }
+
+    /// <summary>Enabled, disabled or draining; <see cref="Enabled"/> is true for enabled only.</summary>
+    public ChannelAdminState AdminState { get; init; }
+
+    /// <summary>What the engine knows of the back-end (unknown until health checks exist).</summary>
+    public ChannelHealth Health { get; init; }
+
+    /// <summary>Relative share for weighted policies; 1 unless set.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>True when new sessions may come: enabled, not down, weight above zero (maxc aside).</summary>
+    public bool Serving => AdminState == ChannelAdminState.Enabled && Health != ChannelHealth.Down && Weight > 0;
 }
 
 /// <summary>Everything a <c>show</c> needs, read in one pass.</summary>
 public sealed record BalanceSnapshot(InstanceInfo Instance, IReadOnlyList<GroupInfo> Groups, IReadOnlyList<ChannelInfo> Channels);
 
-/// <summary>Outcome of an enable/disable: whether the flag actually changed.</summary>
+/// <summary>Outcome of an admin state change: whether the state actually changed.</summary>
 public enum ChannelChange
 {
     Changed,

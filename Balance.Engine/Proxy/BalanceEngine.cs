@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Proxy;
 
@@ -213,7 +214,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 for (var c = 0; c < segment.ChannelCount(g); c++)
                 {
                     var endpoint = context.Endpoints.Get(g, c);
-                    debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{g,3} {c,2} {endpoint.Address}:{endpoint.Port}:{segment.Channel(g, c).MaxConnections}"));
+                    debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{g,3} {c,2} {endpoint.Address}:{endpoint.Port}:{segment.Record(g, c).MaxConnections}"));
                 }
             }
         }
@@ -238,8 +239,7 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     private void OnAccepted(ISessionSocket client, IPEndPoint remote)
     {
-        var segment = context.Segment;
-        Interlocked.Increment(ref segment.Header.Accepted);
+        Interlocked.Increment(ref context.Totals.Accepted);
         try
         {
             Listener.ConfigureAccepted(client);
@@ -250,10 +250,10 @@ public sealed class BalanceEngine : IAsyncDisposable
             }
 
             var hash = ClientHash.Compute(remote.Address);
-            var choice = ChannelSelector.Select(segment, 0, hash, context.HashFailover, context.Debug);
+            var choice = context.Selector.Select(0, hash, context.HashFailover, context.Debug);
             if (!choice.Found)
             {
-                Interlocked.Increment(ref segment.Header.Rejected);
+                Interlocked.Increment(ref context.Totals.Rejected);
                 context.Publish(EngineEventKind.NoChannel, -1, -1, $"no usable channel for {remote.Address}: connection closed");
                 client.Dispose();
                 return;

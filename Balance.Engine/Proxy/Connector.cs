@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Proxy;
 
@@ -27,7 +28,6 @@ internal sealed class Connector
 
     public async Task RunAsync(Session session, ChannelChoice first)
     {
-        var segment = context.Segment;
         var choice = first;
         var firstInGroup = first.Channel;
         var scanned = false;
@@ -47,7 +47,7 @@ internal sealed class Connector
                     // Out of descriptors or similar: a local problem, not the back-end's fault, so
                     // no failure is counted and nothing is disabled; this client cannot be served.
                     session.ReleaseSlot();
-                    Interlocked.Increment(ref segment.Header.Rejected);
+                    Interlocked.Increment(ref context.Totals.Rejected);
                     context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "cannot open a back-end socket: " + e.Message);
                     context.Notices?.WriteLine("cannot open a back-end socket: " + e.Message);
                     session.Finish();
@@ -84,10 +84,10 @@ internal sealed class Connector
 
                 if (error == SocketError.Success)
                 {
-                    Interlocked.Increment(ref session.ChannelRecord.TotalConnections);
+                    Interlocked.Increment(ref session.Counters.TotalConnections);
                     if (scanned)
                     {
-                        ChannelSelector.Advance(segment, choice.Group, choice.Channel);
+                        context.Selector.Advance(choice.Group, choice.Channel);
                     }
 
                     context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {choice.Group} channel {choice.Channel} ... connect to channel {choice.Channel} successful"));
@@ -104,7 +104,7 @@ internal sealed class Connector
                 ReportFailure(choice, endpoint, error == SocketError.TimedOut, error);
                 session.ReleaseSlot();
 
-                var next = ChannelSelector.NextInGroup(segment, choice.Group, choice.Channel, firstInGroup, context.HashFailover);
+                var next = context.Selector.NextInGroup(choice.Group, choice.Channel, firstInGroup, context.HashFailover);
                 ChannelChoice following;
                 if (next >= 0)
                 {
@@ -113,14 +113,14 @@ internal sealed class Connector
                 }
                 else
                 {
-                    following = ChannelSelector.Select(segment, choice.Group + 1, session.ClientHash, context.HashFailover, context.Debug);
+                    following = context.Selector.Select(choice.Group + 1, session.ClientHash, context.HashFailover, context.Debug);
                     firstInGroup = following.Channel;
                     scanned = false;
                 }
 
                 if (!following.Found)
                 {
-                    Interlocked.Increment(ref segment.Header.Rejected);
+                    Interlocked.Increment(ref context.Totals.Rejected);
                     context.Publish(EngineEventKind.NoChannel, choice.Group, choice.Channel, $"no usable channel left for {session.Remote.Address}: connection closed");
                     session.Finish();
                     return;
@@ -231,8 +231,8 @@ internal sealed class Connector
 
     private void ReportFailure(ChannelChoice choice, IPEndPoint endpoint, bool timedOut, SocketError error)
     {
-        ref var channel = ref context.Segment.Channel(choice.Group, choice.Channel);
-        Interlocked.Increment(ref channel.Failures);
+        Interlocked.Increment(ref context.Stripe(choice.Group, choice.Channel).Failures);
+        ref var channel = ref context.Segment.Record(choice.Group, choice.Channel);
         var g = choice.Group;
         var c = choice.Channel;
         var what = timedOut ? "timeout" : "connection refused";
@@ -246,9 +246,9 @@ internal sealed class Connector
                 ? string.Create(CultureInfo.InvariantCulture, $"connect to {destination} timed out after {context.ConnectTimeoutMs} ms")
                 : $"connect to {destination} failed: {error}");
 
-        if (context.AutoDisable && Interlocked.Exchange(ref channel.Enabled, 0) != 0)
+        if (context.AutoDisable && Interlocked.Exchange(ref channel.AdminState, (int)ChannelAdminState.Disabled) != (int)ChannelAdminState.Disabled)
         {
-            Volatile.Write(ref channel.EnabledChangedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Volatile.Write(ref channel.AdminChangedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             context.Publish(EngineEventKind.AutoDisabled, g, c, $"{destination} disabled after a failed connect; enable it again when fixed");
             context.Notices?.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,

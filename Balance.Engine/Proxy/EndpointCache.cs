@@ -4,8 +4,9 @@ using Balance.Control;
 namespace Balance.Proxy;
 
 /// <summary>
-/// The destination of each channel as an <see cref="IPEndPoint"/>, rebuilt only when the channel's
-/// address version in the segment changes (assign), so a connect allocates no endpoint.
+/// The destination of each channel as an <see cref="IPEndPoint"/>, read again only after the
+/// segment's change version moved (assign bumps it once the address is written), so a connect
+/// allocates no endpoint.
 /// </summary>
 internal sealed class EndpointCache
 {
@@ -27,15 +28,16 @@ internal sealed class EndpointCache
             entries = groups[group]!;
         }
 
-        var version = Volatile.Read(ref segment.Channel(group, channel).AddressVersion);
+        // Read before the address: an assign that lands during the read moves it again.
+        var version = Volatile.Read(ref segment.Header.ChangeVersion);
         var entry = Volatile.Read(ref entries[channel]);
-        if (entry is not null && entry.Version == version && (version & 1) == 0)
+        if (entry is not null && entry.Version == version)
         {
             return entry.EndPoint;
         }
 
-        var endpoint = ChannelAddress.Read(segment, group, channel, out var read);
-        Volatile.Write(ref entries[channel], new Entry(read, endpoint));
+        var endpoint = ChannelAddress.Read(segment, group, channel, out _);
+        Volatile.Write(ref entries[channel], new Entry(version, endpoint));
         return endpoint;
     }
 

@@ -1,5 +1,6 @@
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Proxy;
 
@@ -19,6 +20,7 @@ internal sealed class EngineContext
         Dump = output.PacketDump is null ? null : TextWriter.Synchronized(output.PacketDump);
         Notices = output.Notices is null ? Debug : TextWriter.Synchronized(output.Notices);
         Endpoints = new EndpointCache(segment);
+        Selector = new ChannelSelector(segment, message => Publish(EngineEventKind.Error, -1, -1, message));
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
         var limit = DescriptorLimit.RaiseSoftLimit();
@@ -66,6 +68,18 @@ internal sealed class EngineContext
     public TextWriter? Notices { get; }
 
     public EndpointCache Endpoints { get; }
+
+    /// <summary>The failover walk over the groups' policies.</summary>
+    public ChannelSelector Selector { get; }
+
+    /// <summary>This engine's counter stripe; one worker today, so stripe 0.</summary>
+    public int Worker => 0;
+
+    /// <summary>The counters of a channel this engine adds to (its own stripe).</summary>
+    public ref ChannelStripe Stripe(int group, int channel) => ref Segment.Stripe(Worker, group, channel);
+
+    /// <summary>The instance-wide counters this engine adds to (its own stripe).</summary>
+    public ref InstanceStripe Totals => ref Segment.InstanceStripe(Worker);
 
     public SessionTable Sessions { get; } = new();
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Proxy;
 
@@ -80,7 +81,10 @@ internal sealed class Session
 
     public bool IsRelaying => Volatile.Read(ref relaying) != 0;
 
-    public ref ChannelRecord ChannelRecord => ref context.Segment.Channel(Group, Channel);
+    public ref ChannelRecord ChannelRecord => ref context.Segment.Record(Group, Channel);
+
+    /// <summary>The channel's counters this engine adds to.</summary>
+    public ref ChannelStripe Counters => ref context.Stripe(Group, Channel);
 
     /// <summary>Takes ownership of a slot the selector reserved.</summary>
     public void Assign(ChannelChoice choice)
@@ -204,11 +208,11 @@ internal sealed class Session
     {
         if (clientToBackend)
         {
-            Interlocked.Add(ref ChannelRecord.BytesSent, bytes);
+            Interlocked.Add(ref Counters.BytesSent, bytes);
         }
         else
         {
-            Interlocked.Add(ref ChannelRecord.BytesReceived, bytes);
+            Interlocked.Add(ref Counters.BytesReceived, bytes);
         }
     }
 

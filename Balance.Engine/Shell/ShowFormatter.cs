@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Shell;
 
@@ -33,8 +34,16 @@ public static class ShowFormatter
         ArgumentNullException.ThrowIfNull(channel);
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{channel.Group,3} {TypeText(channel.GroupType),4} {channel.Index,2} {(channel.Enabled ? "ENA" : "dis"),3} {channel.Address,16} {channel.Port,5} {channel.Connections,4} {channel.TotalConnections,11} {channel.MaxConnections,4} {channel.BytesSent,11} {channel.BytesReceived,11}");
+            $"{channel.Group,3} {TypeText(channel.GroupType),4} {channel.Index,2} {StateText(channel),3} {channel.Address,16} {channel.Port,5} {channel.Connections,4} {channel.TotalConnections,11} {channel.MaxConnections,4} {channel.BytesSent,11} {channel.BytesReceived,11}");
     }
 
-    private static string TypeText(GroupType type) => type == GroupType.Hash ? "Hash" : "RR";
+    private static string TypeText(GroupType type) => PolicyCatalog.ShowNameOf((int)type);
+
+    // The original knew ENA and dis only; a draining channel shows as "drn".
+    private static string StateText(ChannelInfo channel) => channel.AdminState switch
+    {
+        ChannelAdminState.Enabled => "ENA",
+        ChannelAdminState.Draining => "drn",
+        _ => channel.Enabled ? "ENA" : "dis",
+    };
 }

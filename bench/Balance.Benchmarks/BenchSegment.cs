@@ -1,6 +1,7 @@
 using System.Net;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Benchmarks;
 
@@ -17,9 +18,13 @@ internal sealed class BenchSegment : IDisposable
         Segment = segment;
         Configuration = configuration;
         this.path = path;
+        Selector = new ChannelSelector(segment);
     }
 
     public ControlSegment Segment { get; }
+
+    /// <summary>The failover walk over this segment, as an engine holds it.</summary>
+    public ChannelSelector Selector { get; }
 
     public BalanceConfiguration Configuration { get; }
 

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Balance.Proxy;
+using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Benchmarks;
 
@@ -25,7 +26,7 @@ public class ChannelSelectionBenchmarks
         mostlyDisabled = BenchSegment.Create(many);
         for (var c = 0; c < 63; c++)
         {
-            mostlyDisabled.Segment.Channel(0, c).Enabled = 0;
+            mostlyDisabled.Segment.Channel(0, c).AdminState = ChannelAdminState.Disabled;
         }
 
         hashed = BenchSegment.Create("a:1", "b:2", "c:3", "d:4", "%");
@@ -50,8 +51,8 @@ public class ChannelSelectionBenchmarks
 
     private static int SelectAndRelease(BenchSegment t, uint clientHash)
     {
-        var choice = ChannelSelector.Select(t.Segment, 0, clientHash, hashFailover: false, debug: null);
-        ChannelSelector.Release(ref t.Segment.Channel(choice.Group, choice.Channel));
+        var choice = t.Selector.Select(0, clientHash, hashFailover: false, debug: null);
+        ChannelSelector.Release(ref t.Segment.Record(choice.Group, choice.Channel));
         return choice.Channel;
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
-using Balance.Proxy;
+using Balance.Policies;
 
 namespace Balance.Benchmarks;
 

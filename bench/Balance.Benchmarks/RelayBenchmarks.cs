@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using Balance.Policies;
 using Balance.Proxy;
 
 namespace Balance.Benchmarks;

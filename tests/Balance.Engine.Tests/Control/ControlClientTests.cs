@@ -12,7 +12,7 @@ public class ControlClientTests
     public void Created_channel_starts_disabled_with_clean_counters_even_over_a_dirty_slot()
     {
         using var instance = new FakeInstance();
-        ref var dirty = ref instance.Segment.Channel(0, 0);
+        var dirty = instance.Segment.Channel(0, 0);
         dirty.MaxConnections = 7;
         dirty.TotalConnections = 99;
         dirty.Connections = 3;
@@ -100,7 +100,7 @@ public class ControlClientTests
         using var instance = new FakeInstance();
         using var client = instance.OpenClient();
         client.Create(0, "127.0.0.1", 1);
-        ref var c = ref instance.Segment.Channel(0, 0);
+        var c = instance.Segment.Channel(0, 0);
         c.Connections = 2;
         c.TotalConnections = 5;
         c.Failures = 1;

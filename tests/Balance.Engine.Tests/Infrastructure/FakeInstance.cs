@@ -17,7 +17,7 @@ internal sealed class FakeInstance : IDisposable
     private readonly CancellationTokenSource stopping = new();
     private Task? background;
 
-    public FakeInstance(int maxGroups = 4, int maxChannels = 8, TimeSpan? gracePeriod = null, int eventCapacity = SegmentLayout.DefaultEventCapacity)
+    public FakeInstance(int maxGroups = 4, int maxChannels = 8, TimeSpan? gracePeriod = null, int eventCapacity = SegmentLayout.DefaultEventCapacity, int stripes = 1)
     {
         portReservation = new TcpListener(IPAddress.Loopback, 0);
         portReservation.Start();
@@ -33,7 +33,7 @@ internal sealed class FakeInstance : IDisposable
             MaxChannelsPerGroup = maxChannels,
             GracePeriod = gracePeriod ?? TimeSpan.Zero,
         };
-        Segment = ControlSegment.Create(Name, configuration, eventCapacity);
+        Segment = ControlSegment.Create(Name, configuration, eventCapacity, stripes);
         Segment.Header.State = (int)EngineState.Running;
         Client = ControlClient.Open(Name);
     }
@@ -54,7 +54,7 @@ internal sealed class FakeInstance : IDisposable
 
     public void SetCounters(int group, int channel, int connections, long total, long sent, long received, long failures = 0)
     {
-        ref var c = ref Segment.Channel(group, channel);
+        var c = Segment.Channel(group, channel);
         c.Connections = connections;
         c.TotalConnections = total;
         c.BytesSent = sent;

@@ -149,10 +149,10 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 stale.Group(0).ChannelCount = 2;
                 stale.Group(1).ChannelCount = 1;
-                stale.Channel(0, 0).Enabled = 1;
+                stale.Channel(0, 0).AdminState = ChannelAdminState.Enabled;
                 stale.Channel(0, 0).Connections = 7;
                 stale.Channel(0, 0).TotalConnections = 99;
-                stale.Channel(1, 0).Enabled = 1;
+                stale.Channel(1, 0).AdminState = ChannelAdminState.Enabled;
                 stale.Header.State = (int)EngineState.Running;
             }
 

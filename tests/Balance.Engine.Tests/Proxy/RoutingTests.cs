@@ -1,5 +1,6 @@
 using System.Net;
 using Balance.Control;
+using Balance.Policies;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
 using Xunit;

@@ -17,7 +17,7 @@ public sealed class StuckWriterTests
     {
         using var instance = new FakeInstance();
         instance.AddChannel(0, "127.0.0.1", 9, enabled: false);
-        instance.Segment.Channel(0, 0).AddressVersion |= 1; // the writer died mid-write
+        instance.Segment.Record(0, 0).AddressVersion |= 1; // the writer died mid-write
 
         var watch = Stopwatch.StartNew();
         var e = Assert.Throws<ControlException>(() => instance.Client.GetChannel(0, 0));
@@ -36,7 +36,7 @@ public sealed class StuckWriterTests
         await using var b = TestBackend.Start("B");
         await using var engine = TestEngine.Start([a.Channel, b.Channel]);
         using var control = engine.Control();
-        control.Segment.Channel(0, 0).AddressVersion |= 1;
+        control.Segment.Record(0, 0).AddressVersion |= 1;
 
         var greetings = new List<string?>();
         for (var i = 0; i < 4; i++)

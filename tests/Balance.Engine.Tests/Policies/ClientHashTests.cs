@@ -1,8 +1,8 @@
 using System.Net;
-using Balance.Proxy;
+using Balance.Policies;
 using Xunit;
 
-namespace Balance.Tests.Proxy;
+namespace Balance.Tests.Policies;
 
 public class ClientHashTests
 {

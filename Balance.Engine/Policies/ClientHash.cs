@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Balance.Proxy;
+namespace Balance.Policies;
 
 /// <summary>
 /// The client hash of hash groups: h = 31·h + (signed) byte, modulo 2^32, over the client's

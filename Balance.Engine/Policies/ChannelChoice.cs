@@ -1,4 +1,4 @@
-namespace Balance.Proxy;
+namespace Balance.Policies;
 
 /// <summary>A channel picked for a connection, its connection slot already reserved; or none.</summary>
 internal readonly record struct ChannelChoice(int Group, int Channel)

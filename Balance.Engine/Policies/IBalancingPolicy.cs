@@ -1,0 +1,59 @@
+namespace Balance.Policies;
+
+/// <summary>
+/// How a group picks a channel for a new session: a pure type that sees the group's channels and the
+/// client, never a socket or the segment (YARP's ILoadBalancingPolicy is the model). The shared walk
+/// (<see cref="ChannelSelector"/>) asks for a pick, reserves the slot, scans on where the policy
+/// allows it and tells the policy how it ended. A policy is shared by every worker: what it keeps
+/// per group is built when the segment's change version moves, never per pick.
+/// </summary>
+public interface IBalancingPolicy
+{
+    /// <summary>The id stored in the segment's group record (<see cref="PolicyCatalog"/>).</summary>
+    int Id { get; }
+
+    /// <summary>The name the cmdlets show and accept.</summary>
+    string Name { get; }
+
+    /// <summary>The 4-character name in <c>show</c>'s Type column.</summary>
+    string ShowName { get; }
+
+    /// <summary>
+    /// True when the walk may try the rest of the group, scanning forward from the pick, once the
+    /// pick cannot be reserved (also after a failed connect).
+    /// </summary>
+    bool ScansGroup(bool hashFailover);
+
+    /// <summary>The index of the channel to try first, or -1 when the group has nothing to offer.</summary>
+    int Pick(ReadOnlySpan<ChannelCandidate> channels, ref PickContext context);
+
+    /// <summary>The walk reserved <paramref name="chosen"/> (the pick, or a channel after it) for this pick.</summary>
+    void Reserved(int chosen, int channelCount, ref PickContext context);
+
+    /// <summary>The walk reserved nothing in the group for this pick.</summary>
+    void NothingReserved(int channelCount, ref PickContext context);
+
+    /// <summary>Writes the policy's lines of the <c>-d</c> trace for one step of the walk; most policies write none.</summary>
+    void Trace(TextWriter debug, PickStep step, int group, int channel, int channelCount, uint clientHash)
+    {
+    }
+}
+
+/// <summary>Steps of the walk in a group, as <see cref="IBalancingPolicy.Trace"/> hears of them.</summary>
+public enum PickStep
+{
+    /// <summary>The policy picked <c>channel</c>.</summary>
+    Picked,
+
+    /// <summary>The pick cannot be reserved and the group is not scanned.</summary>
+    Refused,
+
+    /// <summary>The pick cannot be reserved; the walk scans on.</summary>
+    Scanning,
+
+    /// <summary>The scan reserved <c>channel</c>.</summary>
+    ScanReserved,
+
+    /// <summary>The scan found nothing.</summary>
+    ScanFoundNothing,
+}
