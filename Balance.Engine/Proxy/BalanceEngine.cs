@@ -64,7 +64,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         try
         {
             ownerLock = AcquireOwnerLock(name);
-            segment = ControlSegment.Create(name, config);
+            segment = ControlSegment.Create(name, config, stripes: 1); // one stripe per worker; the engine has one
             ConfigurationWriter.Write(segment, config, addresses);
             context = new EngineContext(segment, config, outbound, output);
             var engine = new BalanceEngine(context, listener, ownerLock);

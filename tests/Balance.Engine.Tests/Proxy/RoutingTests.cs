@@ -1,4 +1,5 @@
 using System.Net;
+using Balance.Configuration;
 using Balance.Control;
 using Balance.Policies;
 using Balance.Proxy;
@@ -76,6 +77,42 @@ public class RoutingTests
 
         // A freed slot is used again.
         Assert.Equal("A", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+    }
+
+    [Fact]
+    public async Task A_policy_change_reaches_the_running_engine_through_the_change_version()
+    {
+        await using var a = TestBackend.Start("A");
+        await using var b = TestBackend.Start("B");
+        await using var c = TestBackend.Start("C");
+        await using var engine = TestEngine.Start([a.Channel, b.Channel, c.Channel]);
+        using var control = engine.Control();
+        Assert.Equal("A", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+
+        // 127.0.0.1 hashes to channel 2 of 3; round robin would go on with B.
+        control.SetGroupType(0, GroupType.Hash);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("C", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+        }
+    }
+
+    [Fact]
+    public async Task Draining_and_down_channels_get_no_new_sessions()
+    {
+        await using var a = TestBackend.Start("A");
+        await using var b = TestBackend.Start("B");
+        await using var c = TestBackend.Start("C");
+        await using var engine = TestEngine.Start([a.Channel, b.Channel, c.Channel]);
+        using var control = engine.Control();
+        control.SetAdminState(0, 0, ChannelAdminState.Draining);
+        control.Segment.Channel(0, 1).Health = ChannelHealth.Down;
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("C", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+        }
+
+        Assert.Equal(3, control.GetChannel(0, 2).TotalConnections);
     }
 
     [Fact]
