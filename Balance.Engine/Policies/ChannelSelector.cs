@@ -221,9 +221,11 @@ internal sealed class ChannelSelector
 
     private void Fill(int group, Span<ChannelCandidate> view)
     {
+        // A group's records follow each other and the count is clamped to the limit: one bounds check.
+        ref var first = ref segment.Record(group, 0);
         for (var c = 0; c < view.Length; c++)
         {
-            ref var record = ref segment.Record(group, c);
+            ref var record = ref Unsafe.Add(ref first, c);
             view[c] = new ChannelCandidate(c, record.Id, Volatile.Read(ref record.Weight), Volatile.Read(ref record.Connections), IsUsable(ref record));
         }
     }
