@@ -154,6 +154,41 @@ public class SegmentValidationTests
     }
 
     [Fact]
+    public void Every_group_and_channel_field_mutated_is_safe_for_readers_and_the_walk()
+    {
+        var random = new Random(7);
+        var groupStart = (int)SegmentLayout.GroupsOffset;
+        var channelStart = (int)SegmentLayout.ChannelsOffset(2);
+        var offsets = Enumerable.Range(0, SegmentLayout.GroupRecordSize / 4).Select(i => groupStart + (4 * i))
+            .Concat(Enumerable.Range(0, SegmentLayout.ChannelRecordSize / 4).Select(i => channelStart + (4 * i)))
+            .Append(256).Append(260);
+        foreach (var offset in offsets)
+        {
+            using var instance = new FakeInstance(maxGroups: 2, maxChannels: 2, eventCapacity: 4);
+            instance.AddChannel(0, "127.0.0.1", 1);
+            instance.AddChannel(0, "127.0.0.1", 2);
+            var value = offset % 8 == 0 ? int.MaxValue : random.Next(int.MinValue, int.MaxValue);
+            using (var f = new FileStream(instance.Name.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+                f.Position = offset;
+                f.Write(BitConverter.GetBytes(value));
+            }
+
+            try
+            {
+                using var client = instance.OpenClient();
+                client.Snapshot();
+                var choice = new Balance.Policies.ChannelSelector(instance.Segment).Select(0, (uint)value, hashFailover: true, debug: null);
+                Assert.True(!choice.Found || choice.Channel is 0 or 1, $"offset {offset}: picked {choice.Channel}");
+            }
+            catch (ControlException)
+            {
+                // Refusing is fine; crashing or reading out of bounds is not.
+            }
+        }
+    }
+
+    [Fact]
     public void Events_are_read_in_order_and_overwritten_ones_skipped()
     {
         using var instance = new FakeInstance(eventCapacity: 4);
