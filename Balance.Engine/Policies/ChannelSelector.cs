@@ -8,8 +8,9 @@ namespace Balance.Policies;
 /// each, the group's policy picks from a view of its channels, the walk reserves the pick's slot and,
 /// where the policy allows it, scans forward for another. A channel is usable when its admin state
 /// is enabled, its health not down, its weight above zero and a slot could be reserved below its
-/// maxc; the same check holds on the first choice and on every failover step. The policy of each
-/// group is looked up again only when the segment's change version moves.
+/// maxc; the same check holds on the first choice and on every failover step (the original ignored
+/// maxc and the disabled flag when failing over into the next group). The policy of each group is
+/// looked up again only when the segment's change version moves.
 /// </summary>
 internal sealed class ChannelSelector
 {
