@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Balance.Configuration;
 
@@ -70,6 +71,7 @@ internal static class DetachedLauncher
     }
 
     /// <summary>This same program: the apphost itself, or the dotnet host plus our assembly.</summary>
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "The assembly path is read only under the dotnet host, which never runs a native or single-file build.")]
     private static ProcessStartInfo SelfStartInfo(IReadOnlyList<string> args)
     {
         var host = Environment.ProcessPath ?? throw new InvalidOperationException("the path of the running program is unknown");

@@ -17,7 +17,15 @@ public static class BalanceExecutable
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(40);
 
-    public static string Path { get; } = System.IO.Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "balance.exe" : "balance");
+    /// <summary>
+    /// The executable under test: <c>BALANCE_TEST_EXECUTABLE</c> when set (CI points it at the
+    /// native published build), else the apphost the project reference copied here.
+    /// </summary>
+    public static string Path { get; } = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } chosen
+        ? System.IO.Path.GetFullPath(chosen)
+        : System.IO.Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "balance.exe" : "balance");
+
+    public const string Variable = "BALANCE_TEST_EXECUTABLE";
 
     /// <summary>Start info for one run, with the segment directory set for the child only.</summary>
     public static ProcessStartInfo StartInfo(SegmentDirectory segments, IEnumerable<string> args, IEnumerable<string>? runAs = null, IReadOnlyDictionary<string, string>? environment = null)
