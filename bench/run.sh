@@ -194,6 +194,7 @@ import json, sys
 meta = {"started": "$(date -u -d "@$T_START" '+%Y-%m-%d %H:%M UTC')", "reps": $REPS,
         "duration": $DURATION, "idle_n": $IDLE_N, "rate": $RATE, "rate_conns": $RATE_CONNS,
         "workers": $WORKERS, "cpus": "$ALL_CPUS",
+        "pinning": "$(if [ "$WORKERS" = 1 ]; then echo "proxy CPU 0, load and backends CPU 1"; else echo "none: proxies, load and backends on CPUs $ALL_CPUS"; fi)",
         "proxies": $(printf '%s\n' "${SLOTS[@]}" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))'),
         "versions": $(tool_versions_json),
         "machine": "$(nproc --all) CPUs, $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), nofile $NOFILE",
