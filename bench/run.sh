@@ -63,6 +63,7 @@ fi
 for v in REPS DURATION RATE WORKERS; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} must be a positive integer (got '${!v}')"
 done
+WORKERS=$((10#$WORKERS))   # "02" is 2
 [ -z "$IDLE_N" ] || [[ $IDLE_N =~ ^[1-9][0-9]*$ ]] || die "--idle must be a positive integer (got '$IDLE_N')"
 if [ "$WORKERS" = 1 ]; then : "${OUT:=$HERE/results/latest.md}"; else : "${OUT:=$HERE/results/latest-w$WORKERS.md}"; fi
 [[ $OUT = /* ]] || OUT="$PWD/$OUT"
