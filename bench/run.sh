@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side loopback benchmark: direct vs haproxy vs nginx stream vs Balance.
 # Usage: bash bench/run.sh [--reps N] [--duration S] [--quick] [--balance-bin PATH] [--out FILE]
+#                          [--workers N] [--compare FILE]
 # See bench/README.md for what is measured and how to read the table.
 set -euo pipefail
 
@@ -18,20 +19,25 @@ Usage: bash bench/run.sh [options]
   --duration S        seconds per measured run (default 6; 2 with --quick)
   --quick             smoke test: 1 rep, short runs, 1000 idle connections
   --balance-bin PATH  use this balance executable instead of building Balance.Engine
-  --out FILE          markdown result (default bench/results/latest.md)
+  --out FILE          markdown result (default bench/results/latest.md; latest-wN.md with --workers N)
   --idle N            idle connections (default 9000, capped by the open-files limit)
   --rate R            fixed request rate per slot for the latency scenario (default 2000 req/s)
   --proxies LIST      comma list out of haproxy,nginx,balance (default all three)
-  --scenarios LIST    comma list out of bulk_1,bulk_8,http_ka_c50,http_close_c50,latency_fixed,idle
-                      (default all)
+  --scenarios LIST    comma list out of bulk_1,bulk_8,http_ka_c50,http_ka_c1,http_close_c50,
+                      latency_fixed,idle (default all)
+  --workers N         scaling mode when N > 1: every proxy unpinned with N workers (haproxy
+                      nbthread N, nginx worker_processes N, balance --workers N), the load
+                      side unpinned too (default 1: proxy alone on CPU 0, load on CPU 1)
+  --compare FILE      after the run, add a table that puts this run beside an earlier one
+                      (its report .md or .raw.jsonl): each proxy's gain, more workers / fewer
   --keep              keep the scratch directory (configs, logs, raw data)
   -h, --help          this text
 EOF
 }
 
 REPS="" DURATION="" QUICK=0 BALANCE_BIN="" OUT="" IDLE_N="" RATE=2000 RATE_CONNS=10
-PROXIES="haproxy,nginx,balance" KEEP=0
-ALL_SCENARIOS="bulk_1,bulk_8,http_ka_c50,http_close_c50,latency_fixed,idle" SCENARIO_LIST=""
+PROXIES="haproxy,nginx,balance" KEEP=0 WORKERS=1 COMPARE=""
+ALL_SCENARIOS="bulk_1,bulk_8,http_ka_c50,http_ka_c1,http_close_c50,latency_fixed,idle" SCENARIO_LIST=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=${2:?--reps needs a value}; shift 2 ;;
@@ -44,6 +50,8 @@ while [ $# -gt 0 ]; do
     --proxies) PROXIES=${2:?--proxies needs a list}; shift 2 ;;
     --scenarios) SCENARIO_LIST=${2:?--scenarios needs a list}; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
+    --compare) COMPARE=${2:?--compare needs a file}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -51,12 +59,20 @@ done
 if [ "$QUICK" = 1 ]; then
   : "${REPS:=1}" "${DURATION:=2}" "${IDLE_N:=1000}"
 fi
-: "${REPS:=3}" "${DURATION:=6}" "${OUT:=$HERE/results/latest.md}"
-for v in REPS DURATION RATE; do
+: "${REPS:=3}" "${DURATION:=6}"
+for v in REPS DURATION RATE WORKERS; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || die "--${v,,} must be a positive integer (got '${!v}')"
 done
+WORKERS=$((10#$WORKERS))   # "02" is 2
 [ -z "$IDLE_N" ] || [[ $IDLE_N =~ ^[1-9][0-9]*$ ]] || die "--idle must be a positive integer (got '$IDLE_N')"
+if [ "$WORKERS" = 1 ]; then : "${OUT:=$HERE/results/latest.md}"; else : "${OUT:=$HERE/results/latest-w$WORKERS.md}"; fi
 [[ $OUT = /* ]] || OUT="$PWD/$OUT"
+if [ -n "$COMPARE" ]; then
+  [[ $COMPARE = /* ]] || COMPARE="$PWD/$COMPARE"
+  COMPARE_RAW=${COMPARE%.md}; COMPARE_RAW=${COMPARE_RAW%.raw.jsonl}.raw.jsonl
+  [ -f "$COMPARE_RAW" ] || die "--compare: no raw data at $COMPARE_RAW (give an earlier report .md or its .raw.jsonl)"
+  [ "$COMPARE_RAW" != "${OUT%.md}.raw.jsonl" ] || die "--compare names this run's own output ($OUT): pass another --out"
+fi
 IFS=, read -r -a PEERS <<<"$PROXIES"
 for p in "${PEERS[@]}"; do
   case "$p" in haproxy|nginx|balance) ;; *) die "unknown proxy '$p' in --proxies" ;; esac
@@ -78,6 +94,12 @@ log "scratch directory: $SCRATCH"
 
 # ------------------------------------------------------------------ tools
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (proxy on CPU 0, load on CPU 1); nproc=$(nproc)"
+# The default mode gives the proxy CPU 0 alone and the load CPU 1; the scaling mode (--workers N,
+# N > 1) leaves every process on every CPU the harness may use, as a multi-core deployment would.
+ALL_CPUS=$(taskset -pc $$ | sed 's/.*: *//')
+if [ "$WORKERS" = 1 ]; then PROXY_CPUS=0 LOAD_CPUS=1
+else PROXY_CPUS=$ALL_CPUS LOAD_CPUS=$ALL_CPUS; fi
+[ "$WORKERS" -le "$(nproc)" ] || log "WARNING: --workers $WORKERS is more than the $(nproc) CPUs this run may use"
 for t in taskset ss timeout python3; do
   command -v "$t" >/dev/null || die "required tool '$t' is missing (util-linux / iproute2 / coreutils / python3)"
 done
@@ -107,7 +129,7 @@ if has_peer balance; then
 fi
 
 # ------------------------------------------------------------------ pinning, limits
-taskset -pc 1 $$ >/dev/null || die "taskset failed (cannot pin the harness to CPU 1)"
+taskset -pc "$LOAD_CPUS" $$ >/dev/null || die "taskset failed (cannot pin the harness to CPU $LOAD_CPUS)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOFILE=$(ulimit -n)
 IDLE_CAP=$(( (NOFILE - 1000) / 2 ))   # a proxy needs 2 descriptors per connection
@@ -131,11 +153,12 @@ fi
 # ------------------------------------------------------------------ backends
 P_B1=$(pick_port); P_B2=$(pick_port); P_IPERF=$(pick_port)
 mkdir -p "$SCRATCH/backend"
-write_backend_nginx_conf "$SCRATCH/backend" "$P_B1" "$P_B2"
-start_bg backend-nginx 1 "$SCRATCH/backend/stdout.log" \
+# the backend scales with the proxies, so that it does not cap the scaling mode
+write_backend_nginx_conf "$SCRATCH/backend" "$P_B1" "$P_B2" "$WORKERS"
+start_bg backend-nginx "$LOAD_CPUS" "$SCRATCH/backend/stdout.log" \
   nginx -p "$SCRATCH/backend" -e "$SCRATCH/backend/error.log" -c "$SCRATCH/backend/nginx.conf"
 BACKEND_PID=$STARTED_PID
-start_bg iperf3-server 1 "$SCRATCH/iperf3-server.log" \
+start_bg iperf3-server "$LOAD_CPUS" "$SCRATCH/iperf3-server.log" \
   iperf3 -s -B 127.0.0.1 -p "$P_IPERF" --idle-timeout 30 --rcv-timeout 10000
 IPERF_SERVER_PID=$STARTED_PID
 for port in "$P_B1" "$P_B2"; do
@@ -147,7 +170,7 @@ wait_listen "$P_IPERF" "$IPERF_SERVER_PID" || {
   cat "$SCRATCH/iperf3-server.log" >&2 || true; die "iperf3 server did not start (log above)"; }
 log "backends: http 127.0.0.1:$P_B1 and :$P_B2, iperf3 127.0.0.1:$P_IPERF"
 
-# ------------------------------------------------------------------ proxies (CPU 0)
+# ------------------------------------------------------------------ proxies (CPU 0, or all in the scaling mode)
 declare -A HTTP_PORT IPERF_PORT HTTP_PID IPERF_PID DEAD
 HTTP_PORT[direct]=$P_B1; IPERF_PORT[direct]=$P_IPERF; HTTP_PID[direct]=0; IPERF_PID[direct]=0
 for p in "${PEERS[@]}"; do
@@ -171,6 +194,8 @@ write_meta() {   # $1 = wall seconds (optional)
 import json, sys
 meta = {"started": "$(date -u -d "@$T_START" '+%Y-%m-%d %H:%M UTC')", "reps": $REPS,
         "duration": $DURATION, "idle_n": $IDLE_N, "rate": $RATE, "rate_conns": $RATE_CONNS,
+        "workers": $WORKERS, "cpus": "$ALL_CPUS",
+        "pinning": "$(if [ "$WORKERS" = 1 ]; then echo "proxy CPU 0, load and backends CPU 1"; else echo "none: proxies, load and backends on CPUs $ALL_CPUS"; fi)",
         "proxies": $(printf '%s\n' "${SLOTS[@]}" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().split()))'),
         "versions": $(tool_versions_json),
         "machine": "$(nproc --all) CPUs, $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), nofile $NOFILE",
@@ -232,10 +257,14 @@ run_interleaved() {   # scenario rep slot... : one client takes turns over every
   local n=$(( ${#targets[@]} / 2 ))
   case "$scen" in
     # per slot: a warm-up, then DURATION s measured in turns of SLICE s
+    # (wrk threads = WORKERS, so that in the scaling mode the client scales with the proxies)
     http_ka_c50) bl timeout $(( (DURATION * 2 + WARMUP + 4) * n + 60 )) http --conns 50 \
-                   --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
+                   --threads "$WORKERS" --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
+    # one connection, one request at a time: the latency of one request through an idle proxy
+    http_ka_c1) bl timeout $(( (DURATION * 2 + WARMUP + 4) * n + 60 )) http --conns 1 \
+                   --threads 1 --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
     http_close_c50) bl timeout $(( (DURATION * 2 + WARMUP + 4) * n + 60 )) http --conns 50 --close \
-                   --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
+                   --threads "$WORKERS" --warmup "$WARMUP" --slice "$SLICE" "${common[@]}" ;;
     # every slot at once, requests interleaved one by one: 1 s warm-up, then the time the slots
     # would have had one after the other (DURATION s each), so each slot is measured n times longer
     latency_fixed) bl timeout $(( DURATION * n * 2 + 60 )) latency --rate "$RATE" \
@@ -275,7 +304,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
   ORDER=("${SLOTS[@]:shift_by}" "${SLOTS[@]:0:shift_by}")
   log "rep $rep/$REPS, order: ${ORDER[*]}"
   for scen in "${SCENARIOS[@]}"; do
-    case "$scen" in http_ka_c50|http_close_c50|latency_fixed)
+    case "$scen" in http_ka_c50|http_ka_c1|http_close_c50|latency_fixed)
       N=$((N + ${#ORDER[@]}))
       log "[$N/$TOTAL] rep $rep $scen, taking turns: ${ORDER[*]}"
       run_interleaved "$scen" "$rep" "${ORDER[@]}"
@@ -295,4 +324,10 @@ write_meta "$(( $(date +%s) - T_START ))"
 mkdir -p "$(dirname "$OUT")"
 python3 "$LIB/benchlib.py" report --raw "$RAW" --meta "$META" --out "$OUT"
 cp "$RAW" "${OUT%.md}.raw.jsonl" 2>/dev/null || true
+cp "$META" "${OUT%.md}.meta.json" 2>/dev/null || true   # read by report --compare
+if [ -n "$COMPARE" ]; then
+  python3 "$LIB/benchlib.py" compare "$COMPARE_RAW" "${OUT%.md}.raw.jsonl" >>"$OUT" \
+    || log "WARNING: the comparison with $COMPARE failed"
+  sed -n '/^## Scaling/,$p' "$OUT"
+fi
 log "wrote $OUT (raw data: ${OUT%.md}.raw.jsonl) in $(( $(date +%s) - T_START )) s"

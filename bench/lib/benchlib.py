@@ -10,6 +10,7 @@ Sub-commands (each measurement appends one JSON object per line to --raw):
   idle-worker internal: one process of the idle client
   treestat    print CPU seconds and RSS of a process tree (debugging aid)
   report      turn the raw JSON lines into the markdown table
+  compare     put two runs side by side (e.g. 1 worker and N workers): each proxy's gain
 
 Proxy accounting: CPU = utime+stime+cutime+cstime of every live process in the tree
 rooted at --pid (cutime/cstime hold the reaped children), RSS = sum of VmRSS.
@@ -279,7 +280,7 @@ def cmd_http(a):
     """wrk against one target, or several in turn: with several --target each gets
     --duration seconds in slices of --slice seconds, visiting the targets in an order that
     rotates every round, so that the host's slow swings fall on all of them alike."""
-    base = ["wrk", "-t1", f"-c{a.conns}", "--latency"]
+    base = ["wrk", f"-t{max(1, min(a.threads, a.conns))}", f"-c{a.conns}", "--latency"]
     if a.close:
         base += ["-H", "Connection: close"]
     targets = [_WrkTotals(*t) for t in _parse_targets(a)]
@@ -304,6 +305,8 @@ def cmd_http(a):
             continue
         r = dict(requests=tgt.requests, secs=tgt.secs, rps=tgt.requests / tgt.secs,
                  p50_ms=statistics.median(tgt.p50) if tgt.p50 else None,
+                 p50_min_ms=min(tgt.p50) if tgt.p50 else None,
+                 p50_max_ms=max(tgt.p50) if tgt.p50 else None,
                  p99_ms=statistics.median(tgt.p99) if tgt.p99 else None,
                  p99_max_ms=max(tgt.p99) if tgt.p99 else None,
                  errors=tgt.errors, slices=rounds, slice_s=slice_len)
@@ -780,6 +783,9 @@ ROWS = [
     ("http_ka_c50", "p99_ms", "keep-alive c=50: p99 ms", False, "{:.2f}", False),
     ("http_ka_c50", "cpu_s_per_1m", "keep-alive c=50: proxy CPU s per 1M req", False,
      "{:.1f}", True),
+    ("http_ka_c1", "rps", "keep-alive c=1: req/s", True, "{:.0f}", False),
+    ("http_ka_c1", "p50_ms", "keep-alive c=1: p50 ms", False, "{:.3f}", False),
+    ("http_ka_c1", "p99_ms", "keep-alive c=1: p99 ms", False, "{:.3f}", False),
     ("http_close_c50", "rps", "new conn per request c=50: conn/s", True, "{:.0f}", False),
     ("http_close_c50", "cpu_s_per_10k", "new conn per request: proxy CPU s per 10k conns",
      False, "{:.2f}", True),
@@ -827,21 +833,16 @@ def _paired_table(rows, proxies, by_rep):
     return head + out
 
 
-def cmd_report(a):
+def _load_run(raw, meta_path):
+    """(meta, records) of one run; kib_per_conn_first is added to the idle records."""
     meta = {}
-    if a.meta and os.path.exists(a.meta):
-        with open(a.meta) as f:
+    if meta_path and os.path.exists(meta_path):
+        with open(meta_path) as f:
             meta = json.load(f)
     recs = []
-    if os.path.exists(a.raw):
-        with open(a.raw) as f:
+    if os.path.exists(raw):
+        with open(raw) as f:
             recs = [json.loads(line) for line in f if line.strip()]
-    proxies = meta.get("proxies") or sorted({r["proxy"] for r in recs})
-    reps = meta.get("reps") or max([r["rep"] for r in recs] or [1])
-    vals = collections.defaultdict(list)  # (scenario, field, proxy) -> [values]
-    by_rep = collections.defaultdict(dict)  # (scenario, field, proxy) -> {rep: value}
-    fails = collections.defaultdict(list)  # (scenario, proxy) -> [errors]
-    idle_extra = collections.defaultdict(list)
     # RSS at 0 is taken from the proxy's first idle test: after a test with N connections a
     # proxy's allocator keeps most of that memory, so a later "RSS at 0" is not a baseline.
     first_rss0 = {}
@@ -852,6 +853,28 @@ def cmd_report(a):
         if r["scenario"] == "idle" and r.get("ok") and r.get("rss_kib") is not None \
                 and r["proxy"] in first_rss0 and r.get("opened"):
             r["kib_per_conn_first"] = (r["rss_kib"] - first_rss0[r["proxy"]]) / r["opened"]
+    return meta, recs
+
+
+def _pinning_line(meta):
+    w = meta.get("workers", 1)
+    if w <= 1:
+        return ("- Pinning: proxy under test on CPU 0, load generator + backends on CPU 1; "
+                "direct = no proxy, all on CPU 1.")
+    return (f"- Scaling mode, {w} workers: haproxy nbthread {w}, nginx worker_processes {w}, "
+            f"balance --workers {w}. Nothing is pinned: the proxies, the load generators (wrk "
+            f"-t{w} for c=50) and the backends (nginx worker_processes {w}) share CPUs "
+            f"{meta.get('cpus', 'all')}; direct = no proxy.")
+
+
+def cmd_report(a):
+    meta, recs = _load_run(a.raw, a.meta)
+    proxies = meta.get("proxies") or sorted({r["proxy"] for r in recs})
+    reps = meta.get("reps") or max([r["rep"] for r in recs] or [1])
+    vals = collections.defaultdict(list)  # (scenario, field, proxy) -> [values]
+    by_rep = collections.defaultdict(dict)  # (scenario, field, proxy) -> {rep: value}
+    fails = collections.defaultdict(list)  # (scenario, proxy) -> [errors]
+    idle_extra = collections.defaultdict(list)
     for r in recs:
         if not r.get("ok"):
             fails[(r["scenario"], r["proxy"])].append(r.get("error", "failed"))
@@ -872,15 +895,16 @@ def cmd_report(a):
     rows = [row for row in ROWS if row[0] in ran]
     idle_n = meta.get("idle_n", "N")
     L = []
-    L.append(f"## Balance side-by-side benchmark ({meta.get('started', '')})")
+    w = meta.get("workers", 1)
+    L.append(f"## Balance side-by-side benchmark ({meta.get('started', '')})"
+             + (f", {w} workers" if w > 1 else ""))
     L.append("")
     L.append(f"- {reps} rep(s) x {meta.get('duration', '?')} s per run; medians over reps; "
              f"proxy order rotated between reps; idle N = {idle_n}; "
              f"fixed rate = {meta.get('rate', '?')} req/s to each slot over "
              f"{meta.get('rate_conns', '?')} keep-alive connections, all slots at once "
              "(requests interleaved one by one).")
-    L.append("- Pinning: proxy under test on CPU 0, load generator + backends on CPU 1; "
-             "direct = no proxy, all on CPU 1.")
+    L.append(_pinning_line(meta))
     if meta.get("versions"):
         L.append("- " + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()))
     if meta.get("machine"):
@@ -973,6 +997,94 @@ def cmd_report(a):
     return 0
 
 
+def _run_paths(path):
+    """(raw, meta) of a run named by its report (X.md), its raw data (X.raw.jsonl) or X."""
+    base = path[:-len(".md")] if path.endswith(".md") else path
+    base = base[:-len(".raw.jsonl")] if base.endswith(".raw.jsonl") else base
+    return base + ".raw.jsonl", base + ".meta.json"
+
+
+def cmd_compare(a):
+    """Two runs side by side, the one with fewer workers first: each cell is that run's median,
+    then the other run's, then gain = other / first for the same proxy. The two runs differ in
+    more than the workers (the default run pins, the scaling run does not), and each run's
+    noise is its own: read the gains, and the gain ratio to haproxy's, not small differences."""
+    runs = []
+    for path in (a.first, a.second):
+        raw, meta_path = _run_paths(path)
+        if not os.path.exists(raw):
+            raise SystemExit(f"compare: no raw data at {raw}")
+        meta, recs = _load_run(raw, meta_path)
+        vals = collections.defaultdict(list)
+        for r in recs:
+            if r.get("ok"):
+                for k, v in r.items():
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        vals[(r["scenario"], k, r["proxy"])].append(v)
+        proxies = meta.get("proxies") or sorted({r["proxy"] for r in recs})
+        runs.append((meta, vals, proxies, {r["scenario"] for r in recs}, path))
+    runs.sort(key=lambda run: run[0].get("workers", 1))
+    (m1, v1, p1, s1, f1), (m2, v2, p2, s2, f2) = runs
+    w1, w2 = m1.get("workers", 1), m2.get("workers", 1)
+    proxies = [p for p in p1 if p in p2]
+
+    def med(vals, scen, field, proxy):
+        v = vals.get((scen, field, proxy))
+        return statistics.median(v) if v else None
+
+    gain_col = "balance" in proxies and "haproxy" in proxies
+    title = f"{w1} worker{'s' if w1 > 1 else ''} beside {w2} workers" if w1 != w2 \
+        else f"two runs with {w1} worker{'s' if w1 > 1 else ''}"
+    L = ["", f"## Scaling: {title}", ""]
+    for w, m, f in ((w1, m1, f1), (w2, m2, f2)):
+        L.append(f"- {w} worker(s): {os.path.basename(f)}, {m.get('started', '?')}, "
+                 f"{m.get('reps', '?')} rep(s) x {m.get('duration', '?')} s. "
+                 + _pinning_line(m)[2:])
+    L.append(f"- Cell = {w1}-worker median -> {w2}-worker median (gain = {w2}-worker / "
+             f"{w1}-worker). Where lower is better (latency, CPU per work) a gain below 1 is "
+             "the improvement." + (" Last column: balance's gain / haproxy's gain (for a "
+                                   "lower-is-better row, below 1 means balance gained more)."
+                                   if gain_col else ""))
+    L.append("")
+    L.append("| scenario / metric | " + " | ".join(proxies)
+             + (" | balance gain / haproxy gain |" if gain_col else " |"))
+    L.append("|---|" + "---|" * (len(proxies) + gain_col))
+    for scen, field, label, hib, fmt, needs_proxy in ROWS:
+        if scen not in s1 or scen not in s2:
+            continue
+        if scen == "idle" and m1.get("idle_n") == m2.get("idle_n"):
+            label = label.replace(" N", f" {m1.get('idle_n', 'N')}")
+        label += " (higher=better)" if hib else " (lower=better)"
+        cells, gains = [], {}
+        for p in proxies:
+            if p == "direct" and needs_proxy:
+                cells.append("-")
+                continue
+            x, y = med(v1, scen, field, p), med(v2, scen, field, p)
+            if x is None and y is None:
+                cells.append("n/a")
+                continue
+            cell = f"{_fmt(fmt, x) if x is not None else 'failed'} -> " \
+                   f"{_fmt(fmt, y) if y is not None else 'failed'}"
+            if x and y is not None:
+                gains[p] = y / x
+                cell += f" ({gains[p]:.2f}x)"
+            cells.append(cell)
+        if gain_col:
+            g = gains.get("balance"), gains.get("haproxy")
+            cells.append(f"{g[0] / g[1]:.2f}" if g[0] is not None and g[1] else "-")
+        L.append(f"| {label} | " + " | ".join(cells) + " |")
+    for w, m in ((w1, m1), (w2, m2)):
+        for note in m.get("notes", []):
+            L.extend(["", f"Note ({w}-worker run): {note}"])
+    text = "\n".join(L) + "\n"
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    sys.stdout.write(text)
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
@@ -1009,6 +1121,7 @@ def main(argv=None):
     p.add_argument("--target", action="append", default=[], metavar="NAME:PORT:PID",
                    help="take turns over these targets (replaces --proxy/--port/--pid)")
     p.add_argument("--slice", type=int, default=2, help="seconds per turn")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (at most --conns)")
     p.set_defaults(fn=cmd_http)
 
     p = sub.add_parser("latency")
@@ -1053,6 +1166,12 @@ def main(argv=None):
     p.add_argument("--meta", default="")
     p.add_argument("--out", default="")
     p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("compare", help="two runs side by side (e.g. 1 and N workers)")
+    p.add_argument("first", help="a run: its report X.md or X.raw.jsonl (meta from X.meta.json)")
+    p.add_argument("second", help="the other run; the one with fewer workers goes first")
+    p.add_argument("--out", default="")
+    p.set_defaults(fn=cmd_compare)
 
     a = ap.parse_args(argv)
     return a.fn(a)

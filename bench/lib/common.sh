@@ -190,11 +190,12 @@ EOF
 }
 
 # ------------------------------------------------------------------ configs
-# The process settings both nginx roles share (backend and stream proxy): one worker, foreground, files in $1.
-nginx_process_block() {  # dir
-  local d=$1
+# The process settings both nginx roles share (backend and stream proxy): $2 workers (default 1),
+# foreground, files in $1.
+nginx_process_block() {  # dir [workers]
+  local d=$1 w=${2:-1}
   cat <<EOF
-worker_processes 1;
+worker_processes $w;
 worker_rlimit_nofile ${NOFILE};
 daemon off;
 master_process on;
@@ -205,11 +206,11 @@ events { worker_connections 19850; }
 EOF
 }
 
-write_backend_nginx_conf() {  # dir port1 port2
-  local d=$1 p1=$2 p2=$3
+write_backend_nginx_conf() {  # dir port1 port2 [workers]
+  local d=$1 p1=$2 p2=$3 w=${4:-1}
   mkdir -p "$d/tmp"
   cat >"$d/nginx.conf" <<EOF
-$(nginx_process_block "$d")
+$(nginx_process_block "$d" "$w")
 http {
   access_log off;
   keepalive_timeout 600s;
@@ -226,14 +227,16 @@ http {
 EOF
 }
 
+# Expects WORKERS (threads / worker processes / balance workers) and PROXY_CPUS (the taskset
+# list: CPU 0 in the default mode, every CPU in the scaling mode).
 start_proxy() {  # name kind port backend1-port backend2-port ; sets STARTED_PID
-  local name=$1 kind=$2 port=$3 b1=$4 b2=$5 d="$SCRATCH/$1-$2"
+  local name=$1 kind=$2 port=$3 b1=$4 b2=$5 d="$SCRATCH/$1-$2" rc=0 extra=()
   mkdir -p "$d"
   case "$name" in
     haproxy)
       cat >"$d/haproxy.cfg" <<EOF
 global
-  nbthread 1
+  nbthread ${WORKERS}
   maxconn 9900
 defaults
   mode tcp
@@ -246,11 +249,11 @@ listen $kind
   server s1 127.0.0.1:$b1
   server s2 127.0.0.1:$b2
 EOF
-      start_bg "haproxy-$kind" 0 "$SCRATCH/haproxy-$kind.log" haproxy -db -f "$d/haproxy.cfg" ;;
+      start_bg "haproxy-$kind" "$PROXY_CPUS" "$SCRATCH/haproxy-$kind.log" haproxy -db -f "$d/haproxy.cfg" ;;
     nginx)
       cat >"$d/nginx.conf" <<EOF
 ${NGX_STREAM_LOAD}
-$(nginx_process_block "$d")
+$(nginx_process_block "$d" "$WORKERS")
 stream {
   upstream backends { server 127.0.0.1:$b1; server 127.0.0.1:$b2; }
   server {
@@ -261,13 +264,22 @@ stream {
   }
 }
 EOF
-      start_bg "nginx-$kind" 0 "$SCRATCH/nginx-$kind.log" \
+      start_bg "nginx-$kind" "$PROXY_CPUS" "$SCRATCH/nginx-$kind.log" \
         nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" ;;
     balance)
-      start_bg "balance-$kind" 0 "$SCRATCH/balance-$kind.log" \
-        "$BALANCE_BIN" -f -b 127.0.0.1 "$port" "127.0.0.1:$b1" "127.0.0.1:$b2" ;;
+      # --workers only in the scaling mode, so the default command line stays the original one
+      if [ "$WORKERS" -gt 1 ]; then extra=(--workers "$WORKERS"); fi
+      start_bg "balance-$kind" "$PROXY_CPUS" "$SCRATCH/balance-$kind.log" \
+        "$BALANCE_BIN" "${extra[@]+"${extra[@]}"}" -f -b 127.0.0.1 "$port" "127.0.0.1:$b1" "127.0.0.1:$b2" ;;
   esac
   if ! wait_listen "$port" "$STARTED_PID" 30; then
+    if [ "$name" = balance ] && [ "$WORKERS" -gt 1 ] && ! proc_alive "$STARTED_PID"; then
+      wait "$STARTED_PID" 2>/dev/null || rc=$?
+      if [ "$rc" = 64 ]; then   # 64 = usage error: the option is unknown to this build
+        tail -n 5 "$SCRATCH/$name-$kind.log" >&2 2>/dev/null || true
+        die "balance refused '--workers $WORKERS' (exit $rc, its message above): $BALANCE_BIN has no workers option; use a build that has it, or run with --workers 1"
+      fi
+    fi
     tail -n 20 "$SCRATCH/$name-$kind.log" "$d/error.log" >&2 2>/dev/null || true
     die "$name ($kind instance) did not listen on 127.0.0.1:$port (log above)"
   fi
