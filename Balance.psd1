@@ -25,6 +25,7 @@
         'Get-Balance'
         'Get-BalanceChannel'
         'Get-BalanceCounter'
+        'Get-BalanceEvent'
         'Get-BalanceGroup'
         'Invoke-BalanceCommand'
         'New-BalanceGroup'

@@ -64,7 +64,8 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.ExportFailed, ErrorCategory.WriteError, path));
+            var category = e is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.WriteError;
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.ExportFailed, category, path));
         }
 
         if (PassThru)

@@ -37,7 +37,8 @@ public sealed class StopBalanceCommand : InstanceCmdlet
             return;
         }
 
-        var before = new BalanceInstance(client.GetInstance());
+        var info = client.GetInstance();
+        var before = new BalanceInstance(info);
         var wait = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? TimeSpan.FromSeconds(Timeout) : client.GracePeriod + Margin;
         if (!client.Kill(wait))
         {
@@ -48,7 +49,8 @@ public sealed class StopBalanceCommand : InstanceCmdlet
 
         if (PassThru)
         {
-            WriteObject(before);
+            // The segment is gone with the engine, so the final state is the last reading, stopped now.
+            WriteObject(new BalanceInstance(info with { State = EngineState.Stopped, Uptime = DateTimeOffset.Now - info.StartTime }));
         }
     }
 }

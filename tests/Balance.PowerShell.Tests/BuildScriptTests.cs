@@ -26,7 +26,7 @@ public sealed class BuildScriptTests : IDisposable
         var manifest = ps.Run("Test-ModuleManifest -Path $args[0]", Path.Combine(folder, "Balance.psd1")).ThrowOnError().Single;
         Assert.Equal("Balance.PowerShell.dll", manifest.P<string>("RootModule"));
         ps.Run("Import-Module $args[0] -ErrorAction Stop", Path.Combine(folder, "Balance.psd1")).ThrowOnError();
-        Assert.Equal(15, ps.Run("(Get-Command -Module Balance).Count").ThrowOnError().Single.BaseObject);
+        Assert.Equal(16, ps.Run("(Get-Command -Module Balance).Count").ThrowOnError().Single.BaseObject);
         var synopsis = ps.Run("(Get-Help Start-Balance -Full).Synopsis").ThrowOnError().Single.BaseObject;
         Assert.StartsWith("Starts a Balance", (string)synopsis, StringComparison.Ordinal);
     }
