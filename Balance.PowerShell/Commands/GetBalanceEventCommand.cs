@@ -8,7 +8,7 @@ namespace Balance.PowerShell;
 /// instances, however they were started (jobs, -Detached, the balance executable). -Wait follows
 /// the rings until the instances stop, -Timeout passes or the user presses Ctrl+C.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "BalanceEvent", HelpUri = HelpUriBase + "Get-BalanceEvent.md")]
+[Cmdlet(VerbsCommon.Get, "BalanceEvent")]
 [OutputType(typeof(BalanceEngineEvent))]
 public sealed class GetBalanceEventCommand : InstanceQueryCmdlet, IDisposable
 {

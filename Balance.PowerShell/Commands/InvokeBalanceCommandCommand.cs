@@ -12,7 +12,7 @@ namespace Balance.PowerShell;
 /// non-terminating error instead. One session per call, so <c>group</c> carries over to later
 /// commands, piped ones included.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "BalanceCommand", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Invoke-BalanceCommand.md")]
+[Cmdlet(VerbsLifecycle.Invoke, "BalanceCommand", SupportsShouldProcess = true)]
 [OutputType(typeof(string))]
 public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
 {

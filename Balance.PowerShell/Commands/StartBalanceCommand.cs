@@ -11,7 +11,7 @@ namespace Balance.PowerShell;
 /// (<see cref="BalanceJob"/>); with -Detached it runs in a process of its own that outlives the
 /// session, and a <see cref="BalanceInstance"/> is returned.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "Balance", SupportsShouldProcess = true, DefaultParameterSetName = ChannelSet, HelpUri = HelpUriBase + "Start-Balance.md")]
+[Cmdlet(VerbsLifecycle.Start, "Balance", SupportsShouldProcess = true, DefaultParameterSetName = ChannelSet)]
 [OutputType(typeof(BalanceJob), ParameterSetName = [ChannelSet, GroupSet])]
 [OutputType(typeof(BalanceInstance), ParameterSetName = [ChannelDetachedSet, GroupDetachedSet])]
 public sealed class StartBalanceCommand : BalanceCmdlet

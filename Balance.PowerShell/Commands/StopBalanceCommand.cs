@@ -9,7 +9,7 @@ namespace Balance.PowerShell;
 /// graceful) and waits until it has released the endpoint. Works for instances started by
 /// Start-Balance, Start-Balance -Detached or the balance executable.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpUriBase + "Stop-Balance.md")]
+[Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(BalanceInstance))]
 public sealed class StopBalanceCommand : InstanceCmdlet
 {
