@@ -51,7 +51,7 @@ $root = $PSScriptRoot
 $moduleSource = [System.IO.Path]::Combine($root, 'Balance.PowerShell', 'bin', 'Module')
 
 # Fewer discovered Pester tests than this means a block silently stopped producing tests.
-$MinimumPesterTests = 60
+$MinimumPesterTests = 136
 
 function Invoke-Dotnet {
     param([string[]] $Arguments)

@@ -29,10 +29,10 @@ BeforeAll {
         try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
     }
 
-    # A live instance as the help examples expect: group 0 round robin with three channels, group 1 hash with two.
+    # A live instance as the help examples expect: group 0 round robin with three channels, group 1 hash with three.
     function Start-ExampleInstance([int] $Port) {
         Start-Balance -Port $Port -BindAddress 127.0.0.1 -Name "example$Port" -Channel `
-            '127.0.0.1:8081', '127.0.0.1:8082', '127.0.0.1:8083', '!', '127.0.0.1:8084', '127.0.0.1:8085', '%'
+            '127.0.0.1:8081', '127.0.0.1:8082', '127.0.0.1:8083', '!', '127.0.0.1:8084', '127.0.0.1:8085', '127.0.0.1:8086', '%'
     }
 
     function Stop-Everything([int[]] $Ports) {
@@ -132,26 +132,47 @@ Describe 'Help examples' {
 
 Describe 'Scheduled export recipes (docs/mrtg-export.md)' {
     BeforeDiscovery {
+        # Every pwsh command line of the page (MRTG target, cron, Task Scheduler, schtasks), as written.
         $doc = Get-Content -Raw (Join-Path $PSScriptRoot '..' '..' 'docs' 'mrtg-export.md')
-        $recipes = @([regex]::Matches($doc, '(?ms)^```powershell\r?\n(.*?)^```') | ForEach-Object { @{ Code = $_.Groups[1].Value } })
+        $recipes = @([regex]::Matches($doc, '-Command \\?"(?<script>Import-Module Balance;(?:[^"\\]|\\(?!"))+)\\?"') |
+                ForEach-Object { @{ Script = $_.Groups['script'].Value } })
     }
 
-    It 'runs the recipe <_.Code.Split("`n")[0]>' -ForEach $recipes {
+    BeforeAll {
+        # The recipes say `Import-Module Balance`: they run in a pwsh that finds the packaged module on its path.
+        $modules = Join-Path ([System.IO.Path]::GetTempPath()) "balance-recipes-$([guid]::NewGuid().ToString('N'))"
+        $pwsh = Get-PwshCommand
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $repo 'build.ps1') -Task Package -NoBuild -OutputPath $modules | Out-Null
         $port = Get-FreePort
         $null = Start-ExampleInstance $port
-        $folder = Join-Path ([System.IO.Path]::GetTempPath()) "balance-recipe-$([guid]::NewGuid().ToString('N'))"
+    }
+
+    AfterAll {
+        Stop-Everything $port
+        Remove-Item -LiteralPath $modules -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'finds the recipes of every scheduler on the page' -ForEach @{ Found = $recipes.Count } {
+        $Found | Should -Be 5
+    }
+
+    It 'runs <Script>' -ForEach $recipes {
+        $folder = Join-Path $modules "files-$([guid]::NewGuid().ToString('N'))"
         $null = New-Item -ItemType Directory -Path $folder
-        Push-Location $folder
+        # Only the ports and the folders of the page change: nothing else is copied or rewritten.
+        $script = $Script -replace '\b8080\b', $port -replace '(/var/lib/mrtg|/var/log/balance|C:\\ProgramData\\Balance)[/\\]', "$folder/"
+        $saved = $env:PSModulePath
         try {
-            $code = $_.Code -replace '\b8080\b', $port
-            $ErrorActionPreference = 'Stop'
-            $null = & ([scriptblock]::Create($code)) *>&1 | Out-String
-            @(Get-ChildItem -LiteralPath $folder -Recurse -File).Count | Should -BeGreaterThan 0
+            $env:PSModulePath = $modules + [System.IO.Path]::PathSeparator + $saved
+            $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script 2>&1
         }
-        finally {
-            Pop-Location
-            Remove-Item -LiteralPath $folder -Recurse -Force
-            Stop-Everything $port
+        finally { $env:PSModulePath = $saved }
+        $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+        if ($script -match '-Path (\S+)') {
+            Test-Path -LiteralPath $Matches[1] | Should -BeTrue
+        }
+        elseif ($script -match '-Format Mrtg') {
+            @($output).Count | Should -Be 4
         }
     }
 }
@@ -254,7 +275,7 @@ Describe 'A Balance job end to end' {
 
     It 'runs shell commands from a string array and from the pipeline' {
         Invoke-BalanceCommand 'group 1', 'rr' -Port $port | Should -Be 'group 1 set to round robin'
-        ('show' | Invoke-BalanceCommand -Port $port | Out-String) | Should -Match "127.0.0.1:$backendA"
+        ('show' | Invoke-BalanceCommand -Port $port | Out-String) | Should -Match "127\.0\.0\.1 +$backendA "
     }
 
     It 'reports a refused shell command as a non-terminating error' {
@@ -401,6 +422,7 @@ Import-Module Balance
 (Get-Balance -Port $port).State
 (Get-Module Balance).ModuleBase
 (Get-Help about_Balance | Out-String).Contains('SHORT DESCRIPTION')
+(Get-ChildItem -Recurse -File (Get-Module Balance).ModuleBase | ForEach-Object Name | Sort-Object) -join ','
 `$job | Remove-Job -Force
 "@
             $saved = $env:HOME
@@ -413,8 +435,33 @@ Import-Module Balance
             $output[0] | Should -Be 'Running'
             "$($output[1])" | Should -BeLike "$work*"
             "$($output[2])" | Should -Be 'True'
+            $files = "$($output[3])" -split ','
+            foreach ($file in 'Balance.psd1', 'Balance.PowerShell.dll', 'Balance.format.ps1xml', 'balance.dll', 'balance.runtimeconfig.json', 'Balance.PowerShell.dll-Help.xml', 'about_Balance.help.txt') {
+                $files | Should -Contain $file
+            }
         }
         finally {
+            Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'installs into the current user''s module path with build.ps1 -Task Install, for any new session' {
+        $work = Join-Path ([System.IO.Path]::GetTempPath()) "balance-install-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory -Path $work
+        $saved = $env:HOME
+        try {
+            # A separate HOME is the current user's module path for the children, and nothing else moves.
+            $env:HOME = $work
+            $pwsh = Get-PwshCommand
+            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $repo 'build.ps1') -Task Install -NoBuild -OutputPath (Join-Path $work 'out') | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'Import-Module Balance -ErrorAction Stop; (Get-Module Balance).ModuleBase; (Get-Command -Module Balance).Count'
+            $LASTEXITCODE | Should -Be 0
+            "$($output[0])" | Should -BeLike "$work*"
+            $output[1] | Should -Be 16
+        }
+        finally {
+            $env:HOME = $saved
             Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
         }
     }
