@@ -213,12 +213,34 @@ function Invoke-Install {
     Write-Host "Installed Balance $(Get-ModuleVersion) in $target; Import-Module Balance works in any new session."
 }
 
+function Wait-Listening([int] $Port) {
+    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+    while ($true) {
+        try {
+            [System.Net.Sockets.TcpClient]::new('127.0.0.1', $Port).Dispose()
+            return
+        }
+        catch {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "the demo back-end on 127.0.0.1:$Port did not start within 60 s" }
+            Start-Sleep -Milliseconds 200
+        }
+    }
+}
+
 function Invoke-Demo {
     $repoBackends = [System.IO.Path]::Combine($root, 'tests', 'pester', 'DemoBackend.ps1')
     $pwsh = Get-PwshCommand
+    $logs = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "balance-demo-$DemoPort")
+    $null = [System.IO.Directory]::CreateDirectory($logs)
+    # Redirected, so a back-end never holds this script's output open (a pipe into tee would wait for it).
     $backends = foreach ($offset in 1, 2) {
         $port = $DemoPort + $offset
-        Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $repoBackends, '-Port', $port, '-Name', "backend$offset", '-Seconds', $DemoSeconds)) -PassThru
+        $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $repoBackends, '-Port', $port, '-Name', "backend$offset", '-Seconds', $DemoSeconds)
+        Start-Process -FilePath $pwsh[0] -ArgumentList $arguments -PassThru `
+            -RedirectStandardOutput ([System.IO.Path]::Combine($logs, "backend$offset.out")) -RedirectStandardError ([System.IO.Path]::Combine($logs, "backend$offset.err"))
+    }
+    foreach ($offset in 1, 2) {
+        Wait-Listening ($DemoPort + $offset)
     }
     Import-Module ([System.IO.Path]::Combine($root, 'Balance.psd1')) -Force
     $instance = Start-Balance -Port $DemoPort -BindAddress 127.0.0.1 -Channel "127.0.0.1:$($DemoPort + 1)", "127.0.0.1:$($DemoPort + 2)" -Detached
