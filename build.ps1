@@ -90,29 +90,20 @@ function Invoke-Test {
         }
     }
 
+    Write-Host "xunit: $($count.Passed) passed, $($count.Failed) failed, $($count.Skipped) skipped"
+
     # Pester in a child pwsh, so the suite imports the module the way a user's session does.
     $pester = Get-PesterManifest
     $resultFile = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "balance-pester-$PID.json")
-    $script = @'
-param($Pester, $Tests, $ResultFile)
-Import-Module $Pester -ErrorAction Stop
-$configuration = New-PesterConfiguration
-$configuration.Run.Path = $Tests
-$configuration.Run.PassThru = $true
-$configuration.Output.Verbosity = 'Normal'
-$result = Invoke-Pester -Configuration $configuration
-[pscustomobject]@{ Discovered = $result.TotalCount; Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount + $result.NotRunCount } |
-    ConvertTo-Json | Set-Content -LiteralPath $ResultFile
-'@
-    $host_ = Get-PwshCommand
-    & $host_[0] @($host_ | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script -args $pester ([System.IO.Path]::Combine($root, 'tests', 'pester')) $resultFile | Out-Host
+    $pwsh = Get-PwshCommand
+    $suite = [System.IO.Path]::Combine($root, 'tests', 'pester', 'Invoke-Suite.ps1')
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $suite -Pester $pester -ResultFile $resultFile | Out-Host
     if (-not [System.IO.File]::Exists($resultFile)) {
         throw "Pester did not finish (exit code $LASTEXITCODE); see its output above"
     }
     $p = [System.IO.File]::ReadAllText($resultFile) | ConvertFrom-Json
     [System.IO.File]::Delete($resultFile)
 
-    Write-Host "xunit: $($count.Passed) passed, $($count.Failed) failed, $($count.Skipped) skipped"
     Write-Host "pester: $($p.Passed) passed, $($p.Failed) failed, $($p.Skipped) skipped ($($p.Discovered) discovered, at least $MinimumPesterTests expected)"
     $problems = @()
     if ($xunitExit -ne 0) { $problems += "dotnet test exited with $xunitExit" }

@@ -99,8 +99,11 @@ Describe 'Module contract' {
     }
 
     It '<_> keeps the list shape of its NOTES' -ForEach $commands {
-        $notes = (Get-Help $_ -Full).alertSet | Out-String -Width 200
-        $notes | Should -Match '(?m)^\s*- `\w+` \('
+        $page = Get-Content -Raw (Join-Path $repo 'docs' 'cmdlets' "$_.md")
+        $items = [regex]::Matches($page.Substring($page.IndexOf('## NOTES')), '(?m)^- `').Count
+        $notes = (Get-Help $_ -Full).alertSet | Out-String -Width 1000
+        $items | Should -BeGreaterThan 0
+        [regex]::Matches($notes, '(?m)^\s*- `').Count | Should -Be $items
     }
 
     It 'finds about_Balance' {
