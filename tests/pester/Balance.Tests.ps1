@@ -186,7 +186,10 @@ Describe 'A Balance job end to end' {
         $pwsh = Get-PwshCommand
         $script = Join-Path $PSScriptRoot 'DemoBackend.ps1'
         $backends = foreach ($b in @(@($backendA, 'alpha'), @($backendB, 'beta'))) {
-            Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $script, '-Port', $b[0], '-Name', $b[1], '-Seconds', 300)) -PassThru
+            # Redirected: a back-end must not hold the suite's output open (CI pipes it into tee).
+            $log = Join-Path ([System.IO.Path]::GetTempPath()) "balance-backend-$($b[0])"
+            Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $script, '-Port', $b[0], '-Name', $b[1], '-Seconds', 300)) -PassThru `
+                -RedirectStandardOutput "$log.out" -RedirectStandardError "$log.err"
         }
         $deadline = [DateTime]::UtcNow.AddSeconds(60)
         foreach ($b in $backendA, $backendB) {
@@ -202,6 +205,7 @@ Describe 'A Balance job end to end' {
     AfterAll {
         $job | Remove-Job -Force -ErrorAction SilentlyContinue
         $backends | Stop-Process -ErrorAction SilentlyContinue
+        Remove-Item -Path (Join-Path ([System.IO.Path]::GetTempPath()) 'balance-backend-*') -ErrorAction SilentlyContinue
     }
 
     It 'is a running BalanceJob named after its endpoint' {
