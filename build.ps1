@@ -18,14 +18,14 @@ first). Tasks, run in the order given:
            and control it (Stop-Balance stops the balancer, -DemoSeconds bounds the back-ends).
 
 .EXAMPLE
-dotnet pwsh ./build.ps1 -Task Install, Demo
+dotnet pwsh ./build.ps1 -Task Install,Demo
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Install', 'Demo')]
+    # Build, Test, Package, Install, Demo: a list, or one comma-separated word (as bash passes `Install,Demo`).
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -48,6 +48,15 @@ param(
 
 $ErrorActionPreference = 'Stop'
 $root = $PSScriptRoot
+
+# From bash, `-Task Install,Demo` arrives as one string: split it, then check every name.
+$tasks = @('Build', 'Test', 'Package', 'Install', 'Demo')
+$Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
+foreach ($name in $Task) {
+    if ($name -notin $tasks) {
+        throw "build.ps1: unknown task '$name'; the tasks are $($tasks -join ', ') (several: -Task Install,Demo)"
+    }
+}
 $moduleSource = [System.IO.Path]::Combine($root, 'Balance.PowerShell', 'bin', 'Module')
 
 # Fewer discovered Pester tests than this means a block silently stopped producing tests.

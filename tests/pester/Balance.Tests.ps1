@@ -199,7 +199,7 @@ Describe 'A Balance job end to end' {
             }
         }
         $port = Get-FreePort
-        $job = Start-Balance -Port $port -BindAddress 127.0.0.1 -Channel "127.0.0.1:$backendA", "127.0.0.1:$backendB", '!', '127.0.0.1:9'
+        $job = Start-Balance -Port $port -BindAddress 127.0.0.1 -Channel "127.0.0.1:$backendA", "127.0.0.1:$backendB", '!', '127.0.0.1:9' -AutoDisable
     }
 
     AfterAll {
@@ -299,9 +299,20 @@ Describe 'A Balance job end to end' {
     }
 
     It 'reads the events of the job through Get-BalanceEvent' {
-        Add-BalanceChannel -Port $port -Group 1 -Destination 127.0.0.1:11 -Enabled
-        $events = Get-BalanceEvent -Port $port -Wait -Timeout 1
-        ($events | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique) | Should -BeIn @($null, 'BalanceEngineEvent')
+        # Group 0 out of the way, a request reaches 127.0.0.1:9, where nothing listens: -AutoDisable records it.
+        Get-BalanceChannel -Port $port -Group 0 | Disable-BalanceChannel
+        try { $null = Send-Request $port } catch { }
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        do {
+            $events = @(Get-BalanceEvent -Port $port | Where-Object Kind -eq 'AutoDisabled')
+            if ($events) { break }
+            Start-Sleep -Milliseconds 100
+        } while ([DateTime]::UtcNow -lt $deadline)
+        Get-BalanceChannel -Port $port -Group 0 | Enable-BalanceChannel
+        $events | Should -Not -BeNullOrEmpty
+        $events[0].Port | Should -Be $port
+        $events[0].Group | Should -Be 1
+        @(Get-BalanceEvent -Port $port -Wait -Timeout 1 | Where-Object Kind -eq 'AutoDisabled').Count | Should -Be $events.Count
     }
 
     It 'stops with Stop-Balance -PassThru, returning the final state, and the job completes' {
@@ -329,9 +340,9 @@ Describe 'Instances sharing a port' {
     }
 
     It 'Get-<_> returns both instances instead of an ambiguity' -ForEach 'Balance', 'BalanceGroup', 'BalanceChannel', 'BalanceCounter', 'BalanceEvent' {
+        # -ErrorAction Stop turns the old AmbiguousInstance into a failure; the rings of new instances may be empty.
         $results = & "Get-$_" -Port $port -ErrorAction Stop
-        @($results.BindAddress | Sort-Object -Unique).Count | Should -BeIn @(0, 2)
-        if ($_ -ne 'BalanceEvent') { @($results.BindAddress | Sort-Object -Unique).Count | Should -Be 2 }
+        if ($_ -ne 'BalanceEvent') { @($results.BindAddress | Sort-Object -Unique) | Should -Be @('127.0.0.1', '::1') }
     }
 
     It 'still asks for -BindAddress before changing one of them' {
