@@ -342,7 +342,7 @@ Describe 'Instances sharing a port' {
     It 'Get-<_> returns both instances instead of an ambiguity' -ForEach 'Balance', 'BalanceGroup', 'BalanceChannel', 'BalanceCounter', 'BalanceEvent' {
         # -ErrorAction Stop turns the old AmbiguousInstance into a failure; the rings of new instances may be empty.
         $results = & "Get-$_" -Port $port -ErrorAction Stop
-        if ($_ -ne 'BalanceEvent') { @($results.BindAddress | Sort-Object -Unique) | Should -Be @('127.0.0.1', '::1') }
+        if ($_ -ne 'BalanceEvent') { @($results.BindAddress | Sort-Object -Unique) | Should -Be (@('127.0.0.1', '::1') | Sort-Object) }
     }
 
     It 'still asks for -BindAddress before changing one of them' {
