@@ -68,6 +68,7 @@ public sealed class GetBalanceEventCommand : InstanceQueryCmdlet, IDisposable
 
     protected override void StopProcessing() => stop.Cancel();
 
+    /// <summary>Lets go of the followed segments (PowerShell also calls it when the pipeline is stopped).</summary>
     public void Dispose()
     {
         foreach (var follower in followers)

@@ -56,6 +56,7 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
 
     protected override void EndProcessing() => Dispose();
 
+    /// <summary>Closes the session of this call (PowerShell also calls it when the pipeline is stopped).</summary>
     public void Dispose()
     {
         client?.Dispose();
