@@ -25,6 +25,7 @@
         'Get-Balance'
         'Get-BalanceChannel'
         'Get-BalanceCounter'
+        'Get-BalanceEvent'
         'Get-BalanceGroup'
         'Invoke-BalanceCommand'
         'New-BalanceGroup'
@@ -40,7 +41,6 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('Balance', 'LoadBalancer', 'Proxy', 'TCP', 'Failover', 'MRTG', 'PSEdition_Core', 'Linux', 'Windows', 'macOS')
-            ProjectUri   = 'https://github.com/balance-proxy/balance'
             ReleaseNotes = 'First release of the Balance module.'
         }
     }

@@ -9,7 +9,7 @@ namespace Balance.PowerShell;
 /// Add-BalanceChannel: appends back-ends to a group of a running instance (the shell's <c>create</c>).
 /// Like the original, a new channel starts disabled unless -Enabled is given.
 /// </summary>
-[Cmdlet(VerbsCommon.Add, "BalanceChannel", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Add-BalanceChannel.md")]
+[Cmdlet(VerbsCommon.Add, "BalanceChannel", SupportsShouldProcess = true)]
 [OutputType(typeof(BalanceChannel))]
 public sealed class AddBalanceChannelCommand : InstanceCmdlet
 {

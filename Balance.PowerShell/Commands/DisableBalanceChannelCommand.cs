@@ -5,7 +5,7 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Disable-BalanceChannel: stops new sessions going to a channel; live sessions continue (the shell's <c>disable</c>).</summary>
-[Cmdlet(VerbsLifecycle.Disable, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet, HelpUri = HelpUriBase + "Disable-BalanceChannel.md")]
+[Cmdlet(VerbsLifecycle.Disable, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
 public sealed class DisableBalanceChannelCommand : ChannelCommandBase
 {

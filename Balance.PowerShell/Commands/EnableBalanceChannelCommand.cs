@@ -5,7 +5,7 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Enable-BalanceChannel: lets the engine select a channel again (the shell's <c>enable</c>).</summary>
-[Cmdlet(VerbsLifecycle.Enable, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet, HelpUri = HelpUriBase + "Enable-BalanceChannel.md")]
+[Cmdlet(VerbsLifecycle.Enable, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
 public sealed class EnableBalanceChannelCommand : ChannelCommandBase
 {

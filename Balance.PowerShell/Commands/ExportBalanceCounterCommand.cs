@@ -8,7 +8,7 @@ namespace Balance.PowerShell;
 /// Export-BalanceCounter: writes the selected channels' counters to a file as MRTG lines, CSV or
 /// JSON, for scheduled tasks (cron, Windows Task Scheduler) that feed monitoring tools.
 /// </summary>
-[Cmdlet(VerbsData.Export, "BalanceCounter", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Export-BalanceCounter.md")]
+[Cmdlet(VerbsData.Export, "BalanceCounter", SupportsShouldProcess = true)]
 [OutputType(typeof(BalanceCounter))]
 public sealed class ExportBalanceCounterCommand : ChannelQueryBase
 {
@@ -64,7 +64,8 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.ExportFailed, ErrorCategory.WriteError, path));
+            var category = e is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.WriteError;
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.ExportFailed, category, path));
         }
 
         if (PassThru)

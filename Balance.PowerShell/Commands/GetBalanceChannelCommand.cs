@@ -4,7 +4,7 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Get-BalanceChannel: channels and their counters (the shell's <c>show</c>, as objects).</summary>
-[Cmdlet(VerbsCommon.Get, "BalanceChannel", HelpUri = HelpUriBase + "Get-BalanceChannel.md")]
+[Cmdlet(VerbsCommon.Get, "BalanceChannel")]
 [OutputType(typeof(BalanceChannel))]
 public sealed class GetBalanceChannelCommand : ChannelQueryBase
 {

@@ -3,7 +3,7 @@ using System.Management.Automation;
 namespace Balance.PowerShell;
 
 /// <summary>Get-Balance: the running instances this user can see, however they were started.</summary>
-[Cmdlet(VerbsCommon.Get, "Balance", HelpUri = HelpUriBase + "Get-Balance.md")]
+[Cmdlet(VerbsCommon.Get, "Balance")]
 [OutputType(typeof(BalanceInstance))]
 public sealed class GetBalanceCommand : InstanceQueryCmdlet
 {

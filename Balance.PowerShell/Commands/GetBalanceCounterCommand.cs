@@ -7,7 +7,7 @@ namespace Balance.PowerShell;
 /// Get-BalanceCounter: per-channel counters for monitoring, as objects or as the four MRTG lines
 /// exactly as <c>balance -c "mrtg-bytes G C"</c> (or <c>mrtg-conns</c>) prints them.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "BalanceCounter", HelpUri = HelpUriBase + "Get-BalanceCounter.md")]
+[Cmdlet(VerbsCommon.Get, "BalanceCounter")]
 [OutputType(typeof(BalanceCounter), typeof(string))]
 public sealed class GetBalanceCounterCommand : ChannelQueryBase
 {

@@ -4,7 +4,7 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Get-BalanceGroup: the groups (failover tiers) of instances: type and channel count.</summary>
-[Cmdlet(VerbsCommon.Get, "BalanceGroup", HelpUri = HelpUriBase + "Get-BalanceGroup.md")]
+[Cmdlet(VerbsCommon.Get, "BalanceGroup")]
 [OutputType(typeof(BalanceGroup))]
 public sealed class GetBalanceGroupCommand : InstanceQueryCmdlet
 {

@@ -8,16 +8,23 @@ namespace Balance.PowerShell;
 /// <summary>
 /// Invoke-BalanceCommand: runs commands of the original interactive shell (<c>show</c>,
 /// <c>group 1; disable 0</c>, <c>mrtg-bytes 0 0</c>...) against an instance and writes their
-/// replies as strings. One session per call, so <c>group</c> carries over to later commands.
+/// replies as strings; a refusal (<c>no such channel 9</c>, <c>syntax error</c>) is a
+/// non-terminating error instead. One session per call, so <c>group</c> carries over to later
+/// commands, piped ones included.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "BalanceCommand", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Invoke-BalanceCommand.md")]
+[Cmdlet(VerbsLifecycle.Invoke, "BalanceCommand", SupportsShouldProcess = true)]
 [OutputType(typeof(string))]
-public sealed class InvokeBalanceCommandCommand : AddressedCmdlet
+public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
 {
-    /// <summary>One or more shell commands separated by ';' (or new lines).</summary>
-    [Parameter(Mandatory = true, Position = 0)]
+    private ControlClient? client;
+    private ShellSession? session;
+    private (int Port, string? BindAddress) opened;
+    private bool ended;
+
+    /// <summary>Shell commands: each string may hold several separated by ';' or new lines.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
-    public string Command { get; set; } = string.Empty;
+    public string[] Command { get; set; } = [];
 
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
@@ -26,54 +33,92 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet
 
     protected override void ProcessRecord()
     {
-        using var client = TryOpen(Port, BindAddress);
-        if (client is null)
+        if (ended || Open() is not { } shell)
         {
             return;
         }
 
-        var endpoint = ControlSegment.Endpoint(client.Name);
-        var session = ShellBridge.NewSession(client);
-        foreach (var line in ShellBridge.Split(Command))
+        var endpoint = ControlSegment.Endpoint(client!.Name);
+        foreach (var line in Command.SelectMany(c => ShellBridge.Split(c.Replace('\n', ';'))))
         {
             if (!ShouldProcess(endpoint, string.Format(CultureInfo.InvariantCulture, "Run the Balance shell command '{0}'", line)))
             {
                 continue;
             }
 
-            using var reply = new StringWriter(CultureInfo.InvariantCulture);
-            ShellOutcome outcome;
-            try
+            if (!Run(shell, line, endpoint))
             {
-                outcome = session.Execute(line, reply);
-            }
-            catch (Exception e) when (IsExpected(e))
-            {
-                WriteFailure(e, line);
+                ended = true;
                 return;
             }
+        }
+    }
 
-            foreach (var text in reply.ToString().Split('\n'))
-            {
-                if (text.Length > 0)
-                {
-                    WriteObject(text.TrimEnd('\r'));
-                }
-            }
+    protected override void EndProcessing() => Dispose();
 
-            switch (outcome)
+    /// <summary>Closes the session of this call (PowerShell also calls it when the pipeline is stopped).</summary>
+    public void Dispose()
+    {
+        client?.Dispose();
+        client = null;
+        session = null;
+    }
+
+    /// <summary>The session of this call; a piped record for another instance starts a new one.</summary>
+    private ShellSession? Open()
+    {
+        if (client is not null && opened == (Port, BindAddress))
+        {
+            return session;
+        }
+
+        Dispose();
+        opened = (Port, BindAddress);
+        client = TryOpen(Port, BindAddress);
+        session = client is null ? null : ShellBridge.NewSession(client);
+        return session;
+    }
+
+    /// <summary>Runs one command; false when the session is over (quit, kill, or a failure).</summary>
+    private bool Run(ShellSession shell, string line, string endpoint)
+    {
+        using var reply = new StringWriter(CultureInfo.InvariantCulture);
+        ShellOutcome outcome;
+        try
+        {
+            outcome = shell.Execute(line, reply);
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            WriteFailure(e, line);
+            return false;
+        }
+
+        var text = reply.ToString();
+        if (ShellErrorReply.CategoryOf(text) is { } category)
+        {
+            var message = string.Format(CultureInfo.InvariantCulture, "'{0}' on {1}: {2}", line, endpoint, text.TrimEnd('\n', '\r'));
+            WriteError(new ErrorRecord(new InvalidOperationException(message), ErrorIds.ShellCommandFailed, category, line));
+            return true;
+        }
+
+        foreach (var part in text.Split('\n'))
+        {
+            if (part.Length > 0)
             {
-                case ShellOutcome.Quit:
-                case ShellOutcome.Killed:
-                    return;
-                case ShellOutcome.KillFailed:
-                    WriteError(new ErrorRecord(
-                        new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "the Balance instance on {0} did not stop after 'kill'; try Stop-Balance -Timeout with a longer wait", endpoint)),
-                        ErrorIds.StopFailed,
-                        ErrorCategory.OperationTimeout,
-                        line));
-                    return;
+                WriteObject(part.TrimEnd('\r'));
             }
         }
+
+        if (outcome == ShellOutcome.KillFailed)
+        {
+            WriteError(new ErrorRecord(
+                new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "the Balance instance on {0} did not stop after 'kill'; try Stop-Balance -Timeout with a longer wait", endpoint)),
+                ErrorIds.StopFailed,
+                ErrorCategory.OperationTimeout,
+                line));
+        }
+
+        return outcome == ShellOutcome.Continue;
     }
 }

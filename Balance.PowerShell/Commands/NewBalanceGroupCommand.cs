@@ -4,7 +4,7 @@ using Balance.Configuration;
 namespace Balance.PowerShell;
 
 /// <summary>New-BalanceGroup: describes a group for Start-Balance -Group. Changes nothing.</summary>
-[Cmdlet(VerbsCommon.New, "BalanceGroup", HelpUri = HelpUriBase + "New-BalanceGroup.md")]
+[Cmdlet(VerbsCommon.New, "BalanceGroup")]
 [OutputType(typeof(BalanceGroupSpec))]
 public sealed class NewBalanceGroupCommand : BalanceCmdlet
 {

@@ -4,7 +4,7 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Reset-BalanceChannel: zeroes a channel's total, failure and byte counters (the shell's <c>reset</c>).</summary>
-[Cmdlet(VerbsCommon.Reset, "BalanceChannel", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = IdentitySet, HelpUri = HelpUriBase + "Reset-BalanceChannel.md")]
+[Cmdlet(VerbsCommon.Reset, "BalanceChannel", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
 public sealed class ResetBalanceChannelCommand : ChannelCommandBase
 {

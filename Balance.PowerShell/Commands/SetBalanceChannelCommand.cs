@@ -8,7 +8,7 @@ namespace Balance.PowerShell;
 /// Set-BalanceChannel: changes a channel's connection limit (the shell's <c>maxc</c>) and/or points a
 /// disabled channel at a new back-end (the shell's <c>assign</c>). Only the parameters given change.
 /// </summary>
-[Cmdlet(VerbsCommon.Set, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet, HelpUri = HelpUriBase + "Set-BalanceChannel.md")]
+[Cmdlet(VerbsCommon.Set, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
 public sealed class SetBalanceChannelCommand : ChannelCommandBase
 {

@@ -6,7 +6,7 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>Set-BalanceGroup: switches a group between round robin and client-address hash (the shell's <c>rr</c> and <c>hash</c>).</summary>
-[Cmdlet(VerbsCommon.Set, "BalanceGroup", SupportsShouldProcess = true, HelpUri = HelpUriBase + "Set-BalanceGroup.md")]
+[Cmdlet(VerbsCommon.Set, "BalanceGroup", SupportsShouldProcess = true)]
 [OutputType(typeof(BalanceGroup))]
 public sealed class SetBalanceGroupCommand : InstanceCmdlet
 {

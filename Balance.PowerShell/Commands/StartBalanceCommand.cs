@@ -11,7 +11,7 @@ namespace Balance.PowerShell;
 /// (<see cref="BalanceJob"/>); with -Detached it runs in a process of its own that outlives the
 /// session, and a <see cref="BalanceInstance"/> is returned.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "Balance", SupportsShouldProcess = true, DefaultParameterSetName = ChannelSet, HelpUri = HelpUriBase + "Start-Balance.md")]
+[Cmdlet(VerbsLifecycle.Start, "Balance", SupportsShouldProcess = true, DefaultParameterSetName = ChannelSet)]
 [OutputType(typeof(BalanceJob), ParameterSetName = [ChannelSet, GroupSet])]
 [OutputType(typeof(BalanceInstance), ParameterSetName = [ChannelDetachedSet, GroupDetachedSet])]
 public sealed class StartBalanceCommand : BalanceCmdlet
@@ -154,23 +154,31 @@ public sealed class StartBalanceCommand : BalanceCmdlet
         }
         catch (ConfigurationException e)
         {
+            if (e.ExitCode is ExitCodes.OsError or ExitCodes.Unavailable && Holder(configuration) is { } holder)
+            {
+                // The engine reports a served endpoint as a failed bind; the user needs to know which instance holds it.
+                var message = string.Format(
+                    CultureInfo.InvariantCulture,
+                    "the Balance instance on {0} (process {1}) already holds port {2}; stop it first (Stop-Balance -Port {2} -BindAddress {3}) or choose another port",
+                    InstanceTarget.Endpoint(holder.BindAddress, holder.Port),
+                    holder.ProcessId,
+                    holder.Port,
+                    holder.BindAddress);
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(message, e), ErrorIds.AlreadyRunning, ErrorCategory.ResourceExists, configuration.Port));
+                return;
+            }
+
             var (id, category) = e.ExitCode switch
             {
-                // The engine reports both a served endpoint and a failed bind as an OS error; the owner lock tells them apart.
-                ExitCodes.OsError or ExitCodes.Unavailable when IsServed(configuration) => (ErrorIds.AlreadyRunning, ErrorCategory.ResourceExists),
                 ExitCodes.OsError or ExitCodes.Unavailable or ExitCodes.NoInput or ExitCodes.NoPermission => (ErrorIds.StartFailed, ErrorCategory.ResourceUnavailable),
                 _ => (ErrorIds.InvalidConfiguration, ErrorCategory.InvalidArgument),
             };
-            Exception reported = id == ErrorIds.AlreadyRunning
-                ? new InvalidOperationException(
-                    string.Format(CultureInfo.InvariantCulture, "another Balance instance already serves port {0}{1}; stop it first (Stop-Balance -Port {0}) or choose another port", configuration.Port, configuration.BindAddress is { } b ? " on " + b : string.Empty),
-                    e)
-                : e;
-            ThrowTerminatingError(new ErrorRecord(reported, id, category, e.Token ?? configuration.Port.ToString(CultureInfo.InvariantCulture)));
+            ThrowTerminatingError(new ErrorRecord(e, id, category, e.Token ?? configuration.Port.ToString(CultureInfo.InvariantCulture)));
             return;
         }
 
-        var name = Name ?? string.Create(CultureInfo.InvariantCulture, $"Balance{Port}");
+        // The endpoint in the default name keeps jobs on one port but different addresses apart.
+        var name = Name ?? "Balance@" + ControlSegment.Endpoint(engine.Name);
         var command = OriginalCommandLine.Text(configuration);
         BalanceJob job;
         try
@@ -194,17 +202,28 @@ public sealed class StartBalanceCommand : BalanceCmdlet
         WriteObject(job);
     }
 
-    private static bool IsServed(BalanceConfiguration configuration)
+    /// <summary>
+    /// The running instance whose endpoint overlaps the one asked for: the same address, or either
+    /// side a wildcard (0.0.0.0 or ::), on the same port.
+    /// </summary>
+    private static InstanceInfo? Holder(BalanceConfiguration configuration)
     {
+        string wanted;
         try
         {
-            return FileLock.IsHeld(SegmentName.For(configuration.BindAddress, configuration.Port, configuration.IPv6).OwnerLockPath);
+            wanted = SegmentName.For(configuration.BindAddress, configuration.Port, configuration.IPv6).NormalizedAddress;
         }
         catch (ConfigurationException)
         {
-            return false;
+            return null;
         }
+
+        return ControlClient.ListInstances()
+            .Where(i => i.Port == configuration.Port && i.State != EngineState.Stopped)
+            .FirstOrDefault(i => i.BindAddress == wanted || IsWildcard(i.BindAddress) || IsWildcard(wanted));
     }
+
+    private static bool IsWildcard(string address) => address is "0.0.0.0" or "::";
 
     private void StartDetached(BalanceConfiguration configuration)
     {

@@ -9,7 +9,7 @@ namespace Balance.PowerShell;
 /// graceful) and waits until it has released the endpoint. Works for instances started by
 /// Start-Balance, Start-Balance -Detached or the balance executable.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpUriBase + "Stop-Balance.md")]
+[Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(BalanceInstance))]
 public sealed class StopBalanceCommand : InstanceCmdlet
 {
@@ -37,7 +37,8 @@ public sealed class StopBalanceCommand : InstanceCmdlet
             return;
         }
 
-        var before = new BalanceInstance(client.GetInstance());
+        var info = client.GetInstance();
+        var before = new BalanceInstance(info);
         var wait = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? TimeSpan.FromSeconds(Timeout) : client.GracePeriod + Margin;
         if (!client.Kill(wait))
         {
@@ -48,7 +49,8 @@ public sealed class StopBalanceCommand : InstanceCmdlet
 
         if (PassThru)
         {
-            WriteObject(before);
+            // The segment is gone with the engine, so the final state is the last reading, stopped now.
+            WriteObject(new BalanceInstance(info with { State = EngineState.Stopped, Uptime = DateTimeOffset.Now - info.StartTime }));
         }
     }
 }

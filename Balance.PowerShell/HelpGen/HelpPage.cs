@@ -45,10 +45,20 @@ internal sealed record HelpPage(
         var result = new List<string>();
         foreach (Match m in Regex.Matches(text.Trim(), @"```[^\n]*\n(.*?)```|((?:(?!```)[^\n]+\n?)+)", RegexOptions.Singleline))
         {
-            var p = m.Groups[1].Success ? m.Groups[1].Value.TrimEnd() : Regex.Replace(m.Groups[2].Value.Trim(), @"\s*\n\s*", " ");
-            if (p.Length > 0)
+            if (m.Groups[1].Success)
             {
-                result.Add(p);
+                result.Add(m.Groups[1].Value.TrimEnd());
+                continue;
+            }
+
+            // A list keeps its shape: each "- " item is a paragraph of its own, so Get-Help shows one per line.
+            foreach (var item in Regex.Split(m.Groups[2].Value.Trim(), @"\n(?=\s*- )"))
+            {
+                var p = Regex.Replace(item.Trim(), @"\s*\n\s*", " ");
+                if (p.Length > 0)
+                {
+                    result.Add(p);
+                }
             }
         }
 

@@ -49,7 +49,7 @@ internal static class MamlWriter
             w.WriteElementString("maml", "name", Maml, page.Name);
             foreach (var p in page.Parameters.Where(p => p.InSet(set)))
             {
-                WriteParameter(w, p);
+                WriteParameter(w, p, inSyntax: true);
             }
 
             w.WriteEndElement();
@@ -60,7 +60,7 @@ internal static class MamlWriter
         w.WriteStartElement("command", "parameters", Command);
         foreach (var p in page.Parameters)
         {
-            WriteParameter(w, p);
+            WriteParameter(w, p, inSyntax: false);
         }
 
         w.WriteEndElement();
@@ -109,7 +109,11 @@ internal static class MamlWriter
         w.WriteEndElement();
     }
 
-    private static void WriteParameter(XmlWriter w, HelpParameter p)
+    /// <summary>
+    /// In SYNTAX a switch has no value element, so Get-Help shows [-PassThru] rather than
+    /// [-PassThru &lt;SwitchParameter&gt;]; the PARAMETERS section keeps its type.
+    /// </summary>
+    private static void WriteParameter(XmlWriter w, HelpParameter p, bool inSyntax)
     {
         w.WriteStartElement("command", "parameter", Command);
         w.WriteAttributeString("required", p.Required ? "true" : "false");
@@ -121,11 +125,15 @@ internal static class MamlWriter
         w.WriteElementString("maml", "name", Maml, p.Name);
         Paras(w, "description", p.Description);
         var isSwitch = p.Type == "SwitchParameter";
-        w.WriteStartElement("command", "parameterValue", Command);
-        w.WriteAttributeString("required", isSwitch ? "false" : "true");
-        w.WriteAttributeString("variableLength", "false");
-        w.WriteString(p.Type);
-        w.WriteEndElement();
+        if (!(isSwitch && inSyntax))
+        {
+            w.WriteStartElement("command", "parameterValue", Command);
+            w.WriteAttributeString("required", isSwitch ? "false" : "true");
+            w.WriteAttributeString("variableLength", "false");
+            w.WriteString(p.Type);
+            w.WriteEndElement();
+        }
+
         w.WriteStartElement("dev", "type", Dev);
         w.WriteElementString("maml", "name", Maml, p.Type);
         w.WriteElementString("maml", "uri", Maml, string.Empty);

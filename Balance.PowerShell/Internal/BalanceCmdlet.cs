@@ -11,7 +11,6 @@ namespace Balance.PowerShell;
 /// </summary>
 public abstract class BalanceCmdlet : PSCmdlet
 {
-    internal const string HelpUriBase = "https://github.com/balance-proxy/balance/blob/main/docs/cmdlets/";
 
     /// <summary>Opens the addressed instance, or writes a non-terminating error naming it and returns null.</summary>
     internal ControlClient? TryOpen(int port, string? bindAddress)

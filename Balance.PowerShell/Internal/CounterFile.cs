@@ -79,9 +79,22 @@ internal static class CounterFile
             File.WriteAllText(temporary, content, new UTF8Encoding(false));
             File.Move(temporary, full, overwrite: true);
         }
+        catch (UnauthorizedAccessException e)
+        {
+            // The temporary file is ours, not the user's: the message names the path they gave.
+            throw new UnauthorizedAccessException(e.Message.Replace(temporary, full, StringComparison.Ordinal), e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException(e.Message.Replace(temporary, full, StringComparison.Ordinal), e);
+        }
         finally
         {
-            File.Delete(temporary);
+            // File.Delete throws when the folder is missing, which would hide the real error.
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
         }
     }
 

@@ -31,23 +31,25 @@ internal static class InstanceTarget
         };
     }
 
-    /// <summary>Every instance the user can see, or the one on <paramref name="port"/> (narrowed by <paramref name="bindAddress"/>).</summary>
+    /// <summary>
+    /// Every instance the user can see, narrowed to <paramref name="port"/> and
+    /// <paramref name="bindAddress"/> when given: a query returns each match, never an ambiguity.
+    /// A port that matches nothing is opened directly, so the error says why (not running, no access).
+    /// </summary>
     public static IReadOnlyList<InstanceInfo> List(int? port, string? bindAddress)
     {
-        if (port is { } p)
+        var normalized = string.IsNullOrEmpty(bindAddress) ? null : SegmentName.NormalizeAddress(bindAddress);
+        var matches = ControlClient.ListInstances()
+            .Where(i => port is null || i.Port == port)
+            .Where(i => normalized is null || string.Equals(i.BindAddress, normalized, StringComparison.OrdinalIgnoreCase))
+            .ToArray();
+        if (matches.Length > 0 || port is not { } p)
         {
-            using var client = Open(p, bindAddress);
-            return [client.GetInstance()];
+            return matches;
         }
 
-        var all = ControlClient.ListInstances();
-        if (string.IsNullOrEmpty(bindAddress))
-        {
-            return all;
-        }
-
-        var normalized = SegmentName.NormalizeAddress(bindAddress);
-        return all.Where(i => string.Equals(i.BindAddress, normalized, StringComparison.OrdinalIgnoreCase)).ToArray();
+        using var client = ControlClient.Open(bindAddress, p);
+        return [client.GetInstance()];
     }
 
     public static string Endpoint(string bindAddress, int port) =>

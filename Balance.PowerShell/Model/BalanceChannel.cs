@@ -1,3 +1,4 @@
+using System.Globalization;
 using Balance.Configuration;
 using Balance.Control;
 
@@ -68,4 +69,9 @@ public sealed class BalanceChannel
 
     /// <summary>Bytes back-end to client.</summary>
     public long BytesReceived { get; }
+
+    /// <summary>Which channel this is, as the other cmdlets' messages name it.</summary>
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"channel {Index} of group {Group} on {InstanceTarget.Endpoint(BindAddress, Port)} ({Destination})");
 }

@@ -59,4 +59,9 @@ public sealed class BalanceCounter
     public long BytesSent { get; }
 
     public long BytesReceived { get; }
+
+    /// <summary>Which channel's counters these are, and the pair itself.</summary>
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{Kind} of channel {Index} of group {Group} on {InstanceTarget.Endpoint(BindAddress, Port)}: in {In}, out {Out?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
 }

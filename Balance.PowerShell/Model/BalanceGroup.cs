@@ -1,3 +1,4 @@
+using System.Globalization;
 using Balance.Configuration;
 using Balance.Control;
 
@@ -25,4 +26,9 @@ public sealed class BalanceGroup
     public GroupType Type { get; }
 
     public int ChannelCount { get; }
+
+    /// <summary>Which group this is, as the other cmdlets' messages name it.</summary>
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"group {Group} on {InstanceTarget.Endpoint(BindAddress, Port)} ({Type}, {ChannelCount} channel(s))");
 }

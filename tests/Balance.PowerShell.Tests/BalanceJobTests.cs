@@ -134,7 +134,8 @@ public sealed class BalanceJobTests : IDisposable
         ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Destination).ThrowOnError();
         var r = ps.Run("Start-Balance $args[0] $args[1] -BindAddress localhost", port, two.Destination);
         Assert.True(r.ErrorIds.SequenceEqual(["AlreadyRunning,Balance.PowerShell.StartBalanceCommand"]), string.Join(" | ", r.ErrorIds) + " " + r.Terminating?.Message);
-        Assert.Contains("already serves port " + port.ToString(System.Globalization.CultureInfo.InvariantCulture) + " on localhost; stop it first (Stop-Balance", r.Errors[0].Exception.Message, StringComparison.Ordinal);
+        var p = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"the Balance instance on 127.0.0.1:{p} (process {Environment.ProcessId}) already holds port {p}; stop it first (Stop-Balance -Port {p} -BindAddress 127.0.0.1)", r.Errors[0].Exception.Message, StringComparison.Ordinal);
     }
 
     private static T WaitFor<T>(Func<T> read, Func<T, bool> done)

@@ -93,10 +93,12 @@ public sealed class CounterAndShellTests : IDisposable
         var show = ps.Run("Invoke-BalanceCommand 'show' -Port $args[0]", fake.Port).ThrowOnError().Strings;
         Assert.Equal(Shell("show").TrimEnd('\n').Split('\n'), show);
 
-        var replies = ps.Run("Invoke-BalanceCommand -Command 'group 1; enable 0; nonsense' -Port $args[0]", fake.Port).ThrowOnError().Strings;
-        Assert.Equal("channel 0 enabled", replies[0]);
+        // A refused command is an error record, not a line of output, and the session goes on after it.
+        var run = ps.Run("Invoke-BalanceCommand -Command 'group 1; nonsense; enable 0' -Port $args[0]", fake.Port);
+        Assert.Equal(["ShellCommandFailed,Balance.PowerShell.InvokeBalanceCommandCommand"], run.ErrorIds);
+        Assert.EndsWith(": syntax error", run.Errors[0].Exception.Message, StringComparison.Ordinal);
+        Assert.Equal(["channel 0 enabled"], run.Strings);
         Assert.True(fake.Client.GetChannel(1, 0).Enabled);
-        Assert.Equal(2, replies.Count);
 
         Assert.Empty(ps.Run("Get-Balance -Port $args[0] | Invoke-BalanceCommand 'disable 0' -WhatIf", fake.Port).ThrowOnError().Output);
         Assert.True(fake.Client.GetChannel(0, 0).Enabled);

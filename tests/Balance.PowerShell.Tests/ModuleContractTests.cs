@@ -24,7 +24,7 @@ public sealed class ModuleContractTests : IDisposable
         var exported = ((System.Collections.IDictionary)module.P<object>("ExportedCmdlets")).Keys.Cast<string>().Order(StringComparer.Ordinal);
         var classes = CmdletTypes.Select(t => t.GetCustomAttribute<CmdletAttribute>()!).Select(a => a.VerbName + "-" + a.NounName).Order(StringComparer.Ordinal);
         Assert.Equal(classes, exported);
-        Assert.Equal(15, classes.Count());
+        Assert.Equal(16, classes.Count());
         foreach (var kind in new[] { "ExportedFunctions", "ExportedAliases", "ExportedVariables" })
         {
             Assert.Empty((System.Collections.IDictionary)module.P<object>(kind));
@@ -59,7 +59,8 @@ public sealed class ModuleContractTests : IDisposable
             Assert.StartsWith("Balance", a.NounName, StringComparison.Ordinal);
             Assert.Equal(a.VerbName + a.NounName + "Command", type.Name);
             Assert.True(type.IsSealed, type.Name);
-            Assert.False(string.IsNullOrEmpty(a.HelpUri), type.Name);
+            // No public help site exists yet; a link that leads nowhere is worse than none.
+            Assert.True(string.IsNullOrEmpty(a.HelpUri), type.Name);
             Assert.NotEmpty(type.GetCustomAttributes<OutputTypeAttribute>());
             var changes = StateChanging.Contains(a.VerbName);
             Assert.True(changes == a.SupportsShouldProcess, type.Name + " SupportsShouldProcess");
