@@ -6,7 +6,8 @@ Builds, tests, packages and installs Balance and its PowerShell module.
 Runs under `dotnet pwsh` (the local tool pinned in .config/dotnet-tools.json: `dotnet tool restore`
 first). Tasks, run in the order given:
   Build    dotnet build of the solution (lays the module out in Balance.PowerShell/bin/Module).
-  Test     every test: the xunit suites (dotnet test) and the Pester suite (tests/pester, Pester
+  Test     every test: the xunit suites (dotnet test; the process tests once more against the
+           native published executable) and the Pester suite (tests/pester, Pester
            5.7.1 fetched by build/PesterDownload.csproj). Prints each suite's counts and fails when
            a test fails or Pester discovers fewer than MinimumPesterTests tests.
   Package  the module folder <OutputPath>/Balance (flat manifest, format, en-US help, the engine)
@@ -86,18 +87,42 @@ function Get-PesterManifest {
     $manifest
 }
 
-function Invoke-Test {
-    # xunit: the counts come from dotnet test's summary line of each test assembly.
+# One dotnet test run: its output goes through, its summary lines are added up.
+function Invoke-DotnetTest([string[]] $Arguments) {
     $lines = [System.Collections.Generic.List[string]]::new()
-    & dotnet test ([System.IO.Path]::Combine($root, 'Balance.sln')) --configuration $Configuration --nologo 2>&1 |
+    & dotnet test @Arguments --configuration $Configuration --nologo 2>&1 |
         ForEach-Object { $lines.Add("$_"); "$_" } | Out-Host
-    $xunitExit = $LASTEXITCODE
-    $count = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $result = @{ Passed = 0; Failed = 0; Skipped = 0; Exit = $LASTEXITCODE }
     foreach ($line in $lines) {
         foreach ($name in @('Passed', 'Failed', 'Skipped')) {
-            if ($line -match "\b${name}:\s+(\d+)") { $count[$name] += [int] $Matches[1] }
+            if ($line -match "\b${name}:\s+(\d+)") { $result[$name] += [int] $Matches[1] }
         }
     }
+    $result
+}
+
+function Invoke-Test {
+    $count = Invoke-DotnetTest @([System.IO.Path]::Combine($root, 'Balance.sln'))
+    $xunitExit = $count.Exit
+
+    # The executable users get is the native (AOT) publish: the tests that run `balance` as a
+    # process run once more against it, so a trimming or AOT difference cannot hide.
+    $native = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "balance-native-$PID")
+    & dotnet publish ([System.IO.Path]::Combine($root, 'Balance.Engine')) --configuration $Configuration --nologo -o $native | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw "dotnet publish of the native balance executable failed (output above)" }
+    $env:BALANCE_TEST_EXECUTABLE = [System.IO.Path]::Combine($native, 'balance')
+    try {
+        $processTests = Invoke-DotnetTest @(
+            [System.IO.Path]::Combine($root, 'tests', 'Balance.Engine.Tests'), '--no-build',
+            '--filter', 'FullyQualifiedName~ProcessTests|FullyQualifiedName~SegmentFileSecurityTests|FullyQualifiedName~ProcessFaultTests|FullyQualifiedName~LoadTests')
+    }
+    finally {
+        Remove-Item Env:BALANCE_TEST_EXECUTABLE
+        Remove-Item -Recurse -Force $native -ErrorAction SilentlyContinue
+    }
+    Write-Host "native executable: $($processTests.Passed) passed, $($processTests.Failed) failed, $($processTests.Skipped) skipped"
+    foreach ($name in @('Passed', 'Failed', 'Skipped')) { $count[$name] += $processTests[$name] }
+    if ($xunitExit -eq 0) { $xunitExit = $processTests.Exit }
 
     Write-Host "xunit: $($count.Passed) passed, $($count.Failed) failed, $($count.Skipped) skipped"
 

@@ -19,7 +19,7 @@ public sealed class BenchScriptTests : IDisposable
         var (code, _, error) = Run("bash", Path.Combine(RepoPaths.Root, "bench", "run.sh"), "--scenarios", "http_close_c50,churn");
 
         Assert.Equal(1, code);
-        Assert.Contains("unknown scenario 'churn' in --scenarios (known: bulk_1,bulk_8,http_ka_c50,http_close_c50,latency_fixed,idle)", error, StringComparison.Ordinal);
+        Assert.Contains("unknown scenario 'churn' in --scenarios (known: bulk_1,bulk_8,http_ka_c50,http_ka_c1,http_close_c50,latency_fixed,idle)", error, StringComparison.Ordinal);
         Assert.DoesNotContain("scratch directory", error, StringComparison.Ordinal);
     }
 
