@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Balance.Interop;
 
 namespace Balance.Proxy;
 
@@ -9,12 +9,10 @@ namespace Balance.Proxy;
 /// engine raises the soft limit to the hard one at start, as haproxy does, and never accepts more
 /// sessions (two descriptors each) than fit below the limit minus a reserve.
 /// </summary>
-internal static partial class DescriptorLimit
+internal static class DescriptorLimit
 {
     /// <summary>Descriptors left for the runtime, the segment, log files and the host application.</summary>
     public const int Reserve = 128;
-
-    private const int RlimitNofile = 7;
 
     /// <summary>Raises the soft limit to the hard limit (Linux); returns the limit now in force, or null when unknown.</summary>
     public static long? RaiseSoftLimit()
@@ -26,7 +24,7 @@ internal static partial class DescriptorLimit
 
         try
         {
-            if (GetRLimit(RlimitNofile, out var limit) != 0)
+            if (Libc.GetRLimit(Libc.RlimitNoFile, out var limit) < 0)
             {
                 return null;
             }
@@ -34,7 +32,7 @@ internal static partial class DescriptorLimit
             if (limit.Current < limit.Maximum)
             {
                 var raised = limit with { Current = limit.Maximum };
-                if (SetRLimit(RlimitNofile, in raised) == 0)
+                if (Libc.SetRLimit(Libc.RlimitNoFile, in raised) >= 0)
                 {
                     limit = raised;
                 }
@@ -60,13 +58,4 @@ internal static partial class DescriptorLimit
     /// at most 64, none without a known limit. A bulk direction that finds none free copies instead.
     /// </summary>
     public static int SplicePipes(long? limit) => limit is not { } l ? 0 : (int)Math.Clamp(l / 64, 0, 64);
-
-    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
-    private static partial int GetRLimit(int resource, out RLimit limit);
-
-    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
-    private static partial int SetRLimit(int resource, in RLimit limit);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private record struct RLimit(ulong Current, ulong Maximum);
 }

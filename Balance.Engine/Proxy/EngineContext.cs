@@ -1,5 +1,6 @@
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Interop;
 
 namespace Balance.Proxy;
 
@@ -22,7 +23,7 @@ internal sealed class EngineContext
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
         var limit = DescriptorLimit.RaiseSoftLimit();
-        var onLoop = !configuration.RuntimeSockets && !RuntimeSocketsRequested() && EpollNative.IsSupported;
+        var onLoop = !configuration.RuntimeSockets && !RuntimeSocketsRequested() && Libc.IsLinuxX64;
         var pipes = onLoop ? DescriptorLimit.SplicePipes(limit) : 0;
         MaxSessions = DescriptorLimit.MaxSessions(limit, pipes);
         Loop = onLoop ? EpollLoop.TryCreate((2 * MaxSessions) + 64, e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message)) : null;

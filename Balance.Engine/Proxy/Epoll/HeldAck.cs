@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
 namespace Balance.Proxy;
 
@@ -82,7 +83,7 @@ internal sealed unsafe class HeldAck
     }
 
     private static bool SetQuickAck(SafeHandle socket, int value) =>
-        SocketNative.SetOption(socket, SocketNative.ProtocolTcp, SocketNative.OptionQuickAck, &value, sizeof(int)) == 0;
+        Libc.SetOption(socket, Libc.ProtocolTcp, Libc.TcpQuickAck, &value, sizeof(int)) >= 0;
 
     private void Start(ref int rounds, ref long since, Action<object?> round)
     {

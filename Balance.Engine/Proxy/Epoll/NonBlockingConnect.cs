@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
 namespace Balance.Proxy;
 
@@ -18,12 +19,6 @@ internal static unsafe class NonBlockingConnect
     {
         var address = stackalloc byte[RawSocketAddress.MaxLength];
         var length = RawSocketAddress.Write(endpoint, new Span<byte>(address, RawSocketAddress.MaxLength));
-        if (SocketNative.Connect(socket, address, length) == 0)
-        {
-            return SocketError.Success;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == LinuxErrors.InProgress ? SocketError.InProgress : LinuxErrors.ToSocketError(errno);
+        return Errors.Of(Libc.Connect(socket, address, length)).ToSocketError();
     }
 }
