@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Transport;
+using Balance.Transport.Epoll;
 
 namespace Balance.Proxy;
 
@@ -48,7 +50,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(configuration);
         configuration.Validate();
-        _ = EngineContext.RuntimeSocketsRequested(); // a bad BALANCE_IO fails here, before anything is bound
+        _ = TransportFactory.RuntimeSocketsRequested(); // a bad BALANCE_IO fails here, before anything is bound
         var config = configuration.WithLimitsSized();
         output ??= new EngineOutput();
         var addresses = ResolveChannels(config);
@@ -66,14 +68,14 @@ public sealed class BalanceEngine : IAsyncDisposable
             segment = ControlSegment.Create(name, config);
             ConfigurationWriter.Write(segment, config, addresses);
             context = new EngineContext(segment, config, outbound, output);
+            context.Start();
             var engine = new BalanceEngine(context, listener, ownerLock);
             engine.Begin();
             return engine;
         }
         catch
         {
-            context?.Loop?.Dispose();
-            context?.Pipes?.Dispose();
+            context?.Stop();
             segment?.Dispose();
             if (ownerLock is not null)
             {
@@ -89,11 +91,14 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     public SegmentName Name => context.Segment.Name;
 
-    /// <summary>True when sessions run on the engine's epoll loop, for diagnostics and tests.</summary>
-    internal bool OnLoop => context.Loop is not null;
+    /// <summary>The transport's name ("epoll" or "sockets"), for diagnostics and tests.</summary>
+    internal string TransportName => context.Transport.Name;
 
-    /// <summary>The engine's splice pipes (null without the epoll loop), for diagnostics and tests.</summary>
-    internal PipePool? Pipes => context.Pipes;
+    /// <summary>True when sessions run on the epoll transport, for diagnostics and tests.</summary>
+    internal bool OnLoop => context.Transport is EpollTransport;
+
+    /// <summary>The epoll transport's splice pipes (null on the sockets transport or without pipes), for diagnostics and tests.</summary>
+    internal PipePool? Pipes => (context.Transport as EpollTransport)?.Pipes;
 
     /// <summary>The bound endpoint (the real port when 0 was asked for is not supported: Port must be 1-65535).</summary>
     public IPEndPoint LocalEndPoint => listener.LocalEndPoint;
@@ -220,6 +225,7 @@ public sealed class BalanceEngine : IAsyncDisposable
 
         Volatile.Write(ref segment.Header.State, (int)EngineState.Running);
         context.Publish(EngineEventKind.Started, -1, -1, "listening on " + ChannelSpec.FormatDestination(LocalEndPoint.Address.ToString(), LocalEndPoint.Port));
+        sweeper.Start();
         _ = AcceptAsync();
     }
 
@@ -242,7 +248,6 @@ public sealed class BalanceEngine : IAsyncDisposable
         Interlocked.Increment(ref segment.Header.Accepted);
         try
         {
-            Listener.ConfigureAccepted(client);
             if (debugAccepts)
             {
                 var length = remote.AddressFamily == AddressFamily.InterNetworkV6 ? 28 : 16;
@@ -281,15 +286,13 @@ public sealed class BalanceEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the sweeper's ticks, then the epoll loop (which waits for a tick under way), then the
-    /// pipes. False when a tick or the loop's thread did not end in time and may still run.
+    /// Stops the sweeper's ticks, then the transport (whose stop waits for a tick under way on its
+    /// loop). False when a tick or the transport's thread did not end in time and may still run.
     /// </summary>
     private bool StopMachinery()
     {
         var ticksOver = sweeper.Stop();
-        context.Loop?.Dispose();
-        context.Pipes?.Dispose();
-        return ticksOver && context.Loop?.IsRunning != true;
+        return context.Stop() && ticksOver;
     }
 
     private void CheckKillRequest()
@@ -308,7 +311,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
 
         // A thread of its own, not the pool: the stop's timing must hold in a host process
-        // whose pool is busy (a PowerShell session, a test host). With the epoll loop the
+        // whose pool is busy (a PowerShell session, a test host). On the epoll transport the
         // sessions it aborts unwind on the loop's thread too, bulk directions that yielded
         // included. It sleeps while it waits and ends with the stop.
         new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();

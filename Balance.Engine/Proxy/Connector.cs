@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
@@ -40,7 +39,7 @@ internal sealed class Connector
                 ISessionSocket socket;
                 try
                 {
-                    socket = OpenSocket(endpoint.AddressFamily);
+                    socket = context.Transport.OpenBackend(endpoint.AddressFamily);
                 }
                 catch (SocketException e)
                 {
@@ -55,20 +54,13 @@ internal sealed class Connector
                 }
 
                 BindOutbound(socket, endpoint.AddressFamily);
-
-                // On the loop the relay releases a held ACK at the points HeldAck names; the
-                // runtime's operations have no such points, so their sockets hold nothing.
-                var loop = context.Loop;
-                session.BackendAck = loop is not null ? HeldAck.Hold(session, socket.Handle, loop) : null;
                 var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
                 if (session.IsAborted)
                 {
                     socket.Dispose();
                 }
 
-                var error = loop is not null
-                    ? await ConnectOnLoopAsync(loop, session, socket.Handle, endpoint, token).ConfigureAwait(false)
-                    : SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket.Runtime!, endpoint).ConfigureAwait(false));
+                var error = await context.Transport.ConnectAsync(session, socket, endpoint, token).ConfigureAwait(false);
 
                 // Losing the race means the sweeper closed the attempt at its deadline.
                 if (!session.TryEndAttempt(token, error == SocketError.Success))
@@ -91,13 +83,8 @@ internal sealed class Connector
                     }
 
                     context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {choice.Group} channel {choice.Channel} ... connect to channel {choice.Channel} successful"));
-                    context.Relay.Start(session);
+                    context.Transport.Relay(session);
                     return;
-                }
-
-                if (session.BackendIo is { } failedIo)
-                {
-                    session.DetachBackendIo(failedIo);
                 }
 
                 socket.Dispose();
@@ -139,75 +126,6 @@ internal sealed class Connector
             // A bug must cost one connection, never the engine.
             context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "connect: " + e.Message);
             session.Finish();
-        }
-    }
-
-    /// <summary>A back-end socket with TCP_NODELAY and SO_KEEPALIVE: a bare descriptor on the engine's loop.</summary>
-    private ISessionSocket OpenSocket(AddressFamily family) =>
-        context.Loop is not null ? DescriptorSocket.Open(family) : RuntimeSocket.Open(family);
-
-    /// <summary>
-    /// The connect on the engine's epoll loop: started with the system call, then a wait until the
-    /// socket is writable. The socket joins the loop only once the connect is in progress: a socket
-    /// not yet connecting reports itself writable and hung up at once.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<SocketError> ConnectOnLoopAsync(EpollLoop loop, Session session, SafeHandle socket, IPEndPoint endpoint, long token)
-    {
-        SocketError error;
-        SocketRegistration io;
-        try
-        {
-            error = NonBlockingConnect.Start(socket, endpoint);
-            if (error != SocketError.InProgress && error != SocketError.Success)
-            {
-                return error;
-            }
-
-            io = loop.Register(socket);
-        }
-        catch (ObjectDisposedException)
-        {
-            return SocketError.OperationAborted;
-        }
-        catch (SocketException e)
-        {
-            // A descriptor that cannot be watched (the loop full, epoll's watch limit) ends the
-            // attempt as a connect error, as the runtime's ConnectAsync reports one: the attempt
-            // is closed and counted like any other, and the connector fails over.
-            return e.SocketErrorCode;
-        }
-
-        if (!session.AttachBackendIo(io, token))
-        {
-            return SocketError.OperationAborted;
-        }
-
-        if (error == SocketError.Success)
-        {
-            return error;
-        }
-
-        if (await io.Writable.WaitAsync().ConfigureAwait(false) < 0)
-        {
-            return SocketError.OperationAborted;
-        }
-
-        // Writable with no error or hang-up seen: the connect succeeded, as haproxy also reads
-        // it. Only when one was seen does SO_ERROR tell which (a refusal, or a peer that
-        // accepted and hung up at once, which is a success).
-        if (!io.Readable.HasEnded)
-        {
-            return SocketError.Success;
-        }
-
-        try
-        {
-            return DescriptorSocket.PendingError(socket);
-        }
-        catch (ObjectDisposedException)
-        {
-            return SocketError.OperationAborted;
         }
     }
 

@@ -1,13 +1,18 @@
 using Balance.Configuration;
 using Balance.Control;
-using Balance.Interop;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
-/// <summary>What every part of one running engine shares: its segment, options, writers and sessions.</summary>
+/// <summary>
+/// What every part of one running engine shares: its segment, options, writers, transport and
+/// sessions. Constructing it only keeps what it is given; <see cref="Start"/> raises the
+/// descriptor limit, reads the environment and starts the transport.
+/// </summary>
 internal sealed class EngineContext
 {
     private int connectsInFlight;
+    private ITransport? transport;
 
     public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output)
     {
@@ -22,35 +27,11 @@ internal sealed class EngineContext
         Endpoints = new EndpointCache(segment);
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
-        var limit = DescriptorLimit.RaiseSoftLimit();
-        var onLoop = !configuration.RuntimeSockets && !RuntimeSocketsRequested() && Libc.IsLinuxX64;
-        var pipes = onLoop ? DescriptorLimit.SplicePipes(limit) : 0;
-        MaxSessions = DescriptorLimit.MaxSessions(limit, pipes);
-        Loop = onLoop ? EpollLoop.TryCreate((2 * MaxSessions) + 64, e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message)) : null;
-        if (Loop is null)
-        {
-            // No loop after all (no descriptor for it): no pipes, so their descriptors serve sessions.
-            MaxSessions = DescriptorLimit.MaxSessions(limit);
-        }
-        else if (pipes > 0)
-        {
-            Pipes = new PipePool(pipes);
-        }
-        Relay = new Relay(this);
         Connector = new Connector(this);
     }
 
-    /// <summary>
-    /// The engine's own epoll loop for connect and relay waits (Linux x86-64); null = the
-    /// runtime's asynchronous socket operations, as on every other system or with
-    /// <c>BALANCE_IO=runtime</c> in the environment.
-    /// </summary>
-    public EpollLoop? Loop { get; }
-
-    /// <summary>The pipes bulk relays splice through, beside the loop; null without the loop or descriptors to spare.</summary>
-    public PipePool? Pipes { get; }
-
-    public Relay Relay { get; }
+    /// <summary>The transport that accepts, connects and relays; set by <see cref="Start"/>.</summary>
+    public ITransport Transport => transport ?? throw new InvalidOperationException("the engine context is not started");
 
     public Connector Connector { get; }
 
@@ -70,8 +51,8 @@ internal sealed class EngineContext
 
     public SessionTable Sessions { get; } = new();
 
-    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count.</summary>
-    public int MaxSessions { get; }
+    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count. Set by <see cref="Start"/>.</summary>
+    public int MaxSessions { get; private set; }
 
     public long ConnectTimeoutMs { get; }
 
@@ -85,34 +66,27 @@ internal sealed class EngineContext
 
     public bool AutoDisable => Configuration.AutoDisable;
 
+    /// <summary>
+    /// Raises the descriptor limit to the hard one, reads <c>BALANCE_IO</c> (a bad value throws
+    /// <see cref="ConfigurationException"/>), and starts the transport.
+    /// </summary>
+    public void Start()
+    {
+        var limit = DescriptorLimit.RaiseSoftLimit();
+        var runtime = Configuration.RuntimeSockets || TransportFactory.RuntimeSocketsRequested();
+        transport = TransportFactory.Start(runtime, limit, Dump, ReportError);
+        MaxSessions = DescriptorLimit.MaxSessions(limit, transport.ReservedDescriptors / 2);
+    }
+
+    /// <summary>Stops the transport (after the sessions); false when its thread did not end in time.</summary>
+    public bool Stop() => transport?.Stop() ?? true;
+
     public void ConnectStarted() => Interlocked.Increment(ref connectsInFlight);
 
     public void ConnectEnded() => Interlocked.Decrement(ref connectsInFlight);
 
-    /// <summary>
-    /// True when <c>BALANCE_IO=runtime</c> asks for the runtime's socket operations; unset or
-    /// empty means the engine's loop where there is one. Any other value is refused, so a typo
-    /// never goes unnoticed behind a silent default.
-    /// </summary>
-    internal static bool RuntimeSocketsRequested()
-    {
-        var value = Environment.GetEnvironmentVariable(IoVariable);
-        if (string.IsNullOrEmpty(value))
-        {
-            return false;
-        }
-
-        if (string.Equals(value, "runtime", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        throw new ConfigurationException(
-            $"{IoVariable}={value} is not known: unset it (the engine's own epoll loop where there is one) or set it to 'runtime'",
-            IoVariable);
-    }
-
-    internal const string IoVariable = "BALANCE_IO";
+    /// <summary>An error of the transport (its loop, a continuation), into the event ring.</summary>
+    public void ReportError(int group, int channel, string message) => Publish(EngineEventKind.Error, group, channel, message);
 
     public void Publish(EngineEventKind kind, int group, int channel, string message) =>
         EventRing.Publish(Segment, kind, group, channel, message);

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Transport;
+using Balance.Transport.Sockets;
 
 namespace Balance.Proxy;
 
@@ -20,8 +21,7 @@ internal sealed class Listener : IDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
     private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
-    private SocketRegistration? io;
-    private EpollLoop? loop;
+    private IAcceptor? acceptor;
     private int closed;
 
     private Listener(Socket socket)
@@ -63,25 +63,17 @@ internal sealed class Listener : IDisposable
     }
 
     /// <summary>
-    /// Accepts until the listener is disposed, handing every client and its address to
-    /// <paramref name="accepted"/>: a <see cref="DescriptorSocket"/> on the engine's epoll loop,
-    /// else a <see cref="RuntimeSocket"/>.
+    /// Accepts through <paramref name="context"/>'s transport until the listener is disposed,
+    /// handing every client and its address to <paramref name="accepted"/>.
     /// </summary>
     public async Task RunAsync(Action<ISessionSocket, IPEndPoint> accepted, EngineContext context)
     {
-        if (context.Loop is { } engineLoop)
+        var taken = context.Transport.Accept(socket);
+        Interlocked.Exchange(ref acceptor, taken);
+        if (IsClosed)
         {
-            // On the engine's loop the accept runs on the same thread as the connect and the
-            // relay that follow it, instead of on the runtime's socket thread beside it, and it
-            // is the system call itself: the runtime's accept never touches this listener again.
-            socket.Blocking = false;
-            loop = engineLoop;
-            var registration = engineLoop.Register(socket.SafeHandle);
-            Interlocked.Exchange(ref io, registration);
-            if (IsClosed)
-            {
-                registration.Abort();
-            }
+            taken.Dispose();
+            return;
         }
 
         var backoff = FirstBackoff;
@@ -117,9 +109,7 @@ internal sealed class Listener : IDisposable
             IPEndPoint remote;
             try
             {
-                (client, remote) = io is null
-                    ? await AcceptOnRuntimeAsync().ConfigureAwait(false)
-                    : await AcceptOnLoopAsync(io).ConfigureAwait(false);
+                (client, remote) = await taken.AcceptAsync().ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
@@ -177,67 +167,12 @@ internal sealed class Listener : IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ISessionSocket, IPEndPoint)> AcceptOnRuntimeAsync()
-    {
-        var client = await socket.AcceptAsync().ConfigureAwait(false);
-        try
-        {
-            // The runtime keeps the address the accept returned: reading it makes no system call.
-            return (new RuntimeSocket(client), (IPEndPoint)client.RemoteEndPoint!);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The next client, on the engine's loop: one <c>accept4</c>, which hands the client over
-    /// non-blocking, and a wait for the loop's next edge only when nobody was there (which the
-    /// call reports as a value, not an exception).
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ISessionSocket, IPEndPoint)> AcceptOnLoopAsync(SocketRegistration registration)
-    {
-        while (true)
-        {
-            registration.Readable.Clear();
-            if (DescriptorSocket.TryAccept(socket.SafeHandle, out var remote) is { } client)
-            {
-                return (client, remote!);
-            }
-
-            if (await registration.Readable.WaitAsync().ConfigureAwait(false) < 0)
-            {
-                throw new ObjectDisposedException(nameof(Listener));
-            }
-        }
-    }
-
-    /// <summary>
-    /// Gives an accepted client TCP_NODELAY and SO_KEEPALIVE (the original's options) where it did
-    /// not inherit them from the listener: Windows documents no such inheritance.
-    /// </summary>
-    public static void ConfigureAccepted(ISessionSocket client)
-    {
-        if (OperatingSystem.IsWindows() && client.Runtime is { } socket)
-        {
-            RuntimeSocket.SetSessionOptions(socket);
-        }
-    }
-
     private bool IsClosed => Volatile.Read(ref closed) != 0;
 
     public void Dispose()
     {
         Volatile.Write(ref closed, 1);
+        Volatile.Read(ref acceptor)?.Dispose();
         socket.Dispose();
-        if (Volatile.Read(ref io) is { } registration)
-        {
-            registration.Abort();
-            loop!.Unregister(registration);
-        }
     }
 }

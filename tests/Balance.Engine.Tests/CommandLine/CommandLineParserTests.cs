@@ -1,5 +1,8 @@
 using Balance.CommandLine;
 using Balance.Configuration;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.CommandLine;

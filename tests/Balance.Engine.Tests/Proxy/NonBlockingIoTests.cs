@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

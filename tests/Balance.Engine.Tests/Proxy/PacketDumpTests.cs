@@ -1,5 +1,8 @@
 using System.Text;
 using Balance.Proxy;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

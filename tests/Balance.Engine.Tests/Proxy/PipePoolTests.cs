@@ -1,5 +1,8 @@
 using Balance.Interop;
 using Balance.Proxy;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

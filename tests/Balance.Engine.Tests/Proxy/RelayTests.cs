@@ -8,6 +8,9 @@ using Balance.Control;
 using Balance.Interop;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 using Xunit.Abstractions;
 

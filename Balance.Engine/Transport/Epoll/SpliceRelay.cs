@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Balance.Interop;
+using Balance.Proxy;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>How a spliced bulk episode ended.</summary>
 internal enum SpliceOutcome

@@ -1,6 +1,6 @@
 using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>The two ends of a kernel pipe that a spliced relay moves bytes through.</summary>
 internal readonly record struct Pipe(int Read, int Write);

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// Starts a connect on a non-blocking descriptor with the system call itself, so the socket never

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// The engine's own epoll loop on Linux: one thread, edge-triggered, which wakes the relay

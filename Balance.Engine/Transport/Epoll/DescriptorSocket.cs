@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// A session side on the engine's epoll loop: a bare TCP descriptor, non-blocking from its
@@ -12,10 +12,13 @@ namespace Balance.Proxy;
 /// <c>fcntl</c> on the accepted socket, one on the back-end socket and a <c>poll</c> before each
 /// accept, and wrapping a descriptor in one costs seven calls more. Being its own
 /// <see cref="SafeHandle"/>, it is one object per side, and a close on another thread waits until
-/// a call in flight on it returns.
+/// a call in flight on it returns. It carries its place in the loop (<see cref="Registration"/>)
+/// and, for a back-end, its held ACKs, so a session needs nothing of the loop itself.
 /// </summary>
 internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
 {
+    private SocketRegistration? registration;
+
     private DescriptorSocket(int descriptor)
         : base(-1, ownsHandle: true)
     {
@@ -24,9 +27,17 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
 
     public override bool IsInvalid => handle < 0;
 
-    public SafeHandle Handle => this;
+    /// <summary>Its readiness in the epoll loop; null until it joins the loop.</summary>
+    public SocketRegistration? Registration => Volatile.Read(ref registration);
 
-    public Socket? Runtime => null;
+    /// <summary>A back-end's held ACKs (<see cref="Epoll.HeldAck"/>); null when it holds none.</summary>
+    public HeldAck? HeldAck { get; set; }
+
+    /// <summary>
+    /// Publishes its place in the loop. The caller checks afterwards whether the session still
+    /// wants it: an abort that ran before this saw no registration to end.
+    /// </summary>
+    public void Attach(SocketRegistration joined) => Interlocked.Exchange(ref registration, joined);
 
     /// <summary>A new non-blocking TCP socket with TCP_NODELAY and SO_KEEPALIVE (the original's options).</summary>
     public static DescriptorSocket Open(AddressFamily family)
@@ -110,6 +121,9 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
         {
         }
 
+        // A socket that only the loop waits on leaves its set when it closes, without an
+        // event: the waits end here instead.
+        Registration?.Abort();
         Dispose();
     }
 
@@ -122,6 +136,17 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
     }
 
     protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+
+    /// <summary>Ends its waits and frees its loop slot before the close, so no later event can reach it.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref registration, null) is { } joined)
+        {
+            joined.Leave();
+        }
+
+        base.Dispose(disposing);
+    }
 
     private void Enable(int level, int name)
     {

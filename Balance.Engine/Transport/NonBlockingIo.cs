@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport;
 
 /// <summary>
 /// The epoll loop's reads and sends: single <c>recv</c>/<c>send</c> calls with MSG_DONTWAIT, which
@@ -12,7 +12,7 @@ namespace Balance.Proxy;
 internal static class NonBlockingIo
 {
     /// <summary>The result of <see cref="Receive"/> when nothing is there to read.</summary>
-    public const int WouldBlock = SocketOperation.WouldBlock;
+    public const int WouldBlock = -(int)SocketError.WouldBlock;
 
     /// <summary>One read: the bytes read (0 at the peer's FIN), <see cref="WouldBlock"/>, or the negated <see cref="SocketError"/>.</summary>
     public static unsafe int Receive(SafeHandle socket, Span<byte> buffer)
