@@ -56,7 +56,6 @@ internal sealed unsafe class EpollLoop : IDisposable
         chunks = new SocketRegistration?[]?[chunkCount];
         generations = new uint[]?[chunkCount];
         thread = new Thread(Run) { IsBackground = true, Name = "balance epoll" };
-        thread.Start();
     }
 
     /// <summary>
@@ -90,7 +89,9 @@ internal sealed unsafe class EpollLoop : IDisposable
             return null;
         }
 
-        return new EpollLoop(epoll, wake, Math.Max(capacity, ChunkSize), onError);
+        var loop = new EpollLoop(epoll, wake, Math.Max(capacity, ChunkSize), onError);
+        loop.thread.Start();
+        return loop;
     }
 
     /// <summary>Adds a socket (edge-triggered, read and write); the caller unregisters it before it closes it.</summary>

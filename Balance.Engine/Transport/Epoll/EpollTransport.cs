@@ -61,7 +61,7 @@ internal sealed class EpollTransport : ITransport
 
     public void Relay(Session session) => relay!.Start(session);
 
-    public ITicks Schedule(Action tick, TimeSpan period) => new LoopTicks(Loop, tick, period);
+    public ITicks Schedule(Action tick, TimeSpan period) => LoopTicks.Start(Loop, tick, period);
 
     public bool Stop()
     {
@@ -146,11 +146,16 @@ internal sealed class EpollTransport : ITransport
         private readonly EpollLoop loop;
         private readonly TimeSpan period;
 
-        public LoopTicks(EpollLoop loop, Action tick, TimeSpan period)
+        private LoopTicks(EpollLoop loop, TimeSpan period)
         {
             this.loop = loop;
             this.period = period;
+        }
+
+        public static LoopTicks Start(EpollLoop loop, Action tick, TimeSpan period)
+        {
             loop.SetTick(tick, period);
+            return new LoopTicks(loop, period);
         }
 
         /// <summary>The loop's own stop, right after this, waits for a tick under way.</summary>

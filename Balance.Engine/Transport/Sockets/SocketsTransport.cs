@@ -55,7 +55,7 @@ internal sealed class SocketsTransport : ITransport
         _ = new SocketsPump(session, client, backend, dump, clientToBackend: true).RunAsync();
     }
 
-    public ITicks Schedule(Action tick, TimeSpan period) => new TimerTicks(tick, period);
+    public ITicks Schedule(Action tick, TimeSpan period) => TimerTicks.Start(tick, period);
 
     public bool Stop() => true;
 
@@ -64,10 +64,13 @@ internal sealed class SocketsTransport : ITransport
     {
         private readonly Timer timer;
 
-        public TimerTicks(Action tick, TimeSpan period)
+        private TimerTicks(Timer timer)
         {
-            timer = new Timer(static state => ((Action)state!)(), tick, period, period);
+            this.timer = timer;
         }
+
+        public static TimerTicks Start(Action tick, TimeSpan period) =>
+            new(new Timer(static state => ((Action)state!)(), tick, period, period));
 
         /// <summary>
         /// DisposeAsync, not Dispose(WaitHandle): a wait that gives up may leave it behind, where
