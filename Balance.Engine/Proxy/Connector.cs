@@ -46,7 +46,7 @@ internal sealed class Connector
                     // Out of descriptors or similar: a local problem, not the back-end's fault, so
                     // no failure is counted and nothing is disabled; this client cannot be served.
                     session.ReleaseSlot();
-                    Interlocked.Increment(ref segment.Header.Rejected);
+                    context.Counters.Rejected();
                     context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "cannot open a back-end socket: " + e.Message);
                     context.Notices?.WriteLine("cannot open a back-end socket: " + e.Message);
                     session.Finish();
@@ -76,7 +76,7 @@ internal sealed class Connector
 
                 if (error == SocketError.Success)
                 {
-                    Interlocked.Increment(ref session.ChannelRecord.TotalConnections);
+                    context.Counters.Connected(choice.Group, choice.Channel);
                     if (scanned)
                     {
                         ChannelSelector.Advance(segment, choice.Group, choice.Channel);
@@ -107,7 +107,7 @@ internal sealed class Connector
 
                 if (!following.Found)
                 {
-                    Interlocked.Increment(ref segment.Header.Rejected);
+                    context.Counters.Rejected();
                     context.Publish(EngineEventKind.NoChannel, choice.Group, choice.Channel, $"no usable channel left for {session.Remote.Address}: connection closed");
                     session.Finish();
                     return;
@@ -150,7 +150,7 @@ internal sealed class Connector
     private void ReportFailure(ChannelChoice choice, IPEndPoint endpoint, bool timedOut, SocketError error)
     {
         ref var channel = ref context.Segment.Channel(choice.Group, choice.Channel);
-        Interlocked.Increment(ref channel.Failures);
+        context.Counters.Failed(choice.Group, choice.Channel);
         var g = choice.Group;
         var c = choice.Channel;
         var what = timedOut ? "timeout" : "connection refused";

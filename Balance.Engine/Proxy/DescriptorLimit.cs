@@ -58,4 +58,12 @@ internal static class DescriptorLimit
     /// at most 64, none without a known limit. A bulk direction that finds none free copies instead.
     /// </summary>
     public static int SplicePipes(long? limit) => limit is not { } l ? 0 : (int)Math.Clamp(l / 64, 0, 64);
+
+    /// <summary>
+    /// One worker's share of <paramref name="limit"/> among <paramref name="workers"/>: the reserve
+    /// once, the rest split evenly, so that the workers' sessions and pipes together stay below
+    /// the limit. Null (no known limit) stays null.
+    /// </summary>
+    public static long? WorkerShare(long? limit, int workers) =>
+        limit is not { } l || workers <= 1 ? limit : Reserve + (Math.Max(l - Reserve, 0) / workers);
 }

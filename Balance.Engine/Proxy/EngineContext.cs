@@ -5,25 +5,32 @@ using Balance.Transport;
 namespace Balance.Proxy;
 
 /// <summary>
-/// What every part of one running engine shares: its segment, options, writers, transport and
-/// sessions. Constructing it only keeps what it is given; <see cref="Start"/> raises the
-/// descriptor limit, reads the environment and starts the transport.
+/// What every part of one worker shares: the engine's segment, options and writers, and the
+/// worker's own transport, sessions, endpoint cache and counters. Constructing it only keeps what
+/// it is given; <see cref="Start()"/> raises the descriptor limit, reads the environment and
+/// starts the transport.
 /// </summary>
 internal sealed class EngineContext
 {
     private int connectsInFlight;
     private ITransport? transport;
 
+    /// <summary>A context for a lone worker (tests, benchmarks), with writers of its own.</summary>
     public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output)
+        : this(segment, configuration, outbound, EngineWriters.From(output), 0)
+    {
+    }
+
+    /// <summary>The context of worker <paramref name="worker"/>; every worker of an engine shares <paramref name="writers"/>.</summary>
+    public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineWriters writers, int worker)
     {
         Segment = segment;
         Configuration = configuration;
         Outbound = outbound;
-
-        // Sessions write from many threads; one line or one dump block must never tear.
-        Debug = output.Debug is null ? null : TextWriter.Synchronized(output.Debug);
-        Dump = output.PacketDump is null ? null : TextWriter.Synchronized(output.PacketDump);
-        Notices = output.Notices is null ? Debug : TextWriter.Synchronized(output.Notices);
+        Debug = writers.Debug;
+        Dump = writers.Dump;
+        Notices = writers.Notices;
+        Counters = new WorkerCounters(segment, worker);
         Endpoints = new EndpointCache(segment);
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
@@ -49,6 +56,9 @@ internal sealed class EngineContext
 
     public EndpointCache Endpoints { get; }
 
+    /// <summary>Where this worker's counter writes go.</summary>
+    public WorkerCounters Counters { get; }
+
     public SessionTable Sessions { get; } = new();
 
     /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count. Set by <see cref="Start"/>.</summary>
@@ -68,14 +78,19 @@ internal sealed class EngineContext
 
     /// <summary>
     /// Raises the descriptor limit to the hard one, reads <c>BALANCE_IO</c> (a bad value throws
-    /// <see cref="ConfigurationException"/>), and starts the transport.
+    /// <see cref="ConfigurationException"/>), and starts the transport with every descriptor.
     /// </summary>
-    public void Start()
+    public void Start() => Start(DescriptorLimit.RaiseSoftLimit());
+
+    /// <summary>
+    /// Reads <c>BALANCE_IO</c> and starts the transport for a worker that may hold
+    /// <paramref name="descriptors"/> descriptors (null = no known limit).
+    /// </summary>
+    public void Start(long? descriptors)
     {
-        var limit = DescriptorLimit.RaiseSoftLimit();
         var runtime = Configuration.RuntimeSockets || TransportFactory.RuntimeSocketsRequested();
-        transport = TransportFactory.Start(runtime, limit, Dump, ReportError);
-        MaxSessions = DescriptorLimit.MaxSessions(limit, transport.ReservedDescriptors / 2);
+        transport = TransportFactory.Start(runtime, descriptors, Dump, ReportError);
+        MaxSessions = DescriptorLimit.MaxSessions(descriptors, transport.ReservedDescriptors / 2);
     }
 
     /// <summary>Stops the transport (after the sessions); false when its thread did not end in time.</summary>
@@ -90,4 +105,18 @@ internal sealed class EngineContext
 
     public void Publish(EngineEventKind kind, int group, int channel, string message) =>
         EventRing.Publish(Segment, kind, group, channel, message);
+}
+
+/// <summary>The engine's writers, shared by its workers: sessions write from many threads, and one line or one dump block must never tear.</summary>
+internal sealed record EngineWriters(TextWriter? Debug, TextWriter? Dump, TextWriter? Notices)
+{
+    public static EngineWriters From(EngineOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var debug = output.Debug is null ? null : TextWriter.Synchronized(output.Debug);
+        return new EngineWriters(
+            debug,
+            output.PacketDump is null ? null : TextWriter.Synchronized(output.PacketDump),
+            output.Notices is null ? debug : TextWriter.Synchronized(output.Notices));
+    }
 }

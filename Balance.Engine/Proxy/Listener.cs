@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Interop;
 using Balance.Transport;
 using Balance.Transport.Sockets;
 
@@ -24,17 +25,86 @@ internal sealed class Listener : IDisposable
     private IAcceptor? acceptor;
     private int closed;
 
-    private Listener(Socket socket)
+    private readonly NoticeGate fullNotices;
+
+    private Listener(Socket socket, NoticeGate fullNotices)
     {
         this.socket = socket;
+        this.fullNotices = fullNotices;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
     }
 
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
-    public static Listener Bind(IPEndPoint endpoint)
+    /// <summary>
+    /// One listener per worker. On Linux each has a socket of its own in one SO_REUSEPORT group, and
+    /// the kernel spreads clients over them; elsewhere they share one socket, and each worker's
+    /// accept loop takes from it. A failure is a <see cref="ConfigurationException"/> with exit code 71.
+    /// </summary>
+    public static Listener[] BindAll(IPEndPoint endpoint, int count)
     {
+        var all = new Listener[count];
+        if (count == 1 || !OperatingSystem.IsLinux())
+        {
+            all[0] = Bind(endpoint);
+            for (var i = 1; i < count; i++)
+            {
+                all[i] = new Listener(all[0].socket, all[0].fullNotices);
+            }
+
+            return all;
+        }
+
+        // SO_REUSEPORT would also join the group of another process of this user on the
+        // endpoint, which would then get some of the clients: a plain bind first fails as the
+        // bind without workers does.
+        ProbeFree(endpoint);
+        var gate = new NoticeGate(EpisodeGapMs);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                all[i] = Bind(endpoint, gate);
+            }
+
+            return all;
+        }
+        catch
+        {
+            foreach (var bound in all)
+            {
+                bound?.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
+    public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null);
+
+    private static void ProbeFree(IPEndPoint endpoint)
+    {
+        using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                probe.DualMode = true;
+            }
+
+            probe.Bind(endpoint);
+        }
+        catch (SocketException e)
+        {
+            throw Failed("bind", endpoint, e);
+        }
+    }
+
+    /// <summary>With <paramref name="group"/>, the socket joins an SO_REUSEPORT group whose listeners share that gate.</summary>
+    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group)
+    {
+        var reusePort = group is not null;
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         var step = "bind";
         try
@@ -45,21 +115,31 @@ internal sealed class Listener : IDisposable
             }
 
             // Linux and the BSDs copy both options into every accepted socket, which saves two
-            // setsockopt calls per client connection (see ConfigureAccepted for the rest).
+            // setsockopt calls per client connection (Windows: see SocketsAcceptor).
             RuntimeSocket.SetSessionOptions(socket);
+            if (reusePort)
+            {
+                socket.SetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, BitConverter.GetBytes(1));
+            }
+
             socket.Bind(endpoint);
             step = "listen";
 
             // The kernel caps the backlog at net.core.somaxconn, as the original's SOMAXCONN did.
             socket.Listen();
-            return new Listener(socket);
+            return new Listener(socket, group ?? new NoticeGate(EpisodeGapMs));
         }
         catch (SocketException e)
         {
             socket.Dispose();
-            var where = ChannelSpec.FormatDestination(endpoint.Address.ToString(), endpoint.Port);
-            throw new ConfigurationException($"{step}(): {e.Message} on {where}", where, ExitCodes.OsError);
+            throw Failed(step, endpoint, e);
         }
+    }
+
+    private static ConfigurationException Failed(string step, IPEndPoint endpoint, SocketException e)
+    {
+        var where = ChannelSpec.FormatDestination(endpoint.Address.ToString(), endpoint.Port);
+        return new ConfigurationException($"{step}(): {e.Message} on {where}", where, ExitCodes.OsError);
     }
 
     /// <summary>
@@ -80,15 +160,13 @@ internal sealed class Listener : IDisposable
         var troubled = false;
         var failedInARow = 0;
         var full = false;
-        var lastFullNotice = -EpisodeGapMs;
         while (true)
         {
             if (context.Sessions.Count >= context.MaxSessions)
             {
                 // One notice per episode: sessions ending one at a time must not make it repeat.
-                if (!full && Environment.TickCount64 - lastFullNotice > EpisodeGapMs)
+                if (!full && fullNotices.TryPass())
                 {
-                    lastFullNotice = Environment.TickCount64;
                     var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
                     context.Notices?.WriteLine(text);
                     context.Publish(EngineEventKind.AcceptError, -1, -1, text);

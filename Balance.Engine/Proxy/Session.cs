@@ -145,17 +145,7 @@ internal sealed class Session
     }
 
     /// <summary>Adds relayed bytes to the channel's counters: sent to the back-end, or received from it.</summary>
-    public void Count(bool clientToBackend, int bytes)
-    {
-        if (clientToBackend)
-        {
-            Interlocked.Add(ref ChannelRecord.BytesSent, bytes);
-        }
-        else
-        {
-            Interlocked.Add(ref ChannelRecord.BytesReceived, bytes);
-        }
-    }
+    public void Count(bool clientToBackend, int bytes) => context.Counters.Relayed(clientToBackend, Group, Channel, bytes);
 
     /// <summary>Closes both sockets at once (error, idle timeout, engine stop); pending I/O fails and the pumps end.</summary>
     public void Abort()

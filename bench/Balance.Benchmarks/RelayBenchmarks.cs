@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Balance.Proxy;
-using Balance.Transport;
 using Balance.Transport.Epoll;
 using Balance.Transport.Sockets;
 using BenchmarkDotNet.Attributes;

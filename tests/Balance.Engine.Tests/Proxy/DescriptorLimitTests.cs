@@ -1,7 +1,4 @@
 using Balance.Proxy;
-using Balance.Transport;
-using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

@@ -6,7 +6,6 @@ using Balance.Proxy;
 using Balance.Tests.Infrastructure;
 using Balance.Transport;
 using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Text;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
-using Balance.Transport;
 using Balance.Transport.Epoll;
 using Balance.Transport.Sockets;
 using Xunit;

@@ -4,9 +4,6 @@ using Balance.Configuration;
 using Balance.Control;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
-using Balance.Transport;
-using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

@@ -3,8 +3,6 @@ using System.Net.Sockets;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
 using Balance.Transport;
-using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

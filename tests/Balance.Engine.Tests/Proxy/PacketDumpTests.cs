@@ -1,8 +1,6 @@
 using System.Text;
 using Balance.Proxy;
 using Balance.Transport;
-using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

@@ -1,8 +1,6 @@
 using Balance.Interop;
 using Balance.Proxy;
-using Balance.Transport;
 using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

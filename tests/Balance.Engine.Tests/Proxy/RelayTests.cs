@@ -9,8 +9,6 @@ using Balance.Interop;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
 using Balance.Transport;
-using Balance.Transport.Epoll;
-using Balance.Transport.Sockets;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,0 +1,55 @@
+using Balance.Control;
+
+namespace Balance.Proxy;
+
+/// <summary>
+/// Every counter the engine writes, for one worker: accepted and rejected clients, connections
+/// and failures per channel, bytes each way. The one place counters are written, so moving them
+/// to per-worker stripes changes this type only; today they go to the segment's shared records,
+/// with interlocked adds, so the sums over all workers are exact.
+/// </summary>
+internal sealed class WorkerCounters
+{
+    private readonly ControlSegment segment;
+    private long acceptedHere;
+
+    public WorkerCounters(ControlSegment segment, int worker)
+    {
+        this.segment = segment;
+        Worker = worker;
+    }
+
+    /// <summary>The worker's index, 0 to the worker count less one.</summary>
+    public int Worker { get; }
+
+    /// <summary>Clients this worker accepted, for diagnostics and tests (the segment holds the total).</summary>
+    public long AcceptedHere => Interlocked.Read(ref acceptedHere);
+
+    public void Accepted()
+    {
+        Interlocked.Increment(ref acceptedHere);
+        Interlocked.Increment(ref segment.Header.Accepted);
+    }
+
+    public void Rejected() => Interlocked.Increment(ref segment.Header.Rejected);
+
+    /// <summary>A connect to the channel succeeded.</summary>
+    public void Connected(int group, int channel) => Interlocked.Increment(ref segment.Channel(group, channel).TotalConnections);
+
+    /// <summary>A connect to the channel failed or timed out.</summary>
+    public void Failed(int group, int channel) => Interlocked.Increment(ref segment.Channel(group, channel).Failures);
+
+    /// <summary>Bytes relayed: sent to the back-end, or received from it.</summary>
+    public void Relayed(bool clientToBackend, int group, int channel, int bytes)
+    {
+        ref var record = ref segment.Channel(group, channel);
+        if (clientToBackend)
+        {
+            Interlocked.Add(ref record.BytesSent, bytes);
+        }
+        else
+        {
+            Interlocked.Add(ref record.BytesReceived, bytes);
+        }
+    }
+}
