@@ -9,7 +9,8 @@ internal static class UsageText
         balance {ProductInfo.Version} - TCP load balancer with failover (command line of balance {ProductInfo.CompatibleRelease})
 
         Start a proxy:
-          balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n] port host1[:port1[:maxc]] [!|%] ...
+          balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n]
+                  port host1[:port1[:maxc]] [!|%] ...
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
