@@ -5,7 +5,6 @@ using Balance.Configuration;
 using Balance.Control;
 using Balance.Interop;
 using Balance.Transport;
-using Balance.Transport.Sockets;
 
 namespace Balance.Proxy;
 
@@ -22,10 +21,9 @@ internal sealed class Listener : IDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
     private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
+    private readonly NoticeGate fullNotices;
     private IAcceptor? acceptor;
     private int closed;
-
-    private readonly NoticeGate fullNotices;
 
     private Listener(Socket socket, NoticeGate fullNotices)
     {
@@ -116,7 +114,7 @@ internal sealed class Listener : IDisposable
 
             // Linux and the BSDs copy both options into every accepted socket, which saves two
             // setsockopt calls per client connection (Windows: see SocketsAcceptor).
-            RuntimeSocket.SetSessionOptions(socket);
+            SessionOptions.Apply(socket);
             if (reusePort)
             {
                 socket.SetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, BitConverter.GetBytes(1));

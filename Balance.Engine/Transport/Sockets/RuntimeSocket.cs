@@ -28,7 +28,7 @@ internal sealed class RuntimeSocket : ISessionSocket
         var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            SetSessionOptions(socket);
+            SessionOptions.Apply(socket);
             return new RuntimeSocket(socket);
         }
         catch
@@ -36,14 +36,6 @@ internal sealed class RuntimeSocket : ISessionSocket
             socket.Dispose();
             throw;
         }
-    }
-
-    /// <summary>TCP_NODELAY and SO_KEEPALIVE, the original's options for both sides of a session (and the listener, whose clients inherit them).</summary>
-    public static void SetSessionOptions(Socket socket)
-    {
-        ArgumentNullException.ThrowIfNull(socket);
-        socket.NoDelay = true;
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
     }
 
     public void Bind(IPEndPoint local) => Socket.Bind(local);

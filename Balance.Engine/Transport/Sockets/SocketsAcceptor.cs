@@ -24,7 +24,7 @@ internal sealed class SocketsAcceptor : IAcceptor
             // copy them into every accepted socket, which saves two calls per client.
             if (OperatingSystem.IsWindows())
             {
-                RuntimeSocket.SetSessionOptions(client);
+                SessionOptions.Apply(client);
             }
 
             // The runtime keeps the address the accept returned: reading it makes no system call.
