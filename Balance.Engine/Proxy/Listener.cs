@@ -36,13 +36,14 @@ internal sealed class Listener : IDisposable
 
     /// <summary>
     /// One listener per worker. On Linux each has a socket of its own in one SO_REUSEPORT group, and
-    /// the kernel spreads clients over them; elsewhere they share one socket, and each worker's
-    /// accept loop takes from it. A failure is a <see cref="ConfigurationException"/> with exit code 71.
+    /// the kernel spreads clients over them; elsewhere (or where the option is refused) they share
+    /// one socket, and each worker's accept loop takes from it. A failure is a
+    /// <see cref="ConfigurationException"/> with exit code 71.
     /// </summary>
     public static Listener[] BindAll(IPEndPoint endpoint, int count)
     {
         var all = new Listener[count];
-        if (count == 1 || !OperatingSystem.IsLinux())
+        if (count == 1 || !OperatingSystem.IsLinux() || !ReusePortWorks(endpoint.AddressFamily))
         {
             all[0] = Bind(endpoint);
             for (var i = 1; i < count; i++)
@@ -81,6 +82,23 @@ internal sealed class Listener : IDisposable
     /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
     public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null);
 
+    private static bool ReusePortWorks(AddressFamily family)
+    {
+        using var probe = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            EnableReusePort(probe);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static void EnableReusePort(Socket socket) =>
+        socket.SetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, BitConverter.GetBytes(1));
+
     private static void ProbeFree(IPEndPoint endpoint)
     {
         using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -117,7 +135,7 @@ internal sealed class Listener : IDisposable
             SessionOptions.Apply(socket);
             if (reusePort)
             {
-                socket.SetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, BitConverter.GetBytes(1));
+                EnableReusePort(socket);
             }
 
             socket.Bind(endpoint);
