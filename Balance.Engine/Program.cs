@@ -4,7 +4,7 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        Proxy.SocketRuntimeTuning.Apply();
+        Transport.Sockets.SocketRuntimeTuning.Apply();
         return CommandLine.BalanceCommand.Run(args);
     }
 }

@@ -18,10 +18,14 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
+    private static readonly HashSet<string> LongOptionsWithValue = new(StringComparer.Ordinal) { WorkersOption };
+
+    private const string WorkersOption = "workers";
+
     public static ParsedCommandLine Parse(IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var reader = new OptionReader(args, OptionString, LongOptions);
+        var reader = new OptionReader(args, OptionString, LongOptions, LongOptionsWithValue);
         var options = new StartOptions();
         while (reader.TryNext(out var name, out var value))
         {
@@ -31,6 +35,9 @@ internal static class CommandLineParser
                     return new ParsedCommandLine(BalanceMode.Help, new BalanceConfiguration());
                 case "version":
                     return new ParsedCommandLine(BalanceMode.Version, new BalanceConfiguration());
+                case WorkersOption:
+                    options.Workers = ParseWorkers(value!);
+                    break;
                 default:
                     options.Apply(name[0], value);
                     break;
@@ -79,6 +86,7 @@ internal static class CommandLineParser
             HashFailover = options.HashFailover,
             PacketDump = options.PacketDump,
             Debug = options.Debug,
+            Workers = options.Workers,
             Groups = GroupSpec.ParseList(operands.Skip(1), port),
         }.WithLimitsSized();
         configuration.Validate();
@@ -137,6 +145,20 @@ internal static class CommandLineParser
         return seconds;
     }
 
+    /// <summary>A worker count for <c>--workers</c>: 1 up to <see cref="BalanceConfiguration.LimitWorkers"/>, or 0 for one per CPU.</summary>
+    public static int ParseWorkers(string value)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var workers) || workers > BalanceConfiguration.LimitWorkers)
+        {
+            throw new ConfigurationException(
+                string.Create(CultureInfo.InvariantCulture, $"invalid worker count [--workers {value}]: give 1 to {BalanceConfiguration.LimitWorkers}, or 0 for one per CPU"),
+                value,
+                ExitCodes.Usage);
+        }
+
+        return workers;
+    }
+
     /// <summary>The options as read so far; later occurrences win, as with getopt loops.</summary>
     private sealed class StartOptions
     {
@@ -165,6 +187,9 @@ internal static class CommandLineParser
         public bool MappedFile { get; private set; }
 
         public bool IPv6 { get; private set; }
+
+        /// <summary><c>--workers</c>; 0 = one per CPU.</summary>
+        public int Workers { get; set; }
 
         public void Apply(char option, string? value)
         {

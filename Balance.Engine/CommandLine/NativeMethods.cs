@@ -1,19 +1,14 @@
-using System.Runtime.InteropServices;
+using Balance.Interop;
 
 namespace Balance.CommandLine;
 
-/// <summary>
-/// The few POSIX calls detaching needs and .NET does not expose. "libc" is resolved by the runtime
-/// to the C library on Linux and macOS alike (as for the rlimit calls in DescriptorLimit).
-/// </summary>
-internal static partial class NativeMethods
+/// <summary>What detaching needs and .NET does not expose, over the POSIX calls in <see cref="Libc"/>.</summary>
+internal static class NativeMethods
 {
-    private const int OpenReadWrite = 2; // O_RDWR, the same value on Linux and macOS
-
     /// <summary>Leaves the terminal's session and process group; false if the platform cannot.</summary>
     public static bool CreateSession()
     {
-        return (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) && SetSid() >= 0;
+        return (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) && Libc.SetSid() >= 0;
     }
 
     /// <summary>
@@ -30,7 +25,7 @@ internal static partial class NativeMethods
         }
 
         var duplicates = OperatingSystem.IsLinux() ? DuplicatesOfStandardStreams() : [];
-        var devNull = Open("/dev/null", OpenReadWrite);
+        var devNull = Libc.Open("/dev/null", Libc.OpenReadWrite, 0);
         if (devNull < 0)
         {
             return false;
@@ -44,13 +39,13 @@ internal static partial class NativeMethods
                 continue;
             }
 
-            var result = Dup2(devNull, fd);
+            var result = Libc.Dup2(devNull, fd);
             ok &= result >= 0;
         }
 
         if (devNull > 2)
         {
-            _ = Close(devNull);
+            _ = Libc.Close(devNull);
         }
 
         return ok;
@@ -100,16 +95,4 @@ internal static partial class NativeMethods
             return null; // Closed meanwhile (the enumeration's own descriptor, for one).
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
-    private static partial int SetSid();
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
-    private static partial int Dup2(int oldFd, int newFd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }

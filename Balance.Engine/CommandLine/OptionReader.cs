@@ -7,23 +7,28 @@ namespace Balance.CommandLine;
 /// options cluster (<c>-fa</c>), an option that takes a value accepts it attached (<c>-t5</c>) or as
 /// the next word (<c>-t 5</c>), <c>--</c> ends the options and a lone <c>-</c> is an operand. Scripts
 /// written for the original rely on exactly these rules, so no GNU-style permutation is done.
-/// Long options are limited to the few this program defines (<c>--help</c>, <c>--version</c>).
+/// Long options are limited to the few this program defines (<c>--help</c>, <c>--version</c>,
+/// <c>--workers N</c>); one that takes a value accepts it as the next word or after <c>=</c>.
 /// </summary>
 internal sealed class OptionReader
 {
     private readonly IReadOnlyList<string> args;
     private readonly string optionString;
     private readonly IReadOnlySet<string> longOptions;
+    private readonly IReadOnlySet<string> longOptionsWithValue;
     private int index;
     private int clusterPosition;
 
     /// <param name="optionString">Letters of the valid options; a letter followed by ':' takes a value.</param>
-    public OptionReader(IReadOnlyList<string> args, string optionString, IReadOnlySet<string> longOptions)
+    /// <param name="longOptions">Names of the long options without a value.</param>
+    /// <param name="longOptionsWithValue">Names of the long options that take a value; none when null.</param>
+    public OptionReader(IReadOnlyList<string> args, string optionString, IReadOnlySet<string> longOptions, IReadOnlySet<string>? longOptionsWithValue = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         this.args = args;
         this.optionString = optionString;
         this.longOptions = longOptions;
+        this.longOptionsWithValue = longOptionsWithValue ?? new HashSet<string>();
     }
 
     /// <summary>Index of the first operand once <see cref="TryNext"/> has returned false.</summary>
@@ -59,13 +64,7 @@ internal sealed class OptionReader
             if (word.StartsWith("--", StringComparison.Ordinal))
             {
                 index++;
-                var longName = word[2..];
-                if (!longOptions.Contains(longName))
-                {
-                    throw Unknown(word);
-                }
-
-                name = longName;
+                ReadLong(word, out name, out value);
                 return true;
             }
 
@@ -109,6 +108,32 @@ internal sealed class OptionReader
         return true;
     }
 
+    private void ReadLong(string word, out string name, out string? value)
+    {
+        var equals = word.IndexOf('=', StringComparison.Ordinal);
+        name = equals < 0 ? word[2..] : word[2..equals];
+        value = equals < 0 ? null : word[(equals + 1)..];
+        if (longOptions.Contains(name) && equals < 0)
+        {
+            return;
+        }
+
+        if (!longOptionsWithValue.Contains(name))
+        {
+            throw Unknown(equals < 0 ? word : word[..equals]);
+        }
+
+        if (value is null)
+        {
+            if (index >= args.Count)
+            {
+                throw new ConfigurationException($"option --{name} needs a value: write --{name} VALUE before the port", "--" + name, ExitCodes.Usage);
+            }
+
+            value = args[index++];
+        }
+    }
+
     private void EndCluster()
     {
         clusterPosition = 0;
@@ -116,5 +141,5 @@ internal sealed class OptionReader
     }
 
     private static ConfigurationException Unknown(string option) =>
-        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, -h and --version; they go before the port", option, ExitCodes.Usage);
+        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, -h and --version; they go before the port", option, ExitCodes.Usage);
 }

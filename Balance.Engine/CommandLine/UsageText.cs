@@ -9,7 +9,8 @@ internal static class UsageText
         balance {ProductInfo.Version} - TCP load balancer with failover (command line of balance {ProductInfo.CompatibleRelease})
 
         Start a proxy:
-          balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] port host1[:port1[:maxc]] [!|%] ...
+          balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n]
+                  port host1[:port1[:maxc]] [!|%] ...
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
@@ -35,6 +36,8 @@ internal static class UsageText
           -t sec   connect timeout per back-end attempt in whole seconds (default 5)
           -T sec   close a session idle in both directions for sec seconds (default: never)
           -6       listen on IPv6 (without -b: every IPv6 and IPv4 address)
+          --workers n  relay on n workers, each with its own loop and listening socket
+                   (default 0: one per CPU this process may run on)
           -h, --help   show this text      --version   show the version
 
         Exit codes: 0 done, 64 usage, 65 bad back-end or incompatible instance, 69 no such instance or

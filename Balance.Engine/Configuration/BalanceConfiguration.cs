@@ -11,6 +11,9 @@ public sealed record BalanceConfiguration
     public const int LimitMaxGroups = 1024;
     public const int LimitMaxChannelsPerGroup = 4096;
 
+    /// <summary>The most workers an engine runs (<see cref="Workers"/>).</summary>
+    public const int LimitWorkers = 1024;
+
     /// <summary>Listen address as the user wrote it (<c>-b</c>); null = every address.</summary>
     public string? BindAddress { get; init; }
 
@@ -45,6 +48,15 @@ public sealed record BalanceConfiguration
     public int MaxChannelsPerGroup { get; init; } = DefaultMaxChannelsPerGroup;
 
     /// <summary>
+    /// <c>--workers</c>: how many workers relay, each with its own loop, listening socket and
+    /// sessions; 0 (the default) = one per CPU the process may run on.
+    /// </summary>
+    public int Workers { get; init; }
+
+    /// <summary>The worker count in force: <see cref="Workers"/>, or one per CPU the process may run on (its affinity) when 0.</summary>
+    public int EffectiveWorkers => Workers > 0 ? Workers : Math.Min(Environment.ProcessorCount, LimitWorkers);
+
+    /// <summary>
     /// Waits through the runtime's asynchronous socket operations instead of the engine's own
     /// epoll loop (which exists on Linux x86-64 only), as <c>BALANCE_IO=runtime</c> does; the
     /// tests run the relay both ways with it.
@@ -72,6 +84,11 @@ public sealed record BalanceConfiguration
         if (GracePeriod < TimeSpan.Zero || GracePeriod > TimeSpan.FromHours(1))
         {
             throw new ConfigurationException($"invalid grace period [{GracePeriod}]: use 0 to 1 hour", "grace");
+        }
+
+        if (Workers is < 0 or > LimitWorkers)
+        {
+            throw new ConfigurationException($"invalid worker count [{Workers}]: use 1-{LimitWorkers}, or 0 for one per CPU", "--workers");
         }
 
         if (MaxGroups is < 1 or > LimitMaxGroups)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 using Microsoft.Win32.SafeHandles;
 
 namespace Balance.Control;
@@ -25,13 +26,8 @@ internal enum OwnedFileMode
 /// then checked through the open descriptor, so no rename between check and use can fool it: it
 /// must be a regular file owned by the effective user. Elsewhere the plain .NET open is used.
 /// </summary>
-internal static partial class OwnedFile
+internal static class OwnedFile
 {
-    private const int ReadWrite = 0x2;
-    private const int Create = 0x40;
-    private const int Exclusive = 0x80;
-    private const int CloseOnExec = 0x80000;
-    private const int AtEmptyPath = 0x1000;
     private const int StatxType = 0x1;
     private const int StatxMode = 0x2;
     private const int StatxUid = 0x8;
@@ -40,8 +36,6 @@ internal static partial class OwnedFile
     private const int StatxModeOffset = 28;
     private const int FileTypeMask = 0xF000;
     private const int RegularFile = 0x8000;
-    private const int LockExclusive = 2;
-    private const int LockNonBlocking = 4;
     private const int OwnerReadWrite = 0x180; // 0600
 
     /// <summary>True where the checked open is available (Linux on the architectures whose O_NOFOLLOW is known).</summary>
@@ -69,27 +63,26 @@ internal static partial class OwnedFile
             return OpenManaged(path, mode, lockExclusive);
         }
 
-        var flags = ReadWrite | CloseOnExec | NoFollowFlag | mode switch
+        var flags = Libc.OpenReadWrite | Libc.CloseOnExec | NoFollowFlag | mode switch
         {
-            OwnedFileMode.OpenOrCreate => Create,
-            OwnedFileMode.CreateNew => Create | Exclusive,
+            OwnedFileMode.OpenOrCreate => Libc.OpenCreate,
+            OwnedFileMode.CreateNew => Libc.OpenCreate | Libc.OpenExclusive,
             _ => 0,
         };
-        var fd = Native.Open(path, flags, OwnerReadWrite);
+        var fd = Libc.Open(path, flags, OwnerReadWrite);
         if (fd < 0)
         {
-            throw OpenError(path, Marshal.GetLastPInvokeError());
+            throw OpenError(path, Errors.Of(fd));
         }
 
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
             Verify(handle, path);
-            if (lockExclusive && Native.Flock(fd, LockExclusive | LockNonBlocking) != 0)
+            if (lockExclusive && Libc.Flock(fd, Libc.LockExclusive | Libc.LockNonBlocking) is var locked and < 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
                 handle.Dispose();
-                return errno == 11 ? null : throw new IOException($"cannot lock {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                return Errors.Of(locked) == Errno.EAGAIN ? null : throw new IOException($"cannot lock {path}: {Errors.Of(locked).Describe()}");
             }
 
             return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
@@ -104,9 +97,9 @@ internal static partial class OwnedFile
     private static unsafe void Verify(SafeFileHandle handle, string path)
     {
         var buffer = stackalloc byte[StatxSize];
-        if (Native.Statx((int)handle.DangerousGetHandle(), string.Empty, AtEmptyPath, StatxType | StatxMode | StatxUid, buffer) != 0)
+        if (Libc.Statx((int)handle.DangerousGetHandle(), string.Empty, Libc.AtEmptyPath, StatxType | StatxMode | StatxUid, buffer) is var checkedFile and < 0)
         {
-            throw new IOException($"cannot check {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            throw new IOException($"cannot check {path}: {Errors.Of(checkedFile).Describe()}");
         }
 
         var uid = *(uint*)(buffer + StatxUidOffset);
@@ -116,7 +109,7 @@ internal static partial class OwnedFile
             throw new ForeignFileException($"{path} is not a regular file; remove it (someone else may have planted it)");
         }
 
-        var me = Native.GetEffectiveUserId();
+        var me = Libc.GetEffectiveUserId();
         if (uid != me)
         {
             throw new ForeignFileException(string.Create(
@@ -125,13 +118,13 @@ internal static partial class OwnedFile
         }
     }
 
-    private static Exception OpenError(string path, int errno) => errno switch
+    private static Exception OpenError(string path, Errno errno) => errno switch
     {
-        2 => new FileNotFoundException($"{path} does not exist", path),
-        1 or 13 or 40 when IsLink(path) => new ForeignFileException($"{path} is a symbolic link; Balance never follows links in the segment directory: remove it (someone else may have planted it)"),
-        1 or 13 => new UnauthorizedAccessException($"access to {path} is denied"),
-        17 => new IOException($"{path} already exists"),
-        _ => new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
+        Errno.ENOENT => new FileNotFoundException($"{path} does not exist", path),
+        Errno.EPERM or Errno.EACCES or Errno.ELOOP when IsLink(path) => new ForeignFileException($"{path} is a symbolic link; Balance never follows links in the segment directory: remove it (someone else may have planted it)"),
+        Errno.EPERM or Errno.EACCES => new UnauthorizedAccessException($"access to {path} is denied"),
+        Errno.EEXIST => new IOException($"{path} already exists"),
+        _ => new IOException($"cannot open {path}: {errno.Describe()}"),
     };
 
     /// <summary>Only to word the error: the refusal itself came from the kernel (O_NOFOLLOW or sticky-directory rules).</summary>
@@ -173,23 +166,6 @@ internal static partial class OwnedFile
         {
             return null;
         }
-    }
-
-    private static partial class Native
-    {
-        private const string Library = "libc.so.6";
-
-        [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        internal static partial int Open(string path, int flags, int mode);
-
-        [LibraryImport(Library, EntryPoint = "flock", SetLastError = true)]
-        internal static partial int Flock(int fd, int operation);
-
-        [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        internal static unsafe partial int Statx(int dirFd, string path, int flags, int mask, byte* buffer);
-
-        [LibraryImport(Library, EntryPoint = "geteuid")]
-        internal static partial uint GetEffectiveUserId();
     }
 }
 

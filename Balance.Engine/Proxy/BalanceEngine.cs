@@ -4,13 +4,15 @@ using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
 using Balance.Policies;
+using Balance.Transport;
+using Balance.Transport.Epoll;
 
 namespace Balance.Proxy;
 
 /// <summary>
-/// One running proxy: one listen endpoint, one control segment. Start binds, takes the endpoint's
-/// owner lock, publishes the configuration in a fresh segment and accepts; every decision after
-/// that reads the live segment. Stop (StopAsync, DisposeAsync or a kill request in the segment)
+/// One running proxy: one listen endpoint, one control segment, and its workers (<see cref="Worker"/>),
+/// one per CPU unless configured otherwise. Start binds, takes the endpoint's owner lock, publishes
+/// the configuration in a fresh segment and accepts; every decision after that reads the live segment. Stop (StopAsync, DisposeAsync or a kill request in the segment)
 /// closes the listener, lets sessions finish for the grace period, closes the rest, and removes
 /// the segment and the owner lock.
 /// </summary>
@@ -20,21 +22,27 @@ public sealed class BalanceEngine : IAsyncDisposable
     private static readonly TimeSpan AbortWait = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(20);
 
-    private readonly EngineContext context;
-    private readonly Listener listener;
+    private readonly ControlSegment segment;
+    private readonly BalanceConfiguration configuration;
+    private readonly Listener[] listeners;
+    private readonly Worker[] workers;
     private readonly FileLock ownerLock;
-    private readonly IdleSweeper sweeper;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly bool debugAccepts;
     private int stopping;
 
-    private BalanceEngine(EngineContext context, Listener listener, FileLock ownerLock)
+    private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[] listeners, FileLock ownerLock)
     {
-        this.context = context;
-        this.listener = listener;
+        this.segment = segment;
+        this.configuration = configuration;
+        this.listeners = listeners;
         this.ownerLock = ownerLock;
-        debugAccepts = context.Debug is not null;
-        sweeper = new IdleSweeper(context, CheckKillRequest);
+        var writers = EngineWriters.From(output);
+        workers = new Worker[listeners.Length];
+        for (var i = 0; i < workers.Length; i++)
+        {
+            var context = new EngineContext(segment, configuration, outbound, writers, i);
+            workers[i] = new Worker(context, listeners[i], CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
+        }
     }
 
     /// <summary>
@@ -49,7 +57,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(configuration);
         configuration.Validate();
-        _ = EngineContext.RuntimeSocketsRequested(); // a bad BALANCE_IO fails here, before anything is bound
+        _ = TransportFactory.RuntimeSocketsRequested(); // a bad BALANCE_IO fails here, before anything is bound
         var config = configuration.WithLimitsSized();
         output ??= new EngineOutput();
         var addresses = ResolveChannels(config);
@@ -57,24 +65,23 @@ public sealed class BalanceEngine : IAsyncDisposable
         var listenAddress = SegmentName.ResolveListenAddress(config.BindAddress, config.IPv6);
         var name = SegmentName.FromNormalized(listenAddress.ToString(), config.Port);
 
-        var listener = Listener.Bind(new IPEndPoint(listenAddress, config.Port));
+        var listeners = Listener.BindAll(new IPEndPoint(listenAddress, config.Port), config.EffectiveWorkers);
         FileLock? ownerLock = null;
         ControlSegment? segment = null;
-        EngineContext? context = null;
+        BalanceEngine? engine = null;
         try
         {
             ownerLock = AcquireOwnerLock(name);
-            segment = ControlSegment.Create(name, config, stripes: 1); // one stripe per worker; the engine has one
+            segment = ControlSegment.Create(name, config, stripes: listeners.Length); // a counter stripe per worker
             ConfigurationWriter.Write(segment, config, addresses);
-            context = new EngineContext(segment, config, outbound, output);
-            var engine = new BalanceEngine(context, listener, ownerLock);
+            engine = new BalanceEngine(segment, config, outbound, output, listeners, ownerLock);
+            engine.StartWorkers();
             engine.Begin();
             return engine;
         }
         catch
         {
-            context?.Loop?.Dispose();
-            context?.Pipes?.Dispose();
+            engine?.StopWorkers();
             segment?.Dispose();
             if (ownerLock is not null)
             {
@@ -83,21 +90,34 @@ public sealed class BalanceEngine : IAsyncDisposable
                 ownerLock.Dispose();
             }
 
-            listener.Dispose();
+            foreach (var listener in listeners)
+            {
+                listener.Dispose();
+            }
+
             throw;
         }
     }
 
-    public SegmentName Name => context.Segment.Name;
+    public SegmentName Name => segment.Name;
 
-    /// <summary>True when sessions run on the engine's epoll loop, for diagnostics and tests.</summary>
-    internal bool OnLoop => context.Loop is not null;
+    /// <summary>The workers' transport ("epoll" or "sockets"), for diagnostics and tests.</summary>
+    internal string TransportName => workers[0].Context.Transport.Name;
 
-    /// <summary>The engine's splice pipes (null without the epoll loop), for diagnostics and tests.</summary>
-    internal PipePool? Pipes => context.Pipes;
+    /// <summary>True when sessions run on the epoll transport, for diagnostics and tests.</summary>
+    internal bool OnLoop => workers[0].Context.Transport is EpollTransport;
+
+    /// <summary>Every worker's splice pipes together (null on the sockets transport or without pipes), for diagnostics and tests.</summary>
+    internal PipePools? Pipes => PipePools.Of(workers.Select(w => (w.Context.Transport as EpollTransport)?.Pipes));
+
+    /// <summary>How many workers relay.</summary>
+    internal int WorkerCount => workers.Length;
+
+    /// <summary>Clients each worker accepted, for diagnostics and tests.</summary>
+    internal long[] AcceptedPerWorker => workers.Select(w => w.Context.Counters.AcceptedHere).ToArray();
 
     /// <summary>The bound endpoint (the real port when 0 was asked for is not supported: Port must be 1-65535).</summary>
-    public IPEndPoint LocalEndPoint => listener.LocalEndPoint;
+    public IPEndPoint LocalEndPoint => listeners[0].LocalEndPoint;
 
     /// <summary>Completes when the engine has stopped (kill request through the segment, StopAsync, or a fatal error: faulted).</summary>
     public Task Completion => completion.Task;
@@ -105,13 +125,13 @@ public sealed class BalanceEngine : IAsyncDisposable
     /// <summary>Stops accepting, lets live sessions finish for up to <paramref name="grace"/> (default: the configured grace period), closes the rest, removes the segment.</summary>
     public Task StopAsync(TimeSpan? grace = null)
     {
-        BeginStop(grace ?? context.Configuration.GracePeriod, null);
+        BeginStop(grace ?? configuration.GracePeriod, null);
         return Completion;
     }
 
     public async ValueTask DisposeAsync()
     {
-        BeginStop(context.Configuration.GracePeriod, null);
+        BeginStop(configuration.GracePeriod, null);
         try
         {
             await Completion.ConfigureAwait(false);
@@ -198,13 +218,39 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts every worker's transport, each with its share of the descriptor limit, which is
+    /// raised to the hard limit first.
+    /// </summary>
+    private void StartWorkers()
+    {
+        var share = DescriptorLimit.WorkerShare(DescriptorLimit.RaiseSoftLimit(), workers.Length);
+        foreach (var worker in workers)
+        {
+            worker.Start(share);
+        }
+    }
+
+    /// <summary>Stops every worker's machinery; false when one did not end in time.</summary>
+    private bool StopWorkers()
+    {
+        var stopped = true;
+        foreach (var worker in workers)
+        {
+            stopped &= worker.StopMachinery();
+        }
+
+        return stopped;
+    }
+
+    private int SessionCount => workers.Sum(w => w.SessionCount);
+
     private void Begin()
     {
-        var segment = context.Segment;
-        var debug = context.Debug;
-        if (debug is not null)
+        var first = workers[0].Context;
+        if (first.Debug is { } debug)
         {
-            debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"source port {context.Configuration.Port}"));
+            debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"source port {configuration.Port}"));
             debug.WriteLine($"file {segment.Name.Path} created");
             debug.WriteLine("listening on " + ChannelSpec.FormatDestination(LocalEndPoint.Address.ToString(), LocalEndPoint.Port));
             debug.WriteLine(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? "using AF_INET6" : "using AF_UNSPEC");
@@ -213,90 +259,27 @@ public sealed class BalanceEngine : IAsyncDisposable
             {
                 for (var c = 0; c < segment.ChannelCount(g); c++)
                 {
-                    var endpoint = context.Endpoints.Get(g, c);
+                    var endpoint = first.Endpoints.Get(g, c);
                     debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{g,3} {c,2} {endpoint.Address}:{endpoint.Port}:{segment.Record(g, c).MaxConnections}"));
                 }
             }
         }
 
         Volatile.Write(ref segment.Header.State, (int)EngineState.Running);
-        context.Publish(EngineEventKind.Started, -1, -1, "listening on " + ChannelSpec.FormatDestination(LocalEndPoint.Address.ToString(), LocalEndPoint.Port));
-        _ = AcceptAsync();
-    }
-
-    private async Task AcceptAsync()
-    {
-        try
+        Publish(EngineEventKind.Started, "listening on " + ChannelSpec.FormatDestination(LocalEndPoint.Address.ToString(), LocalEndPoint.Port));
+        foreach (var worker in workers)
         {
-            await listener.RunAsync(OnAccepted, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            context.Publish(EngineEventKind.Error, -1, -1, "accept loop: " + e.Message);
-            BeginStop(TimeSpan.Zero, e);
+            worker.Run();
         }
     }
 
-    private void OnAccepted(ISessionSocket client, IPEndPoint remote)
-    {
-        Interlocked.Increment(ref context.Totals.Accepted);
-        try
-        {
-            Listener.ConfigureAccepted(client);
-            if (debugAccepts)
-            {
-                var length = remote.AddressFamily == AddressFamily.InterNetworkV6 ? 28 : 16;
-                context.Debug!.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connect from {remote.Address} clilen={length}"));
-            }
-
-            var hash = ClientHash.Compute(remote.Address);
-            var choice = context.Selector.Select(0, hash, context.HashFailover, context.Debug);
-            if (!choice.Found)
-            {
-                Interlocked.Increment(ref context.Totals.Rejected);
-                context.Publish(EngineEventKind.NoChannel, -1, -1, $"no usable channel for {remote.Address}: connection closed");
-                client.Dispose();
-                return;
-            }
-
-            var session = new Session(context, client, remote, hash);
-            session.Assign(choice);
-            if (!context.Sessions.TryAdd(session))
-            {
-                session.Finish();
-                return;
-            }
-
-            _ = context.Connector.RunAsync(session, choice);
-        }
-        catch (SocketException)
-        {
-            // The client vanished between accept and setup (ENOTCONN and the like).
-            client.Dispose();
-        }
-        catch (ObjectDisposedException)
-        {
-            client.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Stops the sweeper's ticks, then the epoll loop (which waits for a tick under way), then the
-    /// pipes. False when a tick or the loop's thread did not end in time and may still run.
-    /// </summary>
-    private bool StopMachinery()
-    {
-        var ticksOver = sweeper.Stop();
-        context.Loop?.Dispose();
-        context.Pipes?.Dispose();
-        return ticksOver && context.Loop?.IsRunning != true;
-    }
+    private void Publish(EngineEventKind kind, string message) => EventRing.Publish(segment, kind, -1, -1, message);
 
     private void CheckKillRequest()
     {
-        if (Volatile.Read(ref context.Segment.Header.KillRequested) != 0)
+        if (Volatile.Read(ref segment.Header.KillRequested) != 0)
         {
-            BeginStop(context.Configuration.GracePeriod, null);
+            BeginStop(configuration.GracePeriod, null);
         }
     }
 
@@ -308,7 +291,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
 
         // A thread of its own, not the pool: the stop's timing must hold in a host process
-        // whose pool is busy (a PowerShell session, a test host). With the epoll loop the
+        // whose pool is busy (a PowerShell session, a test host). On the epoll transport the
         // sessions it aborts unwind on the loop's thread too, bulk directions that yielded
         // included. It sleeps while it waits and ends with the stop.
         new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
@@ -316,37 +299,36 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     private void StopCore(TimeSpan grace, Exception? fault)
     {
-        var segment = context.Segment;
         bool? machineryStopped = null;
         try
         {
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopping);
-            context.Publish(EngineEventKind.Stopping, -1, -1, string.Create(CultureInfo.InvariantCulture, $"stopping: {context.Sessions.Count} sessions get {grace.TotalSeconds:0.###} s to finish"));
-            listener.Dispose();
+            Publish(EngineEventKind.Stopping, string.Create(CultureInfo.InvariantCulture, $"stopping: {SessionCount} sessions get {grace.TotalSeconds:0.###} s to finish"));
+            foreach (var worker in workers)
+            {
+                worker.StopAccepting();
+            }
 
             var deadline = Environment.TickCount64 + (long)grace.TotalMilliseconds;
-            while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
+            while (SessionCount > 0 && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(DrainPoll);
             }
 
-            context.Sessions.Close();
-            var rest = new List<Session>();
-            context.Sessions.Collect(rest, static (_, _) => true, 0);
-            foreach (var s in rest)
+            foreach (var worker in workers)
             {
-                s.Abort();
+                worker.AbortSessions();
             }
 
             deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
-            while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
+            while (SessionCount > 0 && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(DrainPoll);
             }
 
-            machineryStopped = StopMachinery();
+            machineryStopped = StopWorkers();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
-            context.Publish(EngineEventKind.Stopped, -1, -1, "stopped");
+            Publish(EngineEventKind.Stopped, "stopped");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -361,8 +343,8 @@ public sealed class BalanceEngine : IAsyncDisposable
                 // After a failure above, the machinery is stopped here (no tick may read the
                 // mapping once it is gone). A session that did not unwind, or a tick or loop
                 // that did not end, may still touch the mapping: then it stays mapped.
-                machineryStopped ??= StopMachinery();
-                if (machineryStopped.Value && context.Sessions.Count == 0)
+                machineryStopped ??= StopWorkers();
+                if (machineryStopped.Value && SessionCount == 0)
                 {
                     segment.Dispose();
                 }

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Balance.Configuration;
 using Balance.Control;
 using Balance.Policies;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
@@ -40,14 +39,14 @@ internal sealed class Connector
                 ISessionSocket socket;
                 try
                 {
-                    socket = OpenSocket(endpoint.AddressFamily);
+                    socket = context.Transport.OpenBackend(endpoint.AddressFamily);
                 }
                 catch (SocketException e)
                 {
                     // Out of descriptors or similar: a local problem, not the back-end's fault, so
                     // no failure is counted and nothing is disabled; this client cannot be served.
                     session.ReleaseSlot();
-                    Interlocked.Increment(ref context.Totals.Rejected);
+                    context.Counters.Rejected();
                     context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "cannot open a back-end socket: " + e.Message);
                     context.Notices?.WriteLine("cannot open a back-end socket: " + e.Message);
                     session.Finish();
@@ -55,20 +54,13 @@ internal sealed class Connector
                 }
 
                 BindOutbound(socket, endpoint.AddressFamily);
-
-                // On the loop the relay releases a held ACK at the points HeldAck names; the
-                // runtime's operations have no such points, so their sockets hold nothing.
-                var loop = context.Loop;
-                session.BackendAck = loop is not null ? HeldAck.Hold(session, socket.Handle, loop) : null;
                 var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
                 if (session.IsAborted)
                 {
                     socket.Dispose();
                 }
 
-                var error = loop is not null
-                    ? await ConnectOnLoopAsync(loop, session, socket.Handle, endpoint, token).ConfigureAwait(false)
-                    : SocketOperation.ErrorOf(await session.Upstream.ConnectAsync(socket.Runtime!, endpoint).ConfigureAwait(false));
+                var error = await context.Transport.ConnectAsync(session, socket, endpoint, token).ConfigureAwait(false);
 
                 // Losing the race means the sweeper closed the attempt at its deadline.
                 if (!session.TryEndAttempt(token, error == SocketError.Success))
@@ -84,20 +76,15 @@ internal sealed class Connector
 
                 if (error == SocketError.Success)
                 {
-                    Interlocked.Increment(ref session.Counters.TotalConnections);
+                    context.Counters.Connected(choice.Group, choice.Channel);
                     if (scanned)
                     {
                         context.Selector.Advance(choice.Group, choice.Channel);
                     }
 
                     context.Debug?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trying group {choice.Group} channel {choice.Channel} ... connect to channel {choice.Channel} successful"));
-                    context.Relay.Start(session);
+                    context.Transport.Relay(session);
                     return;
-                }
-
-                if (session.BackendIo is { } failedIo)
-                {
-                    session.DetachBackendIo(failedIo);
                 }
 
                 socket.Dispose();
@@ -120,7 +107,7 @@ internal sealed class Connector
 
                 if (!following.Found)
                 {
-                    Interlocked.Increment(ref context.Totals.Rejected);
+                    context.Counters.Rejected();
                     context.Publish(EngineEventKind.NoChannel, choice.Group, choice.Channel, $"no usable channel left for {session.Remote.Address}: connection closed");
                     session.Finish();
                     return;
@@ -139,75 +126,6 @@ internal sealed class Connector
             // A bug must cost one connection, never the engine.
             context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "connect: " + e.Message);
             session.Finish();
-        }
-    }
-
-    /// <summary>A back-end socket with TCP_NODELAY and SO_KEEPALIVE: a bare descriptor on the engine's loop.</summary>
-    private ISessionSocket OpenSocket(AddressFamily family) =>
-        context.Loop is not null ? DescriptorSocket.Open(family) : RuntimeSocket.Open(family);
-
-    /// <summary>
-    /// The connect on the engine's epoll loop: started with the system call, then a wait until the
-    /// socket is writable. The socket joins the loop only once the connect is in progress: a socket
-    /// not yet connecting reports itself writable and hung up at once.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<SocketError> ConnectOnLoopAsync(EpollLoop loop, Session session, SafeHandle socket, IPEndPoint endpoint, long token)
-    {
-        SocketError error;
-        SocketRegistration io;
-        try
-        {
-            error = NonBlockingConnect.Start(socket, endpoint);
-            if (error != SocketError.InProgress && error != SocketError.Success)
-            {
-                return error;
-            }
-
-            io = loop.Register(socket);
-        }
-        catch (ObjectDisposedException)
-        {
-            return SocketError.OperationAborted;
-        }
-        catch (SocketException e)
-        {
-            // A descriptor that cannot be watched (the loop full, epoll's watch limit) ends the
-            // attempt as a connect error, as the runtime's ConnectAsync reports one: the attempt
-            // is closed and counted like any other, and the connector fails over.
-            return e.SocketErrorCode;
-        }
-
-        if (!session.AttachBackendIo(io, token))
-        {
-            return SocketError.OperationAborted;
-        }
-
-        if (error == SocketError.Success)
-        {
-            return error;
-        }
-
-        if (await io.Writable.WaitAsync().ConfigureAwait(false) < 0)
-        {
-            return SocketError.OperationAborted;
-        }
-
-        // Writable with no error or hang-up seen: the connect succeeded, as haproxy also reads
-        // it. Only when one was seen does SO_ERROR tell which (a refusal, or a peer that
-        // accepted and hung up at once, which is a success).
-        if (!io.Readable.HasEnded)
-        {
-            return SocketError.Success;
-        }
-
-        try
-        {
-            return DescriptorSocket.PendingError(socket);
-        }
-        catch (ObjectDisposedException)
-        {
-            return SocketError.OperationAborted;
         }
     }
 
@@ -231,8 +149,8 @@ internal sealed class Connector
 
     private void ReportFailure(ChannelChoice choice, IPEndPoint endpoint, bool timedOut, SocketError error)
     {
-        Interlocked.Increment(ref context.Stripe(choice.Group, choice.Channel).Failures);
         ref var channel = ref context.Segment.Record(choice.Group, choice.Channel);
+        context.Counters.Failed(choice.Group, choice.Channel);
         var g = choice.Group;
         var c = choice.Channel;
         var what = timedOut ? "timeout" : "connection refused";

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Balance.Interop;
 
 namespace Balance.Proxy;
 
@@ -9,12 +9,10 @@ namespace Balance.Proxy;
 /// engine raises the soft limit to the hard one at start, as haproxy does, and never accepts more
 /// sessions (two descriptors each) than fit below the limit minus a reserve.
 /// </summary>
-internal static partial class DescriptorLimit
+internal static class DescriptorLimit
 {
     /// <summary>Descriptors left for the runtime, the segment, log files and the host application.</summary>
     public const int Reserve = 128;
-
-    private const int RlimitNofile = 7;
 
     /// <summary>Raises the soft limit to the hard limit (Linux); returns the limit now in force, or null when unknown.</summary>
     public static long? RaiseSoftLimit()
@@ -26,7 +24,7 @@ internal static partial class DescriptorLimit
 
         try
         {
-            if (GetRLimit(RlimitNofile, out var limit) != 0)
+            if (Libc.GetRLimit(Libc.RlimitNoFile, out var limit) < 0)
             {
                 return null;
             }
@@ -34,7 +32,7 @@ internal static partial class DescriptorLimit
             if (limit.Current < limit.Maximum)
             {
                 var raised = limit with { Current = limit.Maximum };
-                if (SetRLimit(RlimitNofile, in raised) == 0)
+                if (Libc.SetRLimit(Libc.RlimitNoFile, in raised) >= 0)
                 {
                     limit = raised;
                 }
@@ -61,12 +59,11 @@ internal static partial class DescriptorLimit
     /// </summary>
     public static int SplicePipes(long? limit) => limit is not { } l ? 0 : (int)Math.Clamp(l / 64, 0, 64);
 
-    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
-    private static partial int GetRLimit(int resource, out RLimit limit);
-
-    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
-    private static partial int SetRLimit(int resource, in RLimit limit);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private record struct RLimit(ulong Current, ulong Maximum);
+    /// <summary>
+    /// One worker's share of <paramref name="limit"/> among <paramref name="workers"/>: the reserve
+    /// once, the rest split evenly, so that the workers' sessions and pipes together stay below
+    /// the limit. Null (no known limit) stays null.
+    /// </summary>
+    public static long? WorkerShare(long? limit, int workers) =>
+        limit is not { } l || workers <= 1 ? limit : Reserve + (Math.Max(l - Reserve, 0) / workers);
 }

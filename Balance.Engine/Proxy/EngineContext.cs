@@ -1,57 +1,46 @@
 using Balance.Configuration;
 using Balance.Control;
 using Balance.Policies;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
-/// <summary>What every part of one running engine shares: its segment, options, writers and sessions.</summary>
+/// <summary>
+/// What every part of one worker shares: the engine's segment, options and writers, and the
+/// worker's own transport, sessions, endpoint cache and counters. Constructing it only keeps what
+/// it is given; <see cref="Start()"/> raises the descriptor limit, reads the environment and
+/// starts the transport.
+/// </summary>
 internal sealed class EngineContext
 {
     private int connectsInFlight;
+    private ITransport? transport;
 
+    /// <summary>A context for a lone worker (tests, benchmarks), with writers of its own.</summary>
     public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output)
+        : this(segment, configuration, outbound, EngineWriters.From(output), 0)
+    {
+    }
+
+    /// <summary>The context of worker <paramref name="worker"/>; every worker of an engine shares <paramref name="writers"/>.</summary>
+    public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineWriters writers, int worker)
     {
         Segment = segment;
         Configuration = configuration;
         Outbound = outbound;
-
-        // Sessions write from many threads; one line or one dump block must never tear.
-        Debug = output.Debug is null ? null : TextWriter.Synchronized(output.Debug);
-        Dump = output.PacketDump is null ? null : TextWriter.Synchronized(output.PacketDump);
-        Notices = output.Notices is null ? Debug : TextWriter.Synchronized(output.Notices);
+        Debug = writers.Debug;
+        Dump = writers.Dump;
+        Notices = writers.Notices;
+        Counters = new WorkerCounters(segment, worker);
         Endpoints = new EndpointCache(segment);
         Selector = new ChannelSelector(segment, message => Publish(EngineEventKind.Error, -1, -1, message));
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
-        var limit = DescriptorLimit.RaiseSoftLimit();
-        var onLoop = !configuration.RuntimeSockets && !RuntimeSocketsRequested() && EpollNative.IsSupported;
-        var pipes = onLoop ? DescriptorLimit.SplicePipes(limit) : 0;
-        MaxSessions = DescriptorLimit.MaxSessions(limit, pipes);
-        Loop = onLoop ? EpollLoop.TryCreate((2 * MaxSessions) + 64, e => Publish(EngineEventKind.Error, -1, -1, "epoll loop: " + e.Message)) : null;
-        if (Loop is null)
-        {
-            // No loop after all (no descriptor for it): no pipes, so their descriptors serve sessions.
-            MaxSessions = DescriptorLimit.MaxSessions(limit);
-        }
-        else if (pipes > 0)
-        {
-            Pipes = new PipePool(pipes);
-        }
-        Relay = new Relay(this);
         Connector = new Connector(this);
     }
 
-    /// <summary>
-    /// The engine's own epoll loop for connect and relay waits (Linux x86-64); null = the
-    /// runtime's asynchronous socket operations, as on every other system or with
-    /// <c>BALANCE_IO=runtime</c> in the environment.
-    /// </summary>
-    public EpollLoop? Loop { get; }
-
-    /// <summary>The pipes bulk relays splice through, beside the loop; null without the loop or descriptors to spare.</summary>
-    public PipePool? Pipes { get; }
-
-    public Relay Relay { get; }
+    /// <summary>The transport that accepts, connects and relays; set by <see cref="Start"/>.</summary>
+    public ITransport Transport => transport ?? throw new InvalidOperationException("the engine context is not started");
 
     public Connector Connector { get; }
 
@@ -69,22 +58,16 @@ internal sealed class EngineContext
 
     public EndpointCache Endpoints { get; }
 
-    /// <summary>The failover walk over the groups' policies.</summary>
+    /// <summary>The failover walk over the groups' policies; one per worker, rebuilt on the segment's change version.</summary>
     public ChannelSelector Selector { get; }
 
-    /// <summary>This engine's counter stripe; one worker today, so stripe 0.</summary>
-    public int Worker => 0;
-
-    /// <summary>The counters of a channel this engine adds to (its own stripe).</summary>
-    public ref ChannelStripe Stripe(int group, int channel) => ref Segment.Stripe(Worker, group, channel);
-
-    /// <summary>The instance-wide counters this engine adds to (its own stripe).</summary>
-    public ref InstanceStripe Totals => ref Segment.InstanceStripe(Worker);
+    /// <summary>Where this worker's counter writes go.</summary>
+    public WorkerCounters Counters { get; }
 
     public SessionTable Sessions { get; } = new();
 
-    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count.</summary>
-    public int MaxSessions { get; }
+    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count. Set by <see cref="Start"/>.</summary>
+    public int MaxSessions { get; private set; }
 
     public long ConnectTimeoutMs { get; }
 
@@ -98,35 +81,47 @@ internal sealed class EngineContext
 
     public bool AutoDisable => Configuration.AutoDisable;
 
+    /// <summary>
+    /// Raises the descriptor limit to the hard one, reads <c>BALANCE_IO</c> (a bad value throws
+    /// <see cref="ConfigurationException"/>), and starts the transport with every descriptor.
+    /// </summary>
+    public void Start() => Start(DescriptorLimit.RaiseSoftLimit());
+
+    /// <summary>
+    /// Reads <c>BALANCE_IO</c> and starts the transport for a worker that may hold
+    /// <paramref name="descriptors"/> descriptors (null = no known limit).
+    /// </summary>
+    public void Start(long? descriptors)
+    {
+        var runtime = Configuration.RuntimeSockets || TransportFactory.RuntimeSocketsRequested();
+        transport = TransportFactory.Start(runtime, descriptors, Dump, ReportError);
+        MaxSessions = DescriptorLimit.MaxSessions(descriptors, transport.ReservedDescriptors / 2);
+    }
+
+    /// <summary>Stops the transport (after the sessions); false when its thread did not end in time.</summary>
+    public bool Stop() => transport?.Stop() ?? true;
+
     public void ConnectStarted() => Interlocked.Increment(ref connectsInFlight);
 
     public void ConnectEnded() => Interlocked.Decrement(ref connectsInFlight);
 
-    /// <summary>
-    /// True when <c>BALANCE_IO=runtime</c> asks for the runtime's socket operations; unset or
-    /// empty means the engine's loop where there is one. Any other value is refused, so a typo
-    /// never goes unnoticed behind a silent default.
-    /// </summary>
-    internal static bool RuntimeSocketsRequested()
-    {
-        var value = Environment.GetEnvironmentVariable(IoVariable);
-        if (string.IsNullOrEmpty(value))
-        {
-            return false;
-        }
-
-        if (string.Equals(value, "runtime", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        throw new ConfigurationException(
-            $"{IoVariable}={value} is not known: unset it (the engine's own epoll loop where there is one) or set it to 'runtime'",
-            IoVariable);
-    }
-
-    internal const string IoVariable = "BALANCE_IO";
+    /// <summary>An error of the transport (its loop, a continuation), into the event ring.</summary>
+    public void ReportError(int group, int channel, string message) => Publish(EngineEventKind.Error, group, channel, message);
 
     public void Publish(EngineEventKind kind, int group, int channel, string message) =>
         EventRing.Publish(Segment, kind, group, channel, message);
+}
+
+/// <summary>The engine's writers, shared by its workers: sessions write from many threads, and one line or one dump block must never tear.</summary>
+internal sealed record EngineWriters(TextWriter? Debug, TextWriter? Dump, TextWriter? Notices)
+{
+    public static EngineWriters From(EngineOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var debug = output.Debug is null ? null : TextWriter.Synchronized(output.Debug);
+        return new EngineWriters(
+            debug,
+            output.PacketDump is null ? null : TextWriter.Synchronized(output.PacketDump),
+            output.Notices is null ? debug : TextWriter.Synchronized(output.Notices));
+    }
 }

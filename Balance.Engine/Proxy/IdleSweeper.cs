@@ -1,5 +1,6 @@
 using System.Globalization;
 using Balance.Control;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
@@ -7,18 +8,14 @@ namespace Balance.Proxy;
 /// One timer for all sessions of an engine. Each tick it closes connect attempts past their
 /// deadline (the connect timeout), closes relayed sessions with no data either way for longer
 /// than the idle timeout, and runs the engine's own periodic check (the kill request). Sessions
-/// only write a timestamp per read; nothing is scheduled per session. With the engine's epoll
-/// loop the ticks run on the loop's thread, timed by its wait (<see cref="EpollLoop.SetTick"/>);
-/// otherwise on a <see cref="Timer"/>, whose thread and pool worker wake for each tick.
+/// only write a timestamp per read; nothing is scheduled per session. The transport runs the
+/// ticks (<see cref="ITransport.Schedule"/>): on its loop's thread where it has one.
 /// </summary>
 internal sealed class IdleSweeper
 {
-    /// <summary>How long stopping waits for a timer tick under way.</summary>
-    private static readonly TimeSpan TickWait = TimeSpan.FromSeconds(5);
-
     private readonly EngineContext context;
     private readonly Action tick;
-    private readonly Timer? timer;
+    private ITicks? ticks;
     private readonly List<Session> due = [];
     private readonly Func<Session, long, bool> isConnectOverdue = static (s, now) => s.IsConnectOverdue(now);
     private readonly Func<Session, long, bool> isIdle;
@@ -32,35 +29,18 @@ internal sealed class IdleSweeper
         var idleMs = context.IdleTimeoutMs;
         isIdle = (s, now) => s.IsIdle(now, idleMs);
         Period = ChoosePeriod(context);
-        if (context.Loop is { } loop)
-        {
-            loop.SetTick(Sweep, Period);
-        }
-        else
-        {
-            timer = new Timer(static state => ((IdleSweeper)state!).Sweep(), this, Period, Period);
-        }
     }
 
     public TimeSpan Period { get; }
 
-    /// <summary>
-    /// Stops the ticks; returns once a timer tick under way is over, or false when it has not
-    /// ended in time (the engine's stop thread blocks on this). With the loop, the loop's own
-    /// stop, right after this, waits for a tick under way.
-    /// </summary>
-    public bool Stop()
-    {
-        if (timer is not null)
-        {
-            // DisposeAsync, not Dispose(WaitHandle): a wait that gives up may leave it behind,
-            // where a handle disposed under a running tick would fail that tick's signal.
-            return timer.DisposeAsync().AsTask().Wait(TickWait);
-        }
+    /// <summary>Starts the ticks on the context's transport.</summary>
+    public void Start() => ticks = context.Transport.Schedule(Sweep, Period);
 
-        context.Loop?.SetTick(null, Period);
-        return true;
-    }
+    /// <summary>
+    /// Stops the ticks; false when a tick under way has not ended in time (the engine's stop
+    /// thread blocks on this).
+    /// </summary>
+    public bool Stop() => ticks?.Stop() ?? true;
 
     /// <summary>A tenth of the shortest timeout, between 10 and 50 ms: timeouts fire within 10 % late.</summary>
     private static TimeSpan ChoosePeriod(EngineContext context)

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Interop;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
@@ -20,21 +21,106 @@ internal sealed class Listener : IDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
     private const long EpisodeGapMs = 5000;
     private readonly Socket socket;
-    private SocketRegistration? io;
-    private EpollLoop? loop;
+    private readonly NoticeGate fullNotices;
+    private IAcceptor? acceptor;
     private int closed;
 
-    private Listener(Socket socket)
+    private Listener(Socket socket, NoticeGate fullNotices)
     {
         this.socket = socket;
+        this.fullNotices = fullNotices;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
     }
 
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
-    public static Listener Bind(IPEndPoint endpoint)
+    /// <summary>
+    /// One listener per worker. On Linux each has a socket of its own in one SO_REUSEPORT group, and
+    /// the kernel spreads clients over them; elsewhere (or where the option is refused) they share
+    /// one socket, and each worker's accept loop takes from it. A failure is a
+    /// <see cref="ConfigurationException"/> with exit code 71.
+    /// </summary>
+    public static Listener[] BindAll(IPEndPoint endpoint, int count)
     {
+        var all = new Listener[count];
+        if (count == 1 || !OperatingSystem.IsLinux() || !ReusePortWorks(endpoint.AddressFamily))
+        {
+            all[0] = Bind(endpoint);
+            for (var i = 1; i < count; i++)
+            {
+                all[i] = new Listener(all[0].socket, all[0].fullNotices);
+            }
+
+            return all;
+        }
+
+        // SO_REUSEPORT would also join the group of another process of this user on the
+        // endpoint, which would then get some of the clients: a plain bind first fails as the
+        // bind without workers does.
+        ProbeFree(endpoint);
+        var gate = new NoticeGate(EpisodeGapMs);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                all[i] = Bind(endpoint, gate);
+            }
+
+            return all;
+        }
+        catch
+        {
+            foreach (var bound in all)
+            {
+                bound?.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
+    public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null);
+
+    private static bool ReusePortWorks(AddressFamily family)
+    {
+        using var probe = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            EnableReusePort(probe);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static void EnableReusePort(Socket socket) =>
+        socket.SetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, BitConverter.GetBytes(1));
+
+    private static void ProbeFree(IPEndPoint endpoint)
+    {
+        using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                probe.DualMode = true;
+            }
+
+            probe.Bind(endpoint);
+        }
+        catch (SocketException e)
+        {
+            throw Failed("bind", endpoint, e);
+        }
+    }
+
+    /// <summary>With <paramref name="group"/>, the socket joins an SO_REUSEPORT group whose listeners share that gate.</summary>
+    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group)
+    {
+        var reusePort = group is not null;
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         var step = "bind";
         try
@@ -45,58 +131,58 @@ internal sealed class Listener : IDisposable
             }
 
             // Linux and the BSDs copy both options into every accepted socket, which saves two
-            // setsockopt calls per client connection (see ConfigureAccepted for the rest).
-            RuntimeSocket.SetSessionOptions(socket);
+            // setsockopt calls per client connection (Windows: see SocketsAcceptor).
+            SessionOptions.Apply(socket);
+            if (reusePort)
+            {
+                EnableReusePort(socket);
+            }
+
             socket.Bind(endpoint);
             step = "listen";
 
             // The kernel caps the backlog at net.core.somaxconn, as the original's SOMAXCONN did.
             socket.Listen();
-            return new Listener(socket);
+            return new Listener(socket, group ?? new NoticeGate(EpisodeGapMs));
         }
         catch (SocketException e)
         {
             socket.Dispose();
-            var where = ChannelSpec.FormatDestination(endpoint.Address.ToString(), endpoint.Port);
-            throw new ConfigurationException($"{step}(): {e.Message} on {where}", where, ExitCodes.OsError);
+            throw Failed(step, endpoint, e);
         }
     }
 
+    private static ConfigurationException Failed(string step, IPEndPoint endpoint, SocketException e)
+    {
+        var where = ChannelSpec.FormatDestination(endpoint.Address.ToString(), endpoint.Port);
+        return new ConfigurationException($"{step}(): {e.Message} on {where}", where, ExitCodes.OsError);
+    }
+
     /// <summary>
-    /// Accepts until the listener is disposed, handing every client and its address to
-    /// <paramref name="accepted"/>: a <see cref="DescriptorSocket"/> on the engine's epoll loop,
-    /// else a <see cref="RuntimeSocket"/>.
+    /// Accepts through <paramref name="context"/>'s transport until the listener is disposed,
+    /// handing every client and its address to <paramref name="accepted"/>.
     /// </summary>
     public async Task RunAsync(Action<ISessionSocket, IPEndPoint> accepted, EngineContext context)
     {
-        if (context.Loop is { } engineLoop)
+        var taken = context.Transport.Accept(socket);
+        Interlocked.Exchange(ref acceptor, taken);
+        if (IsClosed)
         {
-            // On the engine's loop the accept runs on the same thread as the connect and the
-            // relay that follow it, instead of on the runtime's socket thread beside it, and it
-            // is the system call itself: the runtime's accept never touches this listener again.
-            socket.Blocking = false;
-            loop = engineLoop;
-            var registration = engineLoop.Register(socket.SafeHandle);
-            Interlocked.Exchange(ref io, registration);
-            if (IsClosed)
-            {
-                registration.Abort();
-            }
+            taken.Dispose();
+            return;
         }
 
         var backoff = FirstBackoff;
         var troubled = false;
         var failedInARow = 0;
         var full = false;
-        var lastFullNotice = -EpisodeGapMs;
         while (true)
         {
             if (context.Sessions.Count >= context.MaxSessions)
             {
                 // One notice per episode: sessions ending one at a time must not make it repeat.
-                if (!full && Environment.TickCount64 - lastFullNotice > EpisodeGapMs)
+                if (!full && fullNotices.TryPass())
                 {
-                    lastFullNotice = Environment.TickCount64;
                     var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
                     context.Notices?.WriteLine(text);
                     context.Publish(EngineEventKind.AcceptError, -1, -1, text);
@@ -117,9 +203,7 @@ internal sealed class Listener : IDisposable
             IPEndPoint remote;
             try
             {
-                (client, remote) = io is null
-                    ? await AcceptOnRuntimeAsync().ConfigureAwait(false)
-                    : await AcceptOnLoopAsync(io).ConfigureAwait(false);
+                (client, remote) = await taken.AcceptAsync().ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
@@ -177,67 +261,12 @@ internal sealed class Listener : IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ISessionSocket, IPEndPoint)> AcceptOnRuntimeAsync()
-    {
-        var client = await socket.AcceptAsync().ConfigureAwait(false);
-        try
-        {
-            // The runtime keeps the address the accept returned: reading it makes no system call.
-            return (new RuntimeSocket(client), (IPEndPoint)client.RemoteEndPoint!);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The next client, on the engine's loop: one <c>accept4</c>, which hands the client over
-    /// non-blocking, and a wait for the loop's next edge only when nobody was there (which the
-    /// call reports as a value, not an exception).
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ISessionSocket, IPEndPoint)> AcceptOnLoopAsync(SocketRegistration registration)
-    {
-        while (true)
-        {
-            registration.Readable.Clear();
-            if (DescriptorSocket.TryAccept(socket.SafeHandle, out var remote) is { } client)
-            {
-                return (client, remote!);
-            }
-
-            if (await registration.Readable.WaitAsync().ConfigureAwait(false) < 0)
-            {
-                throw new ObjectDisposedException(nameof(Listener));
-            }
-        }
-    }
-
-    /// <summary>
-    /// Gives an accepted client TCP_NODELAY and SO_KEEPALIVE (the original's options) where it did
-    /// not inherit them from the listener: Windows documents no such inheritance.
-    /// </summary>
-    public static void ConfigureAccepted(ISessionSocket client)
-    {
-        if (OperatingSystem.IsWindows() && client.Runtime is { } socket)
-        {
-            RuntimeSocket.SetSessionOptions(socket);
-        }
-    }
-
     private bool IsClosed => Volatile.Read(ref closed) != 0;
 
     public void Dispose()
     {
         Volatile.Write(ref closed, 1);
+        Volatile.Read(ref acceptor)?.Dispose();
         socket.Dispose();
-        if (Volatile.Read(ref io) is { } registration)
-        {
-            registration.Abort();
-            loop!.Unregister(registration);
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Balance.Control;
 using Balance.Policies;
+using Balance.Transport;
 
 namespace Balance.Proxy;
 
@@ -22,10 +23,6 @@ internal sealed class Session
 
     private readonly EngineContext context;
     private ISessionSocket? backend;
-    private SocketRegistration? clientIo;
-    private SocketRegistration? backendIo;
-    private SocketOperation? upstream;
-    private SocketOperation? downstream;
     private long connectState = Connected;
     private long connectDeadline;
     private long lastActivity;
@@ -45,26 +42,8 @@ internal sealed class Session
 
     public ISessionSocket Client { get; }
 
-    /// <summary>
-    /// Connect, then client-to-back-end relay, on the runtime's asynchronous sockets. Made at first
-    /// use: on the engine's epoll loop a session needs neither operation, and each is a finalizable
-    /// object with buffers of its own.
-    /// </summary>
-    public SocketOperation Upstream => upstream ??= new();
-
-    /// <summary>Back-end-to-client relay on the runtime's asynchronous sockets; made at first use.</summary>
-    public SocketOperation Downstream => downstream ??= new();
-
+    /// <summary>The current attempt's back-end socket; null before the first.</summary>
     public ISessionSocket? Backend => Volatile.Read(ref backend);
-
-    /// <summary>The current attempt's held ACKs (<see cref="HeldAck"/>); null when it holds none.</summary>
-    public HeldAck? BackendAck { get; set; }
-
-    /// <summary>The client socket's readiness in the engine's epoll loop; null without a loop.</summary>
-    public SocketRegistration? ClientIo => Volatile.Read(ref clientIo);
-
-    /// <summary>The back-end socket's readiness in the engine's epoll loop (of the current attempt); null without a loop.</summary>
-    public SocketRegistration? BackendIo => Volatile.Read(ref backendIo);
 
     public IPEndPoint Remote { get; }
 
@@ -82,9 +61,6 @@ internal sealed class Session
     public bool IsRelaying => Volatile.Read(ref relaying) != 0;
 
     public ref ChannelRecord ChannelRecord => ref context.Segment.Record(Group, Channel);
-
-    /// <summary>The channel's counters this engine adds to.</summary>
-    public ref ChannelStripe Counters => ref context.Stripe(Group, Channel);
 
     /// <summary>Takes ownership of a slot the selector reserved.</summary>
     public void Assign(ChannelChoice choice)
@@ -146,52 +122,18 @@ internal sealed class Session
 
         if (Interlocked.CompareExchange(ref connectState, state - Connecting + TimedOut, state) == state)
         {
+            // The close ends the connect's wait; the connector disposes the socket once it returns.
             context.ConnectEnded();
-            socket?.Dispose();
-            Volatile.Read(ref backendIo)?.Abort();
+            socket?.ShutdownAndClose();
         }
     }
 
     /// <summary>
-    /// Publishes the client socket's registration. False when the session was aborted first; the
-    /// registration is then aborted too, so nothing waits on it.
+    /// True while attempt <paramref name="token"/> is still the session's live connect: a transport
+    /// asks after publishing what an abort or a timeout would have to end, since either may have
+    /// run before and missed it.
     /// </summary>
-    public bool AttachClientIo(SocketRegistration registration)
-    {
-        Interlocked.Exchange(ref clientIo, registration);
-        if (!IsAborted)
-        {
-            return true;
-        }
-
-        registration.Abort();
-        return false;
-    }
-
-    /// <summary>
-    /// Publishes the registration of attempt <paramref name="token"/>'s socket. False when the
-    /// attempt timed out or the session was aborted first; the registration is then aborted too.
-    /// </summary>
-    public bool AttachBackendIo(SocketRegistration registration, long token)
-    {
-        Interlocked.Exchange(ref backendIo, registration);
-        if (!IsAborted && Volatile.Read(ref connectState) == token + Connecting)
-        {
-            return true;
-        }
-
-        registration.Abort();
-        return false;
-    }
-
-    /// <summary>Forgets a failed attempt's registration (its socket is about to close).</summary>
-    public void DetachBackendIo(SocketRegistration registration)
-    {
-        if (Interlocked.CompareExchange(ref backendIo, null, registration) == registration)
-        {
-            context.Loop?.Unregister(registration);
-        }
-    }
+    public bool IsAttemptCurrent(long token) => !IsAborted && Volatile.Read(ref connectState) == token + Connecting;
 
     public bool IsIdle(long now, long idleMs) => IsRelaying && now - Volatile.Read(ref lastActivity) >= idleMs;
 
@@ -204,17 +146,7 @@ internal sealed class Session
     }
 
     /// <summary>Adds relayed bytes to the channel's counters: sent to the back-end, or received from it.</summary>
-    public void Count(bool clientToBackend, int bytes)
-    {
-        if (clientToBackend)
-        {
-            Interlocked.Add(ref Counters.BytesSent, bytes);
-        }
-        else
-        {
-            Interlocked.Add(ref Counters.BytesReceived, bytes);
-        }
-    }
+    public void Count(bool clientToBackend, int bytes) => context.Counters.Relayed(clientToBackend, Group, Channel, bytes);
 
     /// <summary>Closes both sockets at once (error, idle timeout, engine stop); pending I/O fails and the pumps end.</summary>
     public void Abort()
@@ -228,11 +160,6 @@ internal sealed class Session
         // connection, and a peer that merely idled deserves an orderly end of stream.
         Client.ShutdownAndClose();
         Volatile.Read(ref backend)?.ShutdownAndClose();
-
-        // Sockets that only the epoll loop waits on leave its set when they close, without an
-        // event: the waits end here instead.
-        Volatile.Read(ref clientIo)?.Abort();
-        Volatile.Read(ref backendIo)?.Abort();
     }
 
     /// <summary>True once one relay direction has called <see cref="PumpEnded"/>.</summary>
@@ -254,27 +181,10 @@ internal sealed class Session
             return;
         }
 
-        // Free the loop slots before the close, so that no later event can reach them.
-        if (context.Loop is { } loop)
-        {
-            if (Volatile.Read(ref clientIo) is { } c)
-            {
-                loop.Unregister(c);
-            }
-
-            if (Volatile.Read(ref backendIo) is { } b)
-            {
-                loop.Unregister(b);
-            }
-        }
-
+        // Both directions and the connect are over: nothing is in flight on the sockets any more.
         Client.Dispose();
         Volatile.Read(ref backend)?.Dispose();
         ReleaseSlot();
         context.Sessions.Remove(this);
-
-        // Both directions and the connect are over: no operation is in flight any more.
-        upstream?.Dispose();
-        downstream?.Dispose();
     }
 }

@@ -1,24 +1,26 @@
 using System.Net;
 using System.Net.Sockets;
+using Balance.Policies;
+using Balance.Proxy;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
-using Balance.Policies;
-using Balance.Proxy;
 
 namespace Balance.Benchmarks;
 
 /// <summary>
 /// The relay loop of a real session over loopback sockets: the benchmark thread plays the client
-/// and the back-end with blocking sockets, and the engine's <see cref="Relay"/> copies between
+/// and the back-end with blocking sockets, and the engine's transport relays between
 /// them. <c>OneWay</c> pushes <see cref="Size"/> bytes client to back-end and waits until they all
 /// arrived (bulk path); <c>PingPong</c> sends <see cref="Size"/> bytes each way, one after the other
 /// (request/response path, latency). The memory diagnoser counts every thread's allocations, so
-/// "Allocated" shows what the relay itself allocates per operation. Three jobs: the runtime's
-/// socket operations with its default (completions posted to the thread pool) and with inline
+/// "Allocated" shows what the relay itself allocates per operation. Three jobs: the sockets
+/// transport with the runtime's default (completions posted to the thread pool) and with inline
 /// completions (<see cref="SocketRuntimeTuning"/>), as the balance program runs outside Linux
-/// x86-64; and the engine's own epoll loop (<see cref="EpollLoop"/>) with bare descriptors, as
-/// it runs there, where a direction that fills two reads in a row moves on to splicing
+/// x86-64; and the epoll transport (<see cref="EpollTransport"/>) with bare descriptors, as it
+/// runs there, where a direction that fills two reads in a row moves on to splicing
 /// (<see cref="SpliceRelay"/>): the 256 KiB rows of that job measure the splice path.
 /// </summary>
 [MemoryDiagnoser]
@@ -41,33 +43,34 @@ public class RelayBenchmarks
     {
         segment = BenchSegment.Create("127.0.0.1:1");
         context = new EngineContext(segment.Segment, segment.Configuration, OutboundBinding.None, new EngineOutput());
-        ISessionSocket clientInner, backendInner;
-        IPEndPoint remote;
-        if (context.Loop is null)
-        {
-            var (clientOuter, clientSide) = ConnectedPair();
-            var (backendSide, backendOuter) = ConnectedPair();
-            (client, backend) = (clientOuter, backendOuter);
-            (clientInner, backendInner) = (new RuntimeSocket(clientSide), new RuntimeSocket(backendSide));
-            remote = (IPEndPoint)clientSide.RemoteEndPoint!;
-        }
-        else
-        {
-            // As the engine runs on the loop: both inner sides are bare descriptors.
-            (client, clientInner, remote) = AcceptedDescriptor();
-            (backendInner, backend) = ConnectedDescriptor();
-        }
+        context.Start();
+        var transport = context.Transport;
+
+        // Both inner sides come from the engine's transport, as in a live session: the client
+        // accepted through it, the back-end connected through it.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(2);
+        client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        client.Connect(listener.LocalEndPoint!);
+        using var acceptor = transport.Accept(listener);
+        var (clientInner, remote) = acceptor.AcceptAsync().AsTask().GetAwaiter().GetResult();
 
         session = new Session(context, clientInner, remote, 0);
         session.Assign(new ChannelChoice(0, 0));
+        var backendInner = transport.OpenBackend(AddressFamily.InterNetwork);
         var token = session.BeginAttempt(backendInner, long.MaxValue);
-        if (context.Loop is { } loop)
+        var connecting = transport.ConnectAsync(session, backendInner, (IPEndPoint)listener.LocalEndPoint!, token).AsTask();
+        listener.Blocking = true;
+        backend = listener.Accept();
+        backend.NoDelay = true;
+        if (connecting.GetAwaiter().GetResult() != SocketError.Success)
         {
-            session.AttachBackendIo(loop.Register(backendInner.Handle), token);
+            throw new InvalidOperationException("the back-end connect failed");
         }
 
         session.TryEndAttempt(token, connected: true);
-        context.Relay.Start(session);
+        transport.Relay(session);
 
         payload = new byte[Size];
         Random.Shared.NextBytes(payload);
@@ -80,7 +83,7 @@ public class RelayBenchmarks
         session.Abort();
         client.Dispose();
         backend.Dispose();
-        context.Loop?.Dispose();
+        context.Stop();
         segment.Dispose();
     }
 
@@ -115,49 +118,6 @@ public class RelayBenchmarks
         }
 
         return got;
-    }
-
-    private static (Socket Outer, ISessionSocket Inner, IPEndPoint Remote) AcceptedDescriptor()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        listener.Blocking = false;
-        var outer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        outer.Connect(listener.LocalEndPoint!);
-        while (true)
-        {
-            if (DescriptorSocket.TryAccept(listener.SafeHandle, out var remote) is { } inner)
-            {
-                return (outer, inner, remote!);
-            }
-
-            Thread.Sleep(1);
-        }
-    }
-
-    private static (ISessionSocket Inner, Socket Outer) ConnectedDescriptor()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var inner = DescriptorSocket.Open(AddressFamily.InterNetwork);
-        NonBlockingConnect.Start(inner, (IPEndPoint)listener.LocalEndPoint!);
-        var outer = listener.Accept();
-        outer.NoDelay = true;
-        return (inner, outer);
-    }
-
-    private static (Socket Connecting, Socket Accepted) ConnectedPair()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        connecting.Connect(listener.LocalEndPoint!);
-        var accepted = listener.Accept();
-        accepted.NoDelay = true;
-        return (connecting, accepted);
     }
 
     private sealed class Jobs : ManualConfig

@@ -54,6 +54,34 @@ public class CommandLineParserTests
     }
 
     [Fact]
+    public void Workers_is_a_long_option_with_its_value_next_or_after_an_equals_sign()
+    {
+        Assert.Equal(0, Parse("9000", "h").Configuration.Workers);
+        Assert.Equal(4, Parse("--workers", "4", "9000", "h").Configuration.Workers);
+        Assert.Equal(2, Parse("-f", "--workers=2", "-a", "9000", "h").Configuration.Workers);
+        Assert.Equal(0, Parse("--workers", "0", "9000", "h").Configuration.Workers);
+    }
+
+    [Theory]
+    [InlineData("x")]
+    [InlineData("-1")]
+    [InlineData("1025")]
+    public void A_bad_worker_count_is_refused_by_name(string value)
+    {
+        var e = Fails("--workers", value, "9000", "h");
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains($"invalid worker count [--workers {value}]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Workers_without_a_value_says_what_is_missing()
+    {
+        var e = Fails("--workers");
+        Assert.Contains("option --workers needs a value", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown option [--help]", Fails("--help=1", "9000").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Flags_cluster()
     {
         var parsed = Parse("-fa", "-dH6", "9000", "x");

@@ -42,6 +42,34 @@ public sealed class EngineProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Workers_on_the_command_line_each_get_a_loop_and_serve()
+    {
+        var port = Loopback.FreePort();
+        var name = segments.NameFor("127.0.0.1", port);
+        using var balance = BalanceExecutable.Start(segments, ["-f", "--workers", "3", "-b", "127.0.0.1", Text(port), backendA.Channel]);
+        Assert.True(await Loopback.EventuallyAsync(() => balance.Process.HasExited || File.Exists(name.Path), Wait), "no segment appeared");
+        Assert.False(balance.Process.HasExited, balance.Error);
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal("A", await Loopback.GreetingAsync(port, Wait));
+        }
+
+        if (Balance.Transport.Epoll.EpollTransport.IsSupported)
+        {
+            // One epoll loop thread per worker.
+            var loops = Directory.GetDirectories($"/proc/{balance.Process.Id}/task")
+                .Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "balance epoll");
+            Assert.Equal(3, loops);
+        }
+
+        var show = await BalanceExecutable.RunAsync(segments, ["-b", "127.0.0.1", "-c", "show", Text(port)]);
+        Assert.True(show.ExitCode == 0, show.ToString());
+        var kill = await BalanceExecutable.RunAsync(segments, ["-b", "127.0.0.1", "-c", "kill", Text(port)]);
+        Assert.True(kill.ExitCode == 0, kill.ToString());
+        Assert.Equal(0, await balance.WaitForExitAsync(Wait));
+    }
+
+    [Fact]
     public async Task Foreground_packet_dump_goes_to_stdout_and_kill_ends_the_process_with_zero()
     {
         var port = Loopback.FreePort();

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
-using Balance.Proxy;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 
 namespace Balance.Tests.Infrastructure;
 
@@ -10,5 +12,10 @@ namespace Balance.Tests.Infrastructure;
 /// </summary>
 internal static class SocketView
 {
-    public static Socket Of(ISessionSocket socket) => new(new SafeSocketHandle(socket.Handle.DangerousGetHandle(), ownsHandle: false));
+    public static Socket Of(ISessionSocket socket) => socket switch
+    {
+        DescriptorSocket descriptor => new(new SafeSocketHandle(descriptor.DangerousGetHandle(), ownsHandle: false)),
+        RuntimeSocket runtime => new(new SafeSocketHandle(runtime.Socket.SafeHandle.DangerousGetHandle(), ownsHandle: false)),
+        _ => throw new ArgumentException("not a socket of either transport", nameof(socket)),
+    };
 }

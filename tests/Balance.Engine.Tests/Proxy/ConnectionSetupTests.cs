@@ -5,6 +5,8 @@ using System.Text;
 using Balance.Configuration;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport;
+using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;
@@ -19,26 +21,28 @@ public class ConnectionSetupTests
     private const int TcpInfoOption = 11;
     private const int SegmentsInOffset = 140;
 
-    [Fact]
-    public async Task Accepted_clients_have_no_delay_and_keep_alive_without_setting_them()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Accepted_clients_have_no_delay_and_keep_alive_without_setting_them(bool runtimeSockets)
     {
         using var segment = TestSegment.Create("127.0.0.1:1");
-        var config = new BalanceConfiguration { Port = 9, Groups = GroupSpec.ParseList(["127.0.0.1:1"], 9) }.WithLimitsSized();
+        var config = new BalanceConfiguration { Port = 9, Groups = GroupSpec.ParseList(["127.0.0.1:1"], 9), RuntimeSockets = runtimeSockets }.WithLimitsSized();
         var context = new EngineContext(segment.Segment, config, OutboundBinding.None, new EngineOutput());
+        context.Start();
         using var listener = Listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var accepted = new TaskCompletionSource<ISessionSocket>(TaskCreationOptions.RunContinuationsAsynchronously);
         var loop = listener.RunAsync((s, _) => accepted.TrySetResult(s), context);
 
         using var client = await LoopbackClient.ConnectAsync(listener.LocalEndPoint);
         using var server = await accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Listener.ConfigureAccepted(server);
         using var view = SocketView.Of(server);
 
         Assert.True(view.NoDelay, "TCP_NODELAY on the accepted socket");
         Assert.Equal(1, (int)view.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
         listener.Dispose();
         await loop.WaitAsync(TimeSpan.FromSeconds(10));
-        context.Loop?.Dispose();
+        context.Stop();
     }
 
     [Fact]

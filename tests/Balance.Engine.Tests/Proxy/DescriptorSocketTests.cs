@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport;
+using Balance.Transport.Epoll;
 using Xunit;
 
 namespace Balance.Tests.Proxy;
@@ -13,7 +16,7 @@ namespace Balance.Tests.Proxy;
 /// the original's options, its addresses read as the runtime reports them, and its shutdowns are
 /// orderly ends of stream.
 /// </summary>
-public sealed partial class DescriptorSocketTests : IDisposable
+public sealed class DescriptorSocketTests : IDisposable
 {
     private const int GetDescriptorFlags = 1; // F_GETFD
     private const int GetStatusFlags = 3; // F_GETFL
@@ -208,13 +211,13 @@ public sealed partial class DescriptorSocketTests : IDisposable
         mine.ShutdownAndClose(); // a second time is harmless, as an abort after a finish is
     }
 
-    private static bool DescriptorsSupported() => EpollNative.IsSupported;
+    private static bool DescriptorsSupported() => Libc.IsLinuxX64;
 
     private static void AssertNonBlockingAndCloseOnExec(DescriptorSocket socket)
     {
         var fd = (int)socket.DangerousGetHandle();
-        Assert.NotEqual(0, Fcntl(fd, GetStatusFlags) & NonBlockingFlag);
-        Assert.NotEqual(0, Fcntl(fd, GetDescriptorFlags) & CloseOnExecFlag);
+        Assert.NotEqual(0, Libc.Fcntl(fd, GetStatusFlags, 0) & NonBlockingFlag);
+        Assert.NotEqual(0, Libc.Fcntl(fd, GetDescriptorFlags, 0) & CloseOnExecFlag);
     }
 
     private static async Task<(DescriptorSocket Socket, IPEndPoint Remote)> AcceptAsync(Socket listener)
@@ -245,7 +248,4 @@ public sealed partial class DescriptorSocketTests : IDisposable
         listener.Blocking = false;
         return listener;
     }
-
-    [LibraryImport("libc", EntryPoint = "fcntl")]
-    private static partial int Fcntl(int fd, int command);
 }

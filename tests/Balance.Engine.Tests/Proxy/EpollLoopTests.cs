@@ -1,9 +1,12 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
+using Balance.Interop;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 
 namespace Balance.Tests.Proxy;
@@ -15,7 +18,7 @@ namespace Balance.Tests.Proxy;
 /// reaches nobody, its periodic tick runs on its thread without leaving it spinning, and posted
 /// work runs before the next wait, or on the pool once the loop is gone.
 /// </summary>
-public sealed partial class EpollLoopTests : IDisposable
+public sealed class EpollLoopTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
     private readonly EpollLoop? loop = EpollLoop.TryCreate(64, e => throw new InvalidOperationException("loop error", e));
@@ -112,13 +115,13 @@ public sealed partial class EpollLoopTests : IDisposable
         io.Abort();
         var (result, thread) = await resumedOn.WaitAsync(Bound);
         Assert.Equal(-(int)SocketError.OperationAborted, result);
-        Assert.NotEqual(GetThreadId(), thread);
+        Assert.NotEqual(Libc.GetThreadId(), thread);
         Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{thread}/comm").Trim());
 
         static async Task<(int Result, int Thread)> ResumedOnAsync(Readiness readiness)
         {
             var result = await readiness.WaitAsync().ConfigureAwait(false);
-            return (result, GetThreadId());
+            return (result, Libc.GetThreadId());
         }
     }
 
@@ -200,13 +203,13 @@ public sealed partial class EpollLoopTests : IDisposable
         }
 
         var thread = await YieldedOnAsync(loop).WaitAsync(Bound);
-        Assert.NotEqual(GetThreadId(), thread);
+        Assert.NotEqual(Libc.GetThreadId(), thread);
         Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{thread}/comm").Trim());
 
         static async Task<int> YieldedOnAsync(EpollLoop on)
         {
             await on.Yield();
-            return GetThreadId();
+            return Libc.GetThreadId();
         }
     }
 
@@ -222,7 +225,7 @@ public sealed partial class EpollLoopTests : IDisposable
         // OnCompleted relies on the awaiter to do it.
         var value = new AsyncLocal<string?> { Value = "the caller's" };
         var seen = new TaskCompletionSource<(string?, int)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        loop.Yield().GetAwaiter().OnCompleted(() => seen.TrySetResult((value.Value, GetThreadId())));
+        loop.Yield().GetAwaiter().OnCompleted(() => seen.TrySetResult((value.Value, Libc.GetThreadId())));
         var (flowed, thread) = await seen.Task.WaitAsync(Bound);
         Assert.Equal("the caller's", flowed);
         Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{thread}/comm").Trim());
@@ -349,13 +352,13 @@ public sealed partial class EpollLoopTests : IDisposable
         loop.SetTick(
             () =>
             {
-                loopThread = GetThreadId();
+                loopThread = Libc.GetThreadId();
                 Interlocked.Increment(ref ticks);
             },
             TimeSpan.FromMilliseconds(20));
 
         await Eventually.TrueAsync(() => Volatile.Read(ref ticks) >= 5, "five ticks");
-        Assert.NotEqual(GetThreadId(), loopThread);
+        Assert.NotEqual(Libc.GetThreadId(), loopThread);
         Assert.Equal("balance epoll", File.ReadAllText($"/proc/self/task/{loopThread}/comm").Trim());
 
         loop.SetTick(null, TimeSpan.FromMilliseconds(20));
@@ -395,7 +398,4 @@ public sealed partial class EpollLoopTests : IDisposable
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
-
-    [LibraryImport("libc", EntryPoint = "gettid")]
-    private static partial int GetThreadId();
 }

@@ -5,6 +5,8 @@ using System.Net.Sockets;
 using System.Text;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport.Epoll;
+using Balance.Transport.Sockets;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

@@ -1,5 +1,6 @@
 using System.Text;
 using Balance.Proxy;
+using Balance.Transport;
 using Xunit;
 
 namespace Balance.Tests.Proxy;

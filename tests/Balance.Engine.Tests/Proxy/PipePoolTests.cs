@@ -1,5 +1,6 @@
-using System.Runtime.InteropServices;
+using Balance.Interop;
 using Balance.Proxy;
+using Balance.Transport.Epoll;
 using Xunit;
 
 namespace Balance.Tests.Proxy;
@@ -9,14 +10,14 @@ namespace Balance.Tests.Proxy;
 /// returned pipe out again instead of making one, closes what it is not to keep, and makes its
 /// pipes large enough for a quarter MiB per splice.
 /// </summary>
-public sealed partial class PipePoolTests
+public sealed class PipePoolTests
 {
     private const int GetPipeSize = 1032; // F_GETPIPE_SZ
 
     [Fact]
     public void A_returned_pipe_is_handed_out_again_and_the_capacity_is_never_exceeded()
     {
-        if (!EpollNative.IsSupported)
+        if (!Libc.IsLinuxX64)
         {
             return;
         }
@@ -45,7 +46,7 @@ public sealed partial class PipePoolTests
     [Fact]
     public void Pipes_hold_a_quarter_MiB_when_the_system_allows_it_and_never_less_than_the_default()
     {
-        if (!EpollNative.IsSupported)
+        if (!Libc.IsLinuxX64)
         {
             return;
         }
@@ -61,7 +62,7 @@ public sealed partial class PipePoolTests
             return;
         }
 
-        var size = Fcntl(pipe.Value.Write, GetPipeSize);
+        var size = Libc.Fcntl(pipe.Value.Write, GetPipeSize, 0);
         Assert.InRange(size, PipePool.MinPipeBytes, PipePool.PipeBytes);
         if (allowed >= PipePool.PipeBytes && size < PipePool.PipeBytes)
         {
@@ -75,7 +76,7 @@ public sealed partial class PipePoolTests
     [Fact]
     public void Dispose_closes_the_kept_pipes_and_a_pipe_given_back_later()
     {
-        if (!EpollNative.IsSupported)
+        if (!Libc.IsLinuxX64)
         {
             return;
         }
@@ -116,7 +117,7 @@ public sealed partial class PipePoolTests
     [Fact]
     public void A_disabled_pool_hands_out_nothing_and_closes_what_it_keeps_and_gets_back()
     {
-        if (!EpollNative.IsSupported)
+        if (!Libc.IsLinuxX64)
         {
             return;
         }
@@ -142,19 +143,10 @@ public sealed partial class PipePoolTests
     private static unsafe int PlainPipeSize()
     {
         var fds = stackalloc int[2];
-        Assert.Equal(0, CreatePipe(fds, 0));
-        var size = Fcntl(fds[0], GetPipeSize);
-        _ = Close(fds[0]);
-        _ = Close(fds[1]);
+        Assert.Equal(0, Libc.Pipe(fds, 0));
+        var size = Libc.Fcntl(fds[0], GetPipeSize, 0);
+        _ = Libc.Close(fds[0]);
+        _ = Libc.Close(fds[1]);
         return size;
     }
-
-    [LibraryImport("libc", EntryPoint = "fcntl")]
-    private static partial int Fcntl(int fd, int command);
-
-    [LibraryImport("libc", EntryPoint = "pipe2")]
-    private static unsafe partial int CreatePipe(int* fds, int flags);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

@@ -5,8 +5,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Interop;
 using Balance.Proxy;
 using Balance.Tests.Infrastructure;
+using Balance.Transport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -104,7 +106,7 @@ public class RelayTests(ITestOutputHelper output)
     {
         await using var echo = TestBackend.Start("E", BackendMode.Echo);
         await using var engine = StartEngine([echo.Channel]);
-        if (RuntimeSockets || !EpollNative.IsSupported)
+        if (RuntimeSockets || !Libc.IsLinuxX64)
         {
             Assert.Null(engine.Pipes); // the runtime's sockets copy
             return;

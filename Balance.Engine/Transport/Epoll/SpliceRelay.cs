@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Balance.Interop;
+using Balance.Proxy;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>How a spliced bulk episode ended.</summary>
 internal enum SpliceOutcome
@@ -28,13 +30,10 @@ internal enum SpliceOutcome
 /// has nothing more the pipe is empty. The episode owns its pipe: an empty one goes back to the
 /// pool, one that may hold bytes (a failure) is closed. Counters are added as bytes leave the pipe.
 /// </summary>
-internal static partial class SpliceRelay
+internal static class SpliceRelay
 {
     /// <summary>Bytes a direction moves before it lets other sessions run, as the copying relay does.</summary>
     private const long BytesBeforeYield = 2 * 1024 * 1024;
-
-    private const uint Move = 1; // SPLICE_F_MOVE
-    private const uint NonBlocking = 2; // SPLICE_F_NONBLOCK
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<SpliceOutcome> RunAsync(
@@ -86,8 +85,8 @@ internal static partial class SpliceRelay
 
                 if (read < 0)
                 {
-                    return read == -LinuxErrors.WouldBlock ? SpliceOutcome.Paused
-                        : moved == 0 && Refused(-read) ? SpliceOutcome.Unsupported
+                    return Errors.Of(read) == Errno.EAGAIN ? SpliceOutcome.Paused
+                        : moved == 0 && Refused(Errors.Of(read)) ? SpliceOutcome.Unsupported
                         : SpliceOutcome.Failed;
                 }
 
@@ -97,7 +96,7 @@ internal static partial class SpliceRelay
                 {
                     writable.Clear();
                     var sent = OutOf(pipe.Read, to, left);
-                    if (sent == -LinuxErrors.WouldBlock)
+                    if (Errors.Of(sent) == Errno.EAGAIN)
                     {
                         if (await writable.WaitAsync().ConfigureAwait(false) < 0)
                         {
@@ -133,25 +132,13 @@ internal static partial class SpliceRelay
     }
 
     /// <summary>Errors that say splicing is not allowed or not there, rather than anything about the connection.</summary>
-    private static bool Refused(long errno) => errno is 1 or 22 or 38 or 95; // EPERM, EINVAL, ENOSYS, EOPNOTSUPP
+    private static bool Refused(Errno errno) => errno is Errno.EPERM or Errno.EINVAL or Errno.ENOSYS or Errno.EOPNOTSUPP;
 
     /// <summary>Source to pipe: bytes moved, 0 at the source's FIN, or the negated errno.</summary>
-    private static long Into(SafeHandle from, int pipeWrite)
-    {
-        var n = SpliceFromSocket(from, 0, pipeWrite, 0, PipePool.PipeBytes, Move | NonBlocking);
-        return n >= 0 ? n : -Marshal.GetLastPInvokeError();
-    }
+    private static long Into(SafeHandle from, int pipeWrite) =>
+        Libc.SpliceFromSocket(from, pipeWrite, PipePool.PipeBytes, Libc.SpliceMove | Libc.SpliceNonBlocking);
 
     /// <summary>Pipe to destination: bytes moved, or the negated errno.</summary>
-    private static long OutOf(int pipeRead, SafeHandle to, long count)
-    {
-        var n = SpliceToSocket(pipeRead, 0, to, 0, (nuint)count, Move | NonBlocking);
-        return n >= 0 ? n : -Marshal.GetLastPInvokeError();
-    }
-
-    [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
-    private static partial nint SpliceFromSocket(SafeHandle source, nint sourceOffset, int destination, nint destinationOffset, nuint length, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
-    private static partial nint SpliceToSocket(int source, nint sourceOffset, SafeHandle destination, nint destinationOffset, nuint length, uint flags);
+    private static long OutOf(int pipeRead, SafeHandle to, long count) =>
+        Libc.SpliceToSocket(pipeRead, to, (nuint)count, Libc.SpliceMove | Libc.SpliceNonBlocking);
 }

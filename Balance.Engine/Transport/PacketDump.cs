@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 
-namespace Balance.Proxy;
+namespace Balance.Transport;
 
 /// <summary>
 /// The <c>-p</c> dump of one relayed read, in the original's format: a header <c>-&gt; N</c>

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// <c>await loop.Yield()</c>: a bulk direction lets the loop's other work run and goes on in the

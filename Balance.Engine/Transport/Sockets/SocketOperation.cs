@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Sockets;
 
 /// <summary>
 /// One reusable awaitable socket operation (connect, receive or send) that reports errors as a

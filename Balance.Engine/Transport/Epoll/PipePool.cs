@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
+using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>The two ends of a kernel pipe that a spliced relay moves bytes through.</summary>
 internal readonly record struct Pipe(int Read, int Write);
@@ -14,7 +14,7 @@ internal readonly record struct Pipe(int Read, int Write);
 /// as soon as its source has nothing more to read. Taking and giving back take no lock; both
 /// happen once per bulk episode, not per read.
 /// </summary>
-internal sealed partial class PipePool : IDisposable
+internal sealed class PipePool : IDisposable
 {
     /// <summary>Bytes each pipe holds: four times the default, for fewer splice calls per MiB (docs/performance.md, item 13).</summary>
     public const int PipeBytes = 256 * 1024;
@@ -26,8 +26,6 @@ internal sealed partial class PipePool : IDisposable
     public const int MinPipeBytes = 64 * 1024;
 
     private const long Empty = -1;
-    private const int SetPipeSize = 1031; // F_SETPIPE_SZ
-    private const int GetPipeSize = 1032; // F_GETPIPE_SZ
     private const long RefusalPauseMs = 1000;
 
     private readonly long[] idle;
@@ -162,26 +160,26 @@ internal sealed partial class PipePool : IDisposable
 
     private void Destroy(Pipe pipe)
     {
-        _ = EpollNative.Close(pipe.Read);
-        _ = EpollNative.Close(pipe.Write);
+        _ = Libc.Close(pipe.Read);
+        _ = Libc.Close(pipe.Write);
         Interlocked.Decrement(ref existing);
     }
 
     private static unsafe Pipe? Create()
     {
         var fds = stackalloc int[2];
-        if (CreatePipe(fds, SocketNative.NonBlocking | SocketNative.CloseOnExec) != 0)
+        if (Libc.Pipe(fds, Libc.SockNonBlocking | Libc.CloseOnExec) < 0)
         {
             return null;
         }
 
         // Refused above the system's pipe-max-size or the user's pipe quota: a pipe of the
         // default size still does, with more calls per MiB; a smaller one does not.
-        _ = Control(fds[1], SetPipeSize, PipeBytes);
-        if (Control(fds[1], GetPipeSize, 0) < MinPipeBytes)
+        _ = Libc.Fcntl(fds[1], Libc.SetPipeSize, PipeBytes);
+        if (Libc.Fcntl(fds[1], Libc.GetPipeSize, 0) < MinPipeBytes)
         {
-            _ = EpollNative.Close(fds[0]);
-            _ = EpollNative.Close(fds[1]);
+            _ = Libc.Close(fds[0]);
+            _ = Libc.Close(fds[1]);
             return null;
         }
 
@@ -191,12 +189,4 @@ internal sealed partial class PipePool : IDisposable
     private static long Pack(Pipe pipe) => ((long)pipe.Read << 32) | (uint)pipe.Write;
 
     private static Pipe Unpack(long packed) => new((int)(packed >> 32), (int)packed);
-
-    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    private static unsafe partial int CreatePipe(int* fds, int flags);
-
-    // fcntl is variadic in C; F_SETPIPE_SZ takes one int, passed in the same register either way
-    // on x86-64 (F_GETPIPE_SZ ignores it).
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int Control(int fd, int command, int value);
 }

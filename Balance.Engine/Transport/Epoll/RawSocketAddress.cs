@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// Linux's <c>sockaddr_in</c> / <c>sockaddr_in6</c>, written and read on the caller's stack for the

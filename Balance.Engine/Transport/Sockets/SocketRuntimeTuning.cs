@@ -1,4 +1,4 @@
-namespace Balance.Proxy;
+namespace Balance.Transport.Sockets;
 
 /// <summary>
 /// Process-wide settings of the .NET socket layer that the engine's relay depends on for speed.

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Sockets;
 
 /// <summary>
 /// Sends the last bytes of a direction whose source has already ended, so that the FIN which the

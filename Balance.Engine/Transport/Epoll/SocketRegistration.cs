@@ -1,4 +1,4 @@
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// A socket's place in an <see cref="EpollLoop"/>: its readable and writable readiness. The slot and
@@ -7,8 +7,11 @@ namespace Balance.Proxy;
 /// </summary>
 internal sealed class SocketRegistration
 {
+    private readonly EpollLoop loop;
+
     public SocketRegistration(int slot, uint generation, EpollLoop loop)
     {
+        this.loop = loop;
         Slot = slot;
         Generation = generation;
         Readable = new Readiness(loop);
@@ -29,5 +32,12 @@ internal sealed class SocketRegistration
     {
         Readable.Abort();
         Writable.Abort();
+    }
+
+    /// <summary>Ends every wait and frees the slot: the socket is about to close.</summary>
+    public void Leave()
+    {
+        Abort();
+        loop.Unregister(this);
     }
 }

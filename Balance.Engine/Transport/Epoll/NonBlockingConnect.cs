@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// Starts a connect on a non-blocking descriptor with the system call itself, so the socket never
@@ -18,12 +19,6 @@ internal static unsafe class NonBlockingConnect
     {
         var address = stackalloc byte[RawSocketAddress.MaxLength];
         var length = RawSocketAddress.Write(endpoint, new Span<byte>(address, RawSocketAddress.MaxLength));
-        if (SocketNative.Connect(socket, address, length) == 0)
-        {
-            return SocketError.Success;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == LinuxErrors.InProgress ? SocketError.InProgress : LinuxErrors.ToSocketError(errno);
+        return Errors.Of(Libc.Connect(socket, address, length)).ToSocketError();
     }
 }

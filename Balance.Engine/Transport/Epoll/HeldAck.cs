@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// Holds back a back-end socket's ACKs so that they leave with data the engine sends anyway
@@ -40,24 +41,22 @@ internal sealed unsafe class HeldAck
     private static readonly Action<object?> HandshakeRound = static state => ((HeldAck)state!).RunHandshakeRound();
     private static readonly Action<object?> ReplyRound = static state => ((HeldAck)state!).RunReplyRound();
 
-    private readonly Session session;
-    private readonly SafeHandle socket;
+    private readonly DescriptorSocket socket;
     private readonly EpollLoop loop;
     private int handshake = Pending;
     private int reply = Pending;
     private long handshakeSince;
     private long replySince;
 
-    private HeldAck(Session session, SafeHandle socket, EpollLoop loop)
+    private HeldAck(DescriptorSocket socket, EpollLoop loop)
     {
-        this.session = session;
         this.socket = socket;
         this.loop = loop;
     }
 
     /// <summary>Puts <paramref name="socket"/>, not yet connecting, in delayed-ACK mode; null when the kernel refused it.</summary>
-    public static HeldAck? Hold(Session session, SafeHandle socket, EpollLoop loop) =>
-        SetQuickAck(socket, 0) ? new HeldAck(session, socket, loop) : null;
+    public static HeldAck? Hold(DescriptorSocket socket, EpollLoop loop) =>
+        SetQuickAck(socket, 0) ? new HeldAck(socket, loop) : null;
 
     /// <summary>The client's first read found nothing: the handshake ACK goes soon, unless its bytes come first.</summary>
     public void ClientHasSentNothing() => Start(ref handshake, ref handshakeSince, HandshakeRound);
@@ -82,7 +81,7 @@ internal sealed unsafe class HeldAck
     }
 
     private static bool SetQuickAck(SafeHandle socket, int value) =>
-        SocketNative.SetOption(socket, SocketNative.ProtocolTcp, SocketNative.OptionQuickAck, &value, sizeof(int)) == 0;
+        Libc.SetOption(socket, Libc.ProtocolTcp, Libc.TcpQuickAck, &value, sizeof(int)) >= 0;
 
     private void Start(ref int rounds, ref long since, Action<object?> round)
     {
@@ -98,7 +97,7 @@ internal sealed unsafe class HeldAck
 
     private void RunHandshakeRound() => RunRound(ref handshake, handshakeSince, HandshakeRound, settled: false);
 
-    private void RunReplyRound() => RunRound(ref reply, replySince, ReplyRound, settled: session.BackendIo?.Readable.HasEnded == true);
+    private void RunReplyRound() => RunRound(ref reply, replySince, ReplyRound, settled: socket.Registration?.Readable.HasEnded == true);
 
     /// <summary>One look for events has passed: the ACK was settled meanwhile, waits another round, or goes now.</summary>
     private void RunRound(ref int rounds, long since, Action<object?> round, bool settled)

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// The engine's own epoll loop on Linux: one thread, edge-triggered, which wakes the relay
@@ -55,7 +56,6 @@ internal sealed unsafe class EpollLoop : IDisposable
         chunks = new SocketRegistration?[]?[chunkCount];
         generations = new uint[]?[chunkCount];
         thread = new Thread(Run) { IsBackground = true, Name = "balance epoll" };
-        thread.Start();
     }
 
     /// <summary>
@@ -65,31 +65,33 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// </summary>
     public static EpollLoop? TryCreate(int capacity, Action<Exception> onError)
     {
-        if (!EpollNative.IsSupported)
+        if (!Libc.IsLinuxX64)
         {
             return null;
         }
 
-        var epoll = EpollNative.Create(EpollNative.CloseOnExec);
+        var epoll = Libc.EpollCreate(Libc.CloseOnExec);
         if (epoll < 0)
         {
             return null;
         }
 
-        var wake = EpollNative.EventFd(0, EpollNative.CloseOnExec | EpollNative.EventFdNonBlocking);
-        var ev = new EpollNative.Event { Events = EpollNative.In, Data = WakeKey };
-        if (wake < 0 || EpollNative.Control(epoll, EpollNative.CtlAdd, wake, &ev) != 0)
+        var wake = Libc.EventFd(0, Libc.CloseOnExec | Libc.EventFdNonBlocking);
+        var ev = new Libc.EpollEvent { Events = Libc.EpollIn, Data = WakeKey };
+        if (wake < 0 || Libc.EpollControl(epoll, Libc.EpollCtlAdd, wake, &ev) < 0)
         {
             if (wake >= 0)
             {
-                EpollNative.Close(wake);
+                Libc.Close(wake);
             }
 
-            EpollNative.Close(epoll);
+            Libc.Close(epoll);
             return null;
         }
 
-        return new EpollLoop(epoll, wake, Math.Max(capacity, ChunkSize), onError);
+        var loop = new EpollLoop(epoll, wake, Math.Max(capacity, ChunkSize), onError);
+        loop.thread.Start();
+        return loop;
     }
 
     /// <summary>Adds a socket (edge-triggered, read and write); the caller unregisters it before it closes it.</summary>
@@ -123,17 +125,17 @@ internal sealed unsafe class EpollLoop : IDisposable
             var registration = new SocketRegistration(slot, ++generations[slot >> ChunkBits]![slot & (ChunkSize - 1)], this);
             ref var entry = ref chunks[slot >> ChunkBits]![slot & (ChunkSize - 1)];
             Volatile.Write(ref entry, registration);
-            var ev = new EpollNative.Event
+            var ev = new Libc.EpollEvent
             {
-                Events = EpollNative.In | EpollNative.Priority | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
+                Events = Libc.EpollIn | Libc.EpollPriority | Libc.EpollOut | Libc.EpollRdHup | Libc.EpollEdgeTriggered,
                 Data = registration.Key,
             };
-            if (EpollNative.Control(epoll, EpollNative.CtlAdd, socket, &ev) != 0)
+            var added = Libc.EpollControl(epoll, Libc.EpollCtlAdd, socket, &ev);
+            if (added < 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
                 Volatile.Write(ref entry, null);
                 freeSlots.Push(slot);
-                throw new SocketException((int)LinuxErrors.ToSocketError(errno));
+                throw Errors.SocketException(added);
             }
 
             return registration;
@@ -238,8 +240,8 @@ internal sealed unsafe class EpollLoop : IDisposable
                 spin.SpinOnce();
             }
 
-            EpollNative.Close(wake);
-            EpollNative.Close(epoll);
+            Libc.Close(wake);
+            Libc.Close(epoll);
         }
     }
 
@@ -253,7 +255,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             if (Volatile.Read(ref descriptorsClosed) == 0)
             {
                 ulong one = 1;
-                EpollNative.Write(wake, &one, sizeof(ulong));
+                Libc.Write(wake, &one, sizeof(ulong));
             }
         }
         finally
@@ -318,7 +320,7 @@ internal sealed unsafe class EpollLoop : IDisposable
 
     private void RunLoop()
     {
-        var events = stackalloc EpollNative.Event[MaxEvents];
+        var events = stackalloc Libc.EpollEvent[MaxEvents];
         long nextTick = 0;
         var waitedForTick = false;
         while (!stopping)
@@ -360,12 +362,11 @@ internal sealed unsafe class EpollLoop : IDisposable
                 timeout = 0;
             }
 
-            var n = EpollNative.Wait(epoll, events, MaxEvents, timeout);
+            var n = Libc.EpollWait(epoll, events, MaxEvents, timeout);
             waitedForTick = n == 0 && timeout > 0;
             if (n < 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == EpollNative.Interrupted)
+                if (Errors.Of(n) == Errno.EINTR)
                 {
                     continue;
                 }
@@ -373,7 +374,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 // Nothing waits on this loop from here on, nor runs its ticks: say so.
                 if (!stopping)
                 {
-                    onError(new SocketException((int)LinuxErrors.ToSocketError(errno)));
+                    onError(Errors.SocketException(n));
                 }
 
                 return;
@@ -386,7 +387,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 {
                     // The eventfd is level-triggered: read it back to zero, or every wait ends at once.
                     ulong count;
-                    EpollNative.Read(wake, &count, sizeof(ulong));
+                    Libc.Read(wake, &count, sizeof(ulong));
                     continue;
                 }
 
@@ -401,14 +402,14 @@ internal sealed unsafe class EpollLoop : IDisposable
                 var what = events[i].Events;
                 try
                 {
-                    var end = (what & (EpollNative.RdHup | EpollNative.Hup | EpollNative.Err)) != 0;
-                    var urgent = (what & EpollNative.Priority) != 0;
-                    if (end || urgent || (what & EpollNative.In) != 0)
+                    var end = (what & (Libc.EpollRdHup | Libc.EpollHup | Libc.EpollErr)) != 0;
+                    var urgent = (what & Libc.EpollPriority) != 0;
+                    if (end || urgent || (what & Libc.EpollIn) != 0)
                     {
                         registration.Readable.Signal(end, urgent);
                     }
 
-                    if ((what & (EpollNative.Out | EpollNative.Hup | EpollNative.Err)) != 0)
+                    if ((what & (Libc.EpollOut | Libc.EpollHup | Libc.EpollErr)) != 0)
                     {
                         registration.Writable.Signal(false);
                     }

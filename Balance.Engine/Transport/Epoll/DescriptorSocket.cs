@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport.Epoll;
 
 /// <summary>
 /// A session side on the engine's epoll loop: a bare TCP descriptor, non-blocking from its
@@ -11,10 +12,13 @@ namespace Balance.Proxy;
 /// <c>fcntl</c> on the accepted socket, one on the back-end socket and a <c>poll</c> before each
 /// accept, and wrapping a descriptor in one costs seven calls more. Being its own
 /// <see cref="SafeHandle"/>, it is one object per side, and a close on another thread waits until
-/// a call in flight on it returns.
+/// a call in flight on it returns. It carries its place in the loop (<see cref="Registration"/>)
+/// and, for a back-end, its held ACKs, so a session needs nothing of the loop itself.
 /// </summary>
 internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
 {
+    private SocketRegistration? registration;
+
     private DescriptorSocket(int descriptor)
         : base(-1, ownsHandle: true)
     {
@@ -23,27 +27,35 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
 
     public override bool IsInvalid => handle < 0;
 
-    public SafeHandle Handle => this;
+    /// <summary>Its readiness in the epoll loop; null until it joins the loop.</summary>
+    public SocketRegistration? Registration => Volatile.Read(ref registration);
 
-    public Socket? Runtime => null;
+    /// <summary>A back-end's held ACKs (<see cref="Epoll.HeldAck"/>); null when it holds none.</summary>
+    public HeldAck? HeldAck { get; set; }
+
+    /// <summary>
+    /// Publishes its place in the loop. The caller checks afterwards whether the session still
+    /// wants it: an abort that ran before this saw no registration to end.
+    /// </summary>
+    public void Attach(SocketRegistration joined) => Interlocked.Exchange(ref registration, joined);
 
     /// <summary>A new non-blocking TCP socket with TCP_NODELAY and SO_KEEPALIVE (the original's options).</summary>
     public static DescriptorSocket Open(AddressFamily family)
     {
-        var descriptor = SocketNative.Socket(
-            family == AddressFamily.InterNetworkV6 ? SocketNative.FamilyInet6 : SocketNative.FamilyInet,
-            SocketNative.Stream | SocketNative.NonBlocking | SocketNative.CloseOnExec,
-            SocketNative.ProtocolTcp);
+        var descriptor = Libc.Socket(
+            family == AddressFamily.InterNetworkV6 ? Libc.FamilyInet6 : Libc.FamilyInet,
+            Libc.SockStream | Libc.SockNonBlocking | Libc.CloseOnExec,
+            Libc.ProtocolTcp);
         if (descriptor < 0)
         {
-            throw LastError();
+            throw Errors.SocketException(descriptor);
         }
 
         var socket = new DescriptorSocket(descriptor);
         try
         {
-            socket.Enable(SocketNative.ProtocolTcp, SocketNative.OptionNoDelay);
-            socket.Enable(SocketNative.LevelSocket, SocketNative.OptionKeepAlive);
+            socket.Enable(Libc.ProtocolTcp, Libc.TcpNoDelay);
+            socket.Enable(Libc.SolSocket, Libc.SoKeepAlive);
             return socket;
         }
         catch
@@ -62,12 +74,11 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
     {
         var address = stackalloc byte[RawSocketAddress.MaxLength];
         var length = RawSocketAddress.MaxLength;
-        var descriptor = SocketNative.Accept(listener, address, &length, SocketNative.NonBlocking | SocketNative.CloseOnExec);
+        var descriptor = Libc.Accept(listener, address, &length, Libc.SockNonBlocking | Libc.CloseOnExec);
         if (descriptor < 0)
         {
             remote = null;
-            var errno = Marshal.GetLastPInvokeError();
-            return errno == LinuxErrors.WouldBlock ? null : throw new SocketException((int)LinuxErrors.ToSocketError(errno));
+            return Errors.Of(descriptor) == Errno.EAGAIN ? null : throw Errors.SocketException(descriptor);
         }
 
         var socket = new DescriptorSocket(descriptor);
@@ -85,17 +96,17 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
     {
         var address = stackalloc byte[RawSocketAddress.MaxLength];
         var length = RawSocketAddress.Write(local, new Span<byte>(address, RawSocketAddress.MaxLength));
-        if (SocketNative.Bind(this, address, length) != 0)
+        if (Libc.Bind(this, address, length) is var bound and < 0)
         {
-            throw LastError();
+            throw Errors.SocketException(bound);
         }
     }
 
     public void ShutdownSend()
     {
-        if (SocketNative.Shutdown(this, SocketNative.ShutdownWrite) != 0)
+        if (Libc.Shutdown(this, Libc.ShutWrite) is var shut and < 0)
         {
-            throw LastError();
+            throw Errors.SocketException(shut);
         }
     }
 
@@ -104,12 +115,15 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
         try
         {
             // A failure means not connected (yet, or any more): nothing to shut down.
-            _ = SocketNative.Shutdown(this, SocketNative.ShutdownBoth);
+            _ = Libc.Shutdown(this, Libc.ShutBoth);
         }
         catch (ObjectDisposedException)
         {
         }
 
+        // A socket that only the loop waits on leaves its set when it closes, without an
+        // event: the waits end here instead.
+        Registration?.Abort();
         Dispose();
     }
 
@@ -117,24 +131,29 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
     public static SocketError PendingError(SafeHandle socket)
     {
         int value = 0, length = sizeof(int);
-        if (SocketNative.GetOption(socket, SocketNative.LevelSocket, SocketNative.OptionError, &value, &length) != 0)
-        {
-            return LinuxErrors.ToSocketError(Marshal.GetLastPInvokeError());
-        }
-
-        return value == 0 ? SocketError.Success : LinuxErrors.ToSocketError(value);
+        var got = Libc.GetOption(socket, Libc.SolSocket, Libc.SoError, &value, &length);
+        return got < 0 ? Errors.Of(got).ToSocketError() : ((Errno)value).ToSocketError();
     }
 
-    protected override bool ReleaseHandle() => EpollNative.Close((int)handle) == 0;
+    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+
+    /// <summary>Ends its waits and frees its loop slot before the close, so no later event can reach it.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref registration, null) is { } joined)
+        {
+            joined.Leave();
+        }
+
+        base.Dispose(disposing);
+    }
 
     private void Enable(int level, int name)
     {
         var one = 1;
-        if (SocketNative.SetOption(this, level, name, &one, sizeof(int)) != 0)
+        if (Libc.SetOption(this, level, name, &one, sizeof(int)) is var set and < 0)
         {
-            throw LastError();
+            throw Errors.SocketException(set);
         }
     }
-
-    private static SocketException LastError() => new((int)LinuxErrors.ToSocketError(Marshal.GetLastPInvokeError()));
 }

@@ -1,21 +1,18 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Balance.Interop;
 
-namespace Balance.Proxy;
+namespace Balance.Transport;
 
 /// <summary>
 /// The epoll loop's reads and sends: single <c>recv</c>/<c>send</c> calls with MSG_DONTWAIT, which
 /// never block whatever mode the descriptor is in (the loop's own descriptors are non-blocking
 /// anyway; tests and benchmarks also pass runtime sockets). Linux only, like the loop.
 /// </summary>
-internal static partial class NonBlockingIo
+internal static class NonBlockingIo
 {
     /// <summary>The result of <see cref="Receive"/> when nothing is there to read.</summary>
-    public const int WouldBlock = SocketOperation.WouldBlock;
-
-    private const int MsgDontWait = 0x40;
-    private const int MsgNoSignal = 0x4000;
-    private const int MsgMore = 0x8000;
+    public const int WouldBlock = -(int)SocketError.WouldBlock;
 
     /// <summary>One read: the bytes read (0 at the peer's FIN), <see cref="WouldBlock"/>, or the negated <see cref="SocketError"/>.</summary>
     public static unsafe int Receive(SafeHandle socket, Span<byte> buffer)
@@ -23,10 +20,10 @@ internal static partial class NonBlockingIo
         nint n;
         fixed (byte* bytes = buffer)
         {
-            n = Recv(socket, bytes, (nuint)buffer.Length, MsgDontWait);
+            n = Libc.Receive(socket, bytes, (nuint)buffer.Length, Libc.MsgDontWait);
         }
 
-        return n >= 0 ? (int)n : Failure(WouldBlock);
+        return n >= 0 ? (int)n : Failure(n, WouldBlock);
     }
 
     /// <summary>
@@ -39,21 +36,15 @@ internal static partial class NonBlockingIo
         nint n;
         fixed (byte* bytes = data)
         {
-            n = SendCall(socket, bytes, (nuint)data.Length, MsgDontWait | MsgNoSignal | (more ? MsgMore : 0));
+            n = Libc.Send(socket, bytes, (nuint)data.Length, Libc.MsgDontWait | Libc.MsgNoSignal | (more ? Libc.MsgMore : 0));
         }
 
-        return n >= 0 ? (int)n : Failure(0);
+        return n >= 0 ? (int)n : Failure(n, 0);
     }
 
-    private static int Failure(int wouldBlock)
+    private static int Failure(nint result, int wouldBlock)
     {
-        var errno = Marshal.GetLastPInvokeError();
-        return errno == LinuxErrors.WouldBlock ? wouldBlock : -(int)LinuxErrors.ToSocketError(errno);
+        var errno = Errors.Of(result);
+        return errno == Errno.EAGAIN ? wouldBlock : -(int)errno.ToSocketError();
     }
-
-    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
-    private static unsafe partial nint Recv(SafeHandle socket, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static unsafe partial nint SendCall(SafeHandle socket, byte* buffer, nuint length, int flags);
 }

@@ -1,0 +1,200 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Balance.Configuration;
+using Balance.Control;
+using Balance.Policies;
+using Balance.Proxy;
+using Balance.Tests.Infrastructure;
+using Balance.Transport;
+using Balance.Transport.Epoll;
+using Xunit;
+
+namespace Balance.Tests.Transport;
+
+/// <summary>
+/// What every transport promises the engine, driven through <see cref="ITransport"/> alone with
+/// real loopback sockets: accept, connect (errors as values), relay both ways with counting,
+/// half-close, abort, finish, and ticks. The same tests run on each transport.
+/// </summary>
+public abstract class TransportContractTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    private readonly TestSegment segment = TestSegment.Create("127.0.0.1:1");
+    private readonly EngineContext context;
+    private readonly List<IDisposable> owned = [];
+
+    protected TransportContractTests()
+    {
+        var config = new BalanceConfiguration { Port = 9, Groups = GroupSpec.ParseList(["127.0.0.1:1"], 9), RuntimeSockets = RuntimeSockets }.WithLimitsSized();
+        context = new EngineContext(segment.Segment, config, OutboundBinding.None, new EngineOutput());
+        context.Start();
+    }
+
+    /// <summary>True for the sockets transport; false asks for the epoll transport where it runs.</summary>
+    protected abstract bool RuntimeSockets { get; }
+
+    private ITransport Transport => context.Transport;
+
+    [Fact]
+    public void The_transport_is_the_one_asked_for()
+    {
+        Assert.Equal(RuntimeSockets || !EpollTransport.IsSupported ? "sockets" : "epoll", Transport.Name);
+    }
+
+    [Fact]
+    public async Task A_refused_connect_is_a_value_not_an_exception()
+    {
+        var closedPort = FreePort.Next();
+        var (session, _) = await AcceptSessionAsync();
+        var socket = Transport.OpenBackend(AddressFamily.InterNetwork);
+        var token = session.BeginAttempt(socket, long.MaxValue);
+        var error = await Transport.ConnectAsync(session, socket, new IPEndPoint(IPAddress.Loopback, closedPort), token).AsTask().WaitAsync(Bound);
+        Assert.True(session.TryEndAttempt(token, connected: false));
+        Assert.Equal(SocketError.ConnectionRefused, error);
+        socket.Dispose();
+        session.Finish();
+    }
+
+    [Fact]
+    public async Task Bytes_flow_both_ways_and_each_direction_is_counted()
+    {
+        var (client, backend) = await RelayedPairAsync();
+        await client.SendAllAsync("hello");
+        Assert.Equal("hello", Encoding.ASCII.GetString(await backend.ReadExactlyAsync(5)));
+        await backend.SendAllAsync("world!");
+        Assert.Equal("world!", Encoding.ASCII.GetString(await client.ReadExactlyAsync(6)));
+
+        await Eventually.TrueAsync(() => segment.Segment.SumStripes(0, 0).BytesReceived == 6, "the reply was counted");
+        Assert.Equal(5, segment.Segment.SumStripes(0, 0).BytesSent);
+    }
+
+    [Fact]
+    public async Task An_end_of_stream_is_a_half_close_and_the_session_finishes_once_both_ends_are_in()
+    {
+        var (client, backend) = await RelayedPairAsync();
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Empty(await backend.ReadToEndAsync());
+
+        // The other direction keeps flowing after the client's end.
+        await backend.SendAllAsync("late");
+        Assert.Equal("late", Encoding.ASCII.GetString(await client.ReadExactlyAsync(4)));
+        backend.Shutdown(SocketShutdown.Send);
+        Assert.Empty(await client.ReadToEndAsync());
+
+        await Eventually.TrueAsync(() => context.Sessions.Count == 0, "the session finished");
+        Assert.Equal(0, Volatile.Read(ref segment.Segment.Record(0, 0).Connections));
+    }
+
+    [Fact]
+    public async Task An_abort_ends_both_sides_with_a_fin_and_finishes_the_session()
+    {
+        var (client, backend, session) = await RelayedSessionAsync();
+        session.Abort();
+        Assert.Empty(await client.ReadToEndAsync());
+        Assert.Empty(await backend.ReadToEndAsync());
+        await Eventually.TrueAsync(() => context.Sessions.Count == 0, "the session finished");
+        Assert.Equal(0, Volatile.Read(ref segment.Segment.Record(0, 0).Connections));
+    }
+
+    [Fact]
+    public async Task A_peer_that_resets_ends_the_session_without_an_exception_escaping()
+    {
+        var (client, backend) = await RelayedPairAsync();
+        backend.LingerState = new LingerOption(true, 0);
+        backend.Dispose();
+        await Eventually.TrueAsync(() => context.Sessions.Count == 0, "the session finished after the reset");
+        Assert.Empty(await client.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task Ticks_run_until_stopped()
+    {
+        var ticks = 0;
+        var schedule = Transport.Schedule(() => Interlocked.Increment(ref ticks), TimeSpan.FromMilliseconds(10));
+        await Eventually.TrueAsync(() => Volatile.Read(ref ticks) >= 3, "three ticks ran");
+        Assert.True(schedule.Stop());
+        var after = Volatile.Read(ref ticks);
+        await Task.Delay(100);
+        Assert.InRange(Volatile.Read(ref ticks), after, after + 1); // a tick under way may finish
+    }
+
+    public void Dispose()
+    {
+        var rest = new List<Session>();
+        context.Sessions.Collect(rest, static (_, _) => true, 0);
+        foreach (var s in rest)
+        {
+            s.Abort();
+        }
+
+        foreach (var o in owned)
+        {
+            o.Dispose();
+        }
+
+        context.Stop();
+        segment.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private async Task<(Socket Client, Socket Backend)> RelayedPairAsync()
+    {
+        var (client, backend, _) = await RelayedSessionAsync();
+        return (client, backend);
+    }
+
+    /// <summary>A client accepted through the transport, a back-end connected through it, and the session relaying between them.</summary>
+    private async Task<(Socket Client, Socket Backend, Session Session)> RelayedSessionAsync()
+    {
+        var (session, client) = await AcceptSessionAsync();
+        var backendListener = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        backendListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        backendListener.Listen(1);
+        var socket = Transport.OpenBackend(AddressFamily.InterNetwork);
+        var token = session.BeginAttempt(socket, long.MaxValue);
+        var connecting = Transport.ConnectAsync(session, socket, (IPEndPoint)backendListener.LocalEndPoint!, token).AsTask();
+        var backend = Own(await backendListener.AcceptAsync().WaitAsync(Bound));
+        Assert.Equal(SocketError.Success, await connecting.WaitAsync(Bound));
+        Assert.True(session.TryEndAttempt(token, connected: true));
+        Transport.Relay(session);
+        return (client, backend, session);
+    }
+
+    /// <summary>A client accepted through the transport, as a session holding a reserved slot of channel 0.</summary>
+    private async Task<(Session Session, Socket Client)> AcceptSessionAsync()
+    {
+        var listener = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var acceptor = Own(Transport.Accept(listener));
+        var client = Own(await LoopbackClient.ConnectAsync((IPEndPoint)listener.LocalEndPoint!));
+        var (inner, remote) = await acceptor.AcceptAsync().AsTask().WaitAsync(Bound);
+        Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, remote.Port);
+
+        Assert.True(ChannelSelector.TryReserve(ref segment.Segment.Record(0, 0)));
+        var session = new Session(context, inner, remote, 0);
+        session.Assign(new ChannelChoice(0, 0));
+        Assert.True(context.Sessions.TryAdd(session));
+        return (session, client);
+    }
+
+    private T Own<T>(T disposable)
+        where T : IDisposable
+    {
+        owned.Add(disposable);
+        return disposable;
+    }
+}
+
+/// <summary>The contract on the epoll transport (the sockets transport where epoll does not run).</summary>
+public sealed class EpollTransportContractTests : TransportContractTests
+{
+    protected override bool RuntimeSockets => false;
+}
+
+/// <summary>The contract on the runtime's sockets.</summary>
+public sealed class SocketsTransportContractTests : TransportContractTests
+{
+    protected override bool RuntimeSockets => true;
+}
