@@ -70,7 +70,7 @@ public sealed unsafe class ControlSegment : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(stripes, SegmentLayout.MaxStripes);
         var limits = new SegmentLimits(configuration.MaxGroups, configuration.MaxChannelsPerGroup, eventCapacity, stripes);
         var size = SegmentLayout.TotalSize(limits.MaxGroups, limits.MaxChannels, eventCapacity, stripes);
-        File.Delete(name.Path);
+        RemoveLeftover(name.Path);
 
         // CreateNew never reuses or follows whatever appeared under the name since the delete.
         var stream = OwnedFile.Open(name.Path, OwnedFileMode.CreateNew, lockExclusive: false)!;
@@ -117,6 +117,22 @@ public sealed unsafe class ControlSegment : IDisposable
         // The magic goes last: a reader that sees it also sees a complete header.
         Volatile.Write(ref h.Magic, SegmentLayout.Magic);
         return segment;
+    }
+
+    /// <summary>
+    /// Removes the segment a dead engine left. A file this user may not remove belongs to someone
+    /// else (in a sticky directory only its owner or root may delete it): refused, with the cure.
+    /// </summary>
+    private static void RemoveLeftover(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ForeignFileException($"{path} is in the way and this user may not remove it (another user created it?); {OwnedFile.Cure(path)}", e);
+        }
     }
 
     /// <summary>Opens an existing segment for a control client, validating it completely first.</summary>

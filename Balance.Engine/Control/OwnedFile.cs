@@ -40,8 +40,6 @@ internal static partial class OwnedFile
     private const int StatxModeOffset = 28;
     private const int FileTypeMask = 0xF000;
     private const int RegularFile = 0x8000;
-    private const int LockExclusive = 2;
-    private const int LockNonBlocking = 4;
     private const int OwnerReadWrite = 0x180; // 0600
 
     /// <summary>True where the checked open is available (Linux on the architectures whose O_NOFOLLOW is known).</summary>
@@ -56,12 +54,13 @@ internal static partial class OwnedFile
 
     /// <summary>
     /// Opens <paramref name="path"/> read-write. With <paramref name="lockExclusive"/> it also takes
-    /// a non-blocking exclusive flock and returns null when someone else holds it. Throws
+    /// a non-blocking exclusive lock on byte <paramref name="lockByte"/> (an open-file-description
+    /// lock: see <see cref="Interop.ReliabilityNative"/>) and returns null when someone else holds it. Throws
     /// <see cref="FileNotFoundException"/> (missing), <see cref="UnauthorizedAccessException"/>
     /// (no permission, or <see cref="ForeignFileException"/>: a link, not a regular file, another owner)
     /// or <see cref="IOException"/>.
     /// </summary>
-    public static FileStream? Open(string path, OwnedFileMode mode, bool lockExclusive)
+    public static FileStream? Open(string path, OwnedFileMode mode, bool lockExclusive, long lockByte = 0)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!IsChecked)
@@ -85,11 +84,11 @@ internal static partial class OwnedFile
         try
         {
             Verify(handle, path);
-            if (lockExclusive && Native.Flock(fd, LockExclusive | LockNonBlocking) != 0)
+            var errno = lockExclusive ? Interop.ReliabilityNative.TryLockByte(fd, lockByte) : 0;
+            if (errno != 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
                 handle.Dispose();
-                return errno == 11 ? null : throw new IOException($"cannot lock {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                return errno is 11 or 13 ? null : throw new IOException($"cannot lock {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
             }
 
             return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
@@ -113,7 +112,7 @@ internal static partial class OwnedFile
         var fileMode = *(ushort*)(buffer + StatxModeOffset);
         if ((fileMode & FileTypeMask) != RegularFile)
         {
-            throw new ForeignFileException($"{path} is not a regular file; remove it (someone else may have planted it)");
+            throw new ForeignFileException($"{path} is not a regular file (someone else may have planted it); {Cure(path)}");
         }
 
         var me = Native.GetEffectiveUserId();
@@ -121,18 +120,45 @@ internal static partial class OwnedFile
         {
             throw new ForeignFileException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{path} belongs to user id {uid}, not to this user (id {me}); it is not this user's instance, or someone else planted the file: run as its owner or remove it"));
+                $"{path} belongs to user id {uid}, not to this user (id {me}): it is that user's instance (run as that user), or a file planted under a name this instance needs; {Cure(path)}"));
         }
     }
 
     private static Exception OpenError(string path, int errno) => errno switch
     {
         2 => new FileNotFoundException($"{path} does not exist", path),
-        1 or 13 or 40 when IsLink(path) => new ForeignFileException($"{path} is a symbolic link; Balance never follows links in the segment directory: remove it (someone else may have planted it)"),
+        1 or 13 or 40 when IsLink(path) => new ForeignFileException($"{path} is a symbolic link (someone else may have planted it); Balance never follows links in the segment directory: {Cure(path)}"),
         1 or 13 => new UnauthorizedAccessException($"access to {path} is denied"),
         17 => new IOException($"{path} already exists"),
         _ => new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
     };
+
+    /// <summary>
+    /// What to do about a file that is in the way. In a sticky directory (/dev/shm) only the file's
+    /// owner or root can remove it, so an ordinary user is pointed at root or at a directory of
+    /// their own instead.
+    /// </summary>
+    internal static string Cure(string path)
+    {
+        var directory = System.IO.Path.GetDirectoryName(path) ?? ".";
+        const string elsewhere = "or set BALANCE_SEGMENT_DIR to a directory only you can write (mode 0700) and use it for this instance";
+        return OperatingSystem.IsLinux() && IsChecked && Native.GetEffectiveUserId() != 0 && IsSticky(directory)
+            ? $"only its owner or root can remove it from {directory} (a sticky directory): ask root to delete {path}, {elsewhere}"
+            : $"delete {path} if no instance of its owner uses it, {elsewhere}";
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static bool IsSticky(string directory)
+    {
+        try
+        {
+            return (File.GetUnixFileMode(directory) & UnixFileMode.StickyBit) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
 
     /// <summary>Only to word the error: the refusal itself came from the kernel (O_NOFOLLOW or sticky-directory rules).</summary>
     private static bool IsLink(string path)
@@ -181,9 +207,6 @@ internal static partial class OwnedFile
 
         [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int Open(string path, int flags, int mode);
-
-        [LibraryImport(Library, EntryPoint = "flock", SetLastError = true)]
-        internal static partial int Flock(int fd, int operation);
 
         [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static unsafe partial int Statx(int dirFd, string path, int flags, int mask, byte* buffer);

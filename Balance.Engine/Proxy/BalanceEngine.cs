@@ -25,6 +25,8 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly FileLock ownerLock;
     private readonly IdleSweeper sweeper;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TornAddressWatch tornAddresses;
+    private readonly Action<int, int, string> reportTorn;
     private readonly bool debugAccepts;
     private int stopping;
 
@@ -34,7 +36,9 @@ public sealed class BalanceEngine : IAsyncDisposable
         this.listener = listener;
         this.ownerLock = ownerLock;
         debugAccepts = context.Debug is not null;
-        sweeper = new IdleSweeper(context, CheckKillRequest);
+        reportTorn = ReportTornAddress;
+        tornAddresses = new TornAddressWatch(context.Segment);
+        sweeper = new IdleSweeper(context, OnTick);
     }
 
     /// <summary>
@@ -64,7 +68,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         try
         {
             ownerLock = AcquireOwnerLock(name);
-            segment = ControlSegment.Create(name, config, stripes: 1); // one stripe per worker; the engine has one
+            segment = CreateSegment(name, config);
             ConfigurationWriter.Write(segment, config, addresses);
             context = new EngineContext(segment, config, outbound, output);
             var engine = new BalanceEngine(context, listener, ownerLock);
@@ -155,6 +159,10 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             acquired = FileLock.TryAcquire(name.OwnerLockPath);
         }
+        catch (ForeignFileException e)
+        {
+            throw new ConfigurationException(e.Message, name.OwnerLockPath, ExitCodes.NoPermission);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigurationException(
@@ -184,6 +192,19 @@ public sealed class BalanceEngine : IAsyncDisposable
             $"another Balance instance ({pid}) already serves {endpoint}; stop it first (balance -c kill, or Stop-Balance)",
             endpoint,
             ExitCodes.OsError);
+    }
+
+    /// <summary>One stripe per worker; the engine has one. A file planted under the name is refused with its cure.</summary>
+    private static ControlSegment CreateSegment(SegmentName name, BalanceConfiguration config)
+    {
+        try
+        {
+            return ControlSegment.Create(name, config, stripes: 1);
+        }
+        catch (ForeignFileException e)
+        {
+            throw new ConfigurationException(e.Message, name.Path, ExitCodes.NoPermission);
+        }
     }
 
     private static void TryDelete(string path)
@@ -292,9 +313,22 @@ public sealed class BalanceEngine : IAsyncDisposable
         return ticksOver && context.Loop?.IsRunning != true;
     }
 
+    private void OnTick()
+    {
+        CheckKillRequest();
+        tornAddresses.Check(reportTorn);
+    }
+
+    private void ReportTornAddress(int group, int channel, string message)
+    {
+        context.Publish(EngineEventKind.Error, group, channel, message);
+        context.Notices?.WriteLine(message);
+    }
+
     private void CheckKillRequest()
     {
-        if (Volatile.Read(ref context.Segment.Header.KillRequested) != 0)
+        // Taking the request (1 -> 2) races with a client withdrawing it (1 -> 0): one wins.
+        if (Interlocked.CompareExchange(ref context.Segment.Header.KillRequested, KillRequest.Taken, KillRequest.Asked) != KillRequest.None)
         {
             BeginStop(context.Configuration.GracePeriod, null);
         }
