@@ -87,8 +87,9 @@ public static unsafe class ChannelAddress
     }
 
     /// <summary>The cure for a torn address, worded once for every reader.</summary>
+    /// <remarks>Short enough for an event record's text.</remarks>
     public static string TornMessage(int group, int channel) =>
-        $"the address of group {group} channel {channel} is half-written (a control client died while assigning it?); new sessions skip it: disable it and assign it again";
+        $"address of group {group} channel {channel} half-written; skipped: disable it and assign it again";
 
     private static bool TryRead(ControlSegment segment, int group, int channel, out IPEndPoint endpoint, out int version)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 using Balance.Configuration;
@@ -131,7 +132,8 @@ public sealed unsafe class ControlSegment : IDisposable
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new ForeignFileException($"{path} is in the way and this user may not remove it (another user created it?); {OwnedFile.Cure(path)}", e);
+            var owner = OwnedFile.OwnerOf(path) is { } uid ? string.Create(CultureInfo.InvariantCulture, $"it belongs to user id {uid}") : "another user created it?";
+            throw new ForeignFileException($"{path} is in the way and this user may not remove it ({owner}); {OwnedFile.Cure(path)}", e);
         }
     }
 

@@ -32,6 +32,8 @@ internal static partial class OwnedFile
     private const int Exclusive = 0x80;
     private const int CloseOnExec = 0x80000;
     private const int AtEmptyPath = 0x1000;
+    private const int CurrentDirectory = -100;
+    private const int NoFollowLink = 0x100;
     private const int StatxType = 0x1;
     private const int StatxMode = 0x2;
     private const int StatxUid = 0x8;
@@ -118,9 +120,7 @@ internal static partial class OwnedFile
         var me = Native.GetEffectiveUserId();
         if (uid != me)
         {
-            throw new ForeignFileException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{path} belongs to user id {uid}, not to this user (id {me}): it is that user's instance (run as that user), or a file planted under a name this instance needs; {Cure(path)}"));
+            throw new ForeignFileException(ForeignMessage(path, uid, me));
         }
     }
 
@@ -128,10 +128,27 @@ internal static partial class OwnedFile
     {
         2 => new FileNotFoundException($"{path} does not exist", path),
         1 or 13 or 40 when IsLink(path) => new ForeignFileException($"{path} is a symbolic link (someone else may have planted it); Balance never follows links in the segment directory: {Cure(path)}"),
+        1 or 13 when OwnerOf(path) is { } uid && uid != Native.GetEffectiveUserId() => new ForeignFileException(ForeignMessage(path, uid, Native.GetEffectiveUserId())),
         1 or 13 => new UnauthorizedAccessException($"access to {path} is denied"),
         17 => new IOException($"{path} already exists"),
         _ => new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
     };
+
+    /// <summary>The owner of whatever is at <paramref name="path"/> (not following a link); null when it cannot be read.</summary>
+    internal static unsafe uint? OwnerOf(string path)
+    {
+        if (!IsChecked)
+        {
+            return null;
+        }
+
+        var buffer = stackalloc byte[StatxSize];
+        return Native.Statx(CurrentDirectory, path, NoFollowLink, StatxUid, buffer) == 0 ? *(uint*)(buffer + StatxUidOffset) : null;
+    }
+
+    private static string ForeignMessage(string path, uint uid, uint me) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{path} belongs to user id {uid}, not to this user (id {me}): it is that user's instance (run as that user), or a file planted under a name this instance needs; {Cure(path)}");
 
     /// <summary>
     /// What to do about a file that is in the way. In a sticky directory (/dev/shm) only the file's
