@@ -102,6 +102,35 @@ internal static partial class OwnedFile
         }
     }
 
+    /// <summary>
+    /// Opens a descriptor of a live process through /proc (the sealed memory of an engine, see
+    /// <see cref="SegmentLocator"/>) read-write, and checks it like any segment file: this user's own
+    /// regular file. Not O_NOFOLLOW: /proc/PID/fd/N is resolved by the kernel to the open object itself,
+    /// and the kernel lets only that process's user (and root) open it.
+    /// </summary>
+    public static FileStream OpenProcessDescriptor(int pid, int descriptor)
+    {
+        var path = string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/fd/{descriptor}");
+        var fd = Native.Open(path, ReadWrite | CloseOnExec, 0);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno == 2 ? new FileNotFoundException($"{path} does not exist", path) : new UnauthorizedAccessException($"access to {path} is denied");
+        }
+
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            Verify(handle, path);
+            return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
     private static unsafe void Verify(SafeFileHandle handle, string path)
     {
         var buffer = stackalloc byte[StatxSize];

@@ -36,7 +36,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         this.listener = listener;
         this.ownerLock = ownerLock;
         debugAccepts = context.Debug is not null;
-        reportTorn = ReportTornAddress;
+        reportTorn = ReportFault;
         tornAddresses = new TornAddressWatch(context.Segment);
         sweeper = new IdleSweeper(context, OnTick);
     }
@@ -199,7 +199,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     {
         try
         {
-            return ControlSegment.Create(name, config, stripes: 1);
+            return ControlSegment.Create(name, config, stripes: 1, sealedMemory: true);
         }
         catch (ForeignFileException e)
         {
@@ -317,9 +317,26 @@ public sealed class BalanceEngine : IAsyncDisposable
     {
         CheckKillRequest();
         tornAddresses.Check(reportTorn);
+        CheckLocator();
     }
 
-    private void ReportTornAddress(int group, int channel, string message)
+    /// <summary>Someone truncated or overwrote the segment's name: the engine is unharmed (sealed memory), clients need the record back.</summary>
+    private void CheckLocator()
+    {
+        try
+        {
+            if (context.Segment.RepairLocator())
+            {
+                ReportFault(-1, -1, $"{context.Segment.Name.Path} was truncated or overwritten; restored");
+            }
+        }
+        catch (IOException e)
+        {
+            ReportFault(-1, -1, $"cannot restore {context.Segment.Name.Path}: {e.Message}");
+        }
+    }
+
+    private void ReportFault(int group, int channel, string message)
     {
         context.Publish(EngineEventKind.Error, group, channel, message);
         context.Notices?.WriteLine(message);
