@@ -25,8 +25,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly FileLock ownerLock;
     private readonly IdleSweeper sweeper;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TornAddressWatch tornAddresses;
-    private readonly Action<int, int, string> reportTorn;
+    private readonly SegmentWatch segmentWatch;
     private readonly bool debugAccepts;
     private int stopping;
 
@@ -36,8 +35,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         this.listener = listener;
         this.ownerLock = ownerLock;
         debugAccepts = context.Debug is not null;
-        reportTorn = ReportFault;
-        tornAddresses = new TornAddressWatch(context.Segment);
+        segmentWatch = new SegmentWatch(context.Segment, ReportFault);
         sweeper = new IdleSweeper(context, OnTick);
     }
 
@@ -316,24 +314,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private void OnTick()
     {
         CheckKillRequest();
-        tornAddresses.Check(reportTorn);
-        CheckLocator();
-    }
-
-    /// <summary>Someone truncated or overwrote the segment's name: the engine is unharmed (sealed memory), clients need the record back.</summary>
-    private void CheckLocator()
-    {
-        try
-        {
-            if (context.Segment.RepairLocator())
-            {
-                ReportFault(-1, -1, $"{context.Segment.Name.Path} was truncated or overwritten; restored");
-            }
-        }
-        catch (IOException e)
-        {
-            ReportFault(-1, -1, $"cannot restore {context.Segment.Name.Path}: {e.Message}");
-        }
+        segmentWatch.Check();
     }
 
     private void ReportFault(int group, int channel, string message)
