@@ -73,18 +73,12 @@ public static unsafe class ChannelAddress
 
     /// <summary>
     /// The engine's read: never waits. A writer holds the odd version for microseconds, so a few
-    /// spins cover a live one; after that the address counts as torn and this connection fails
-    /// over, instead of the engine's loop waiting on someone else's write.
+    /// spins cover a live one; after that the address counts as torn and this one connection is
+    /// refused, instead of the engine's loop waiting on someone else's write (selection already
+    /// skips a torn channel, so only an address torn between pick and read gets here).
     /// </summary>
     public static IPEndPoint ReadNow(ControlSegment segment, int group, int channel, out int version) =>
         TryRead(segment, group, channel, out var endpoint, out version) ? endpoint : throw Torn(group, channel);
-
-    /// <summary>True while the address of the channel is being written, or was left half-written by a writer that died.</summary>
-    public static bool IsTorn(ControlSegment segment, int group, int channel)
-    {
-        ArgumentNullException.ThrowIfNull(segment);
-        return (Volatile.Read(ref segment.Record(group, channel).AddressVersion) & 1) != 0;
-    }
 
     /// <summary>The cure for a torn address, worded once for every reader.</summary>
     /// <remarks>Short enough for an event record's text.</remarks>
