@@ -1,4 +1,7 @@
+using System.Globalization;
 using Balance.Control;
+using Balance.Tests.CommandLine;
+using Balance.Tests.Infrastructure;
 using Xunit;
 
 namespace Balance.Tests.Reliability;
@@ -52,6 +55,54 @@ public sealed class LivenessProbeTests : IDisposable
     }
 
     [Fact]
+    public async Task Restarts_after_SIGKILL_succeed_while_status_queries_run()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        await using var backend = TestBackend.Start("A");
+        using var segments = new SegmentDirectory();
+        var port = Loopback.FreePort();
+        var name = segments.NameFor("127.0.0.1", port);
+        using var stop = new CancellationTokenSource();
+        var queries = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            // What a `balance -c show` loop does to the instance: open (which checks liveness), read, close.
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var client = ControlClient.Open(name);
+                    client.GetInstance();
+                }
+                catch (ControlException)
+                {
+                    // Dead or starting: the query says so, and must not get in the start's way.
+                }
+            }
+        })).ToArray();
+
+        try
+        {
+            for (var start = 0; start < 10; start++)
+            {
+                using var engine = BalanceExecutable.Start(segments, ["-f", "-b", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture), backend.Channel]);
+                var up = await Loopback.EventuallyAsync(() => engine.Process.HasExited || OwnerPid(name) == engine.Process.Id, TimeSpan.FromSeconds(30));
+                Assert.True(up && !engine.Process.HasExited, $"start {start} after SIGKILL failed: {engine.Error}");
+                engine.Process.Kill(); // SIGKILL: the owner file and the segment's name stay behind
+                await engine.Process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(queries);
+        }
+    }
+
+    [Fact]
     public void A_probe_still_sees_a_live_owner_and_a_dead_one()
     {
         var path = Path.Combine(directory, "y.seg.owner");
@@ -71,5 +122,18 @@ public sealed class LivenessProbeTests : IDisposable
 
         Assert.False(FileLock.IsHeld(path));
         Assert.True(File.Exists(path));
+    }
+
+    private static int OwnerPid(SegmentName name)
+    {
+        try
+        {
+            using var client = ControlClient.Open(name);
+            return client.GetInstance().ProcessId;
+        }
+        catch (ControlException)
+        {
+            return 0;
+        }
     }
 }
