@@ -44,13 +44,16 @@ internal static partial class OwnedFile
     private const int RegularFile = 0x8000;
     private const int OwnerReadWrite = 0x180; // 0600
 
-    /// <summary>True where the checked open is available (Linux on the architectures whose O_NOFOLLOW is known).</summary>
+    /// <summary>
+    /// True where the checked open is available: Linux on the 64-bit architectures whose O_NOFOLLOW
+    /// and struct flock layout are known (the byte locks of <see cref="FileLock"/> need both).
+    /// </summary>
     public static bool IsChecked => OperatingSystem.IsLinux() && NoFollowFlag != 0;
 
     private static int NoFollowFlag => RuntimeInformation.ProcessArchitecture switch
     {
-        Architecture.X64 or Architecture.X86 => 0x20000,
-        Architecture.Arm64 or Architecture.Arm => 0x8000,
+        Architecture.X64 => 0x20000,
+        Architecture.Arm64 => 0x8000,
         _ => 0,
     };
 
