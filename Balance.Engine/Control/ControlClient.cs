@@ -378,9 +378,10 @@ public sealed class ControlClient : IDisposable
         {
             if (Environment.TickCount64 >= deadline)
             {
-                return Interlocked.CompareExchange(ref request, KillRequest.None, KillRequest.Asked) == KillRequest.Asked
-                    ? StopOutcome.Withdrawn
-                    : StopOutcome.Pending;
+                // None: another client that gave up withdrew it already.
+                return Interlocked.CompareExchange(ref request, KillRequest.None, KillRequest.Asked) == KillRequest.Taken
+                    ? StopOutcome.Pending
+                    : StopOutcome.Withdrawn;
             }
 
             Thread.Sleep(20);
