@@ -35,7 +35,22 @@ internal static class SegmentLocator
             throw new IOException($"cannot create the sealed memory for {name.Path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
         }
 
-        return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 0);
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            // /proc already limits who may reach it; 0600 (a memfd starts at 0777) says the same on the object.
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(handle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            return new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -33,6 +33,7 @@ public sealed class SegmentTruncationTests
 
         // The memory itself cannot shrink, not even for root.
         var memory = string.Create(CultureInfo.InvariantCulture, $"/proc/{engine.Pid}/fd/{descriptor}");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(memory));
         using (var direct = new FileStream(memory, FileMode.Open, FileAccess.ReadWrite))
         {
             Assert.Throws<UnauthorizedAccessException>(() => direct.SetLength(0)); // EPERM: sealed
