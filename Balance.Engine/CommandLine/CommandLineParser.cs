@@ -16,6 +16,9 @@ internal static class CommandLineParser
     public const int MaxConnectTimeoutSeconds = 86_400;
     public const int MaxIdleTimeoutSeconds = 24 * 86_400;
 
+    /// <summary>The longest host name DNS allows (RFC 1035: 253 characters written out).</summary>
+    public const int MaxHostNameLength = 253;
+
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
     private static readonly HashSet<string> LongOptionsWithValue = new(StringComparer.Ordinal) { WorkersOption };
@@ -72,6 +75,14 @@ internal static class CommandLineParser
                 CommandText = options.Command,
                 MappedFileRequested = options.MappedFile,
             };
+        }
+
+        if (operands.Length == 1)
+        {
+            throw new ConfigurationException(
+                $"no channel after port [{operands[0]}]: give at least one back-end host[:port[:maxc]] to forward to (balance [options] port channels...)",
+                operands[0],
+                ExitCodes.Usage);
         }
 
         var configuration = new BalanceConfiguration
@@ -196,10 +207,10 @@ internal static class CommandLineParser
             switch (option)
             {
                 case 'b':
-                    BindAddress = RequireText(option, value, "an address or host name to listen on");
+                    BindAddress = RequireHost(option, value, "an address or host name to listen on");
                     break;
                 case 'B':
-                    OutboundAddress = RequireText(option, value, "a local address for back-end connections");
+                    OutboundAddress = RequireHost(option, value, "a local address for back-end connections");
                     break;
                 case 'c':
                     Command = RequireText(option, value, "one or more shell commands, e.g. -c show");
@@ -237,6 +248,21 @@ internal static class CommandLineParser
                 default:
                     throw new InvalidOperationException($"option -{option} is in the option string but not handled");
             }
+        }
+
+        /// <summary>Checked here because the resolver refuses a long name with an exception, not an answer.</summary>
+        private static string RequireHost(char option, string? value, string what)
+        {
+            var host = RequireText(option, value, what);
+            if (host.Length > MaxHostNameLength)
+            {
+                throw new ConfigurationException(
+                    string.Create(CultureInfo.InvariantCulture, $"option -{option} value [{host[..20]}...] is {host.Length} characters long: give {what} of at most {MaxHostNameLength} characters"),
+                    "-" + option,
+                    ExitCodes.Usage);
+            }
+
+            return host;
         }
 
         private static string RequireText(char option, string? value, string what)

@@ -12,7 +12,9 @@ internal static class ShellBridge
 
     /// <summary>
     /// The <c>-c</c> text, split into commands run in one session (so <c>group N</c> carries over),
-    /// stopping at <c>quit</c> or <c>kill</c>. Returns the exit status.
+    /// stopping at <c>quit</c> or <c>kill</c>, and at the first command that replies with an error
+    /// (the rest would run against a state the script did not expect: <c>group 40; disable 0</c>
+    /// must not disable channel 0 of group 0). Returns the exit status: 65 for a failed command.
     /// </summary>
     public static int RunScript(ControlClient client, string script, TextWriter output)
     {
@@ -28,6 +30,11 @@ internal static class ShellBridge
                     return Configuration.ExitCodes.Ok;
                 case ShellOutcome.KillFailed:
                     return Configuration.ExitCodes.Unavailable;
+            }
+
+            if (session.LastCommandFailed)
+            {
+                return Configuration.ExitCodes.DataError;
             }
         }
 

@@ -359,26 +359,35 @@ public sealed class ControlClient : IDisposable
 
     /// <summary>
     /// Asks the engine to stop gracefully and waits until it has released the endpoint. Returns
-    /// false when it was still running at the deadline.
+    /// false when it was still running at the deadline; see <see cref="Stop"/> for why.
     /// </summary>
-    public bool Kill(TimeSpan wait)
-    {
-        Volatile.Write(ref segment.Header.KillRequested, 1);
-        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
-        while (true)
-        {
-            if (!FileLock.IsHeld(segment.Name.OwnerLockPath))
-            {
-                return true;
-            }
+    public bool Kill(TimeSpan wait) => Stop(wait) == StopOutcome.Stopped;
 
+    /// <summary>
+    /// Asks the engine to stop gracefully and waits up to <paramref name="wait"/> for it to release
+    /// the endpoint. A request the engine has not taken by then (a stopped or hung process) is
+    /// withdrawn, so it cannot stop later by surprise (<see cref="StopOutcome.Withdrawn"/>); one it
+    /// took is under way and cannot be withdrawn (<see cref="StopOutcome.Pending"/>).
+    /// </summary>
+    public StopOutcome Stop(TimeSpan wait)
+    {
+        ref var request = ref segment.Header.KillRequested;
+        Interlocked.CompareExchange(ref request, KillRequest.Asked, KillRequest.None);
+        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+        while (FileLock.IsHeld(segment.Name.OwnerLockPath))
+        {
             if (Environment.TickCount64 >= deadline)
             {
-                return false;
+                // None: another client that gave up withdrew it already.
+                return Interlocked.CompareExchange(ref request, KillRequest.None, KillRequest.Asked) == KillRequest.Taken
+                    ? StopOutcome.Pending
+                    : StopOutcome.Withdrawn;
             }
 
             Thread.Sleep(20);
         }
+
+        return StopOutcome.Stopped;
     }
 
     /// <summary>The grace period the engine was started with: how long a kill may take.</summary>
@@ -432,7 +441,36 @@ public sealed class ControlClient : IDisposable
         }
     }
 
-    private FileLock LockStructure() =>
-        FileLock.Acquire(segment.Name.ControlLockPath, LockTimeout)
-        ?? throw new ControlException(ControlError.Timeout, $"another control client held the lock of {ControlSegment.Endpoint(segment.Name)} for more than {LockTimeout.TotalSeconds} s; try again");
+    /// <summary>The control byte of the engine's owner file: the engine created that file, so nobody else can have taken the name.</summary>
+    private FileLock LockStructure()
+    {
+        FileLock? held;
+        try
+        {
+            held = FileLock.AcquireControl(segment.Name.OwnerLockPath, LockTimeout);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new ControlException(ControlError.NotRunning, $"no master process: the instance on {ControlSegment.Endpoint(segment.Name)} has stopped", e);
+        }
+        catch (ForeignFileException e)
+        {
+            throw new ControlException(ControlError.PermissionDenied, $"permission denied: {e.Message}", e);
+        }
+
+        return held ?? throw new ControlException(ControlError.Timeout, $"another control client held the lock of {ControlSegment.Endpoint(segment.Name)} for more than {LockTimeout.TotalSeconds} s; try again");
+    }
+}
+
+/// <summary>How a <see cref="ControlClient.Stop"/> ended.</summary>
+public enum StopOutcome
+{
+    /// <summary>The engine released the endpoint.</summary>
+    Stopped,
+
+    /// <summary>The engine never took the request in time; it was withdrawn and nothing stops later.</summary>
+    Withdrawn,
+
+    /// <summary>The engine took the request and is stopping, but had not finished at the deadline.</summary>
+    Pending,
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 using Balance.Configuration;
@@ -21,6 +22,8 @@ public sealed unsafe class ControlSegment : IDisposable
     private readonly long instanceStripesOffset;
     private readonly long channelStripesOffset;
     private readonly long eventsOffset;
+    private FileStream? locator;
+    private byte[]? locatorRecord;
     private int disposed;
 
     private ControlSegment(SegmentName name, MemoryMappedFile map, MemoryMappedViewAccessor view, SegmentLimits limits)
@@ -61,8 +64,11 @@ public sealed unsafe class ControlSegment : IDisposable
     /// Creates a fresh segment for an engine that already holds the owner lock: whatever file was
     /// there belonged to a dead engine and is replaced, so no ghost channel or counter survives.
     /// <paramref name="stripes"/> is the number of workers that count (each gets its own stripes).
+    /// With <paramref name="sealedMemory"/> (the engine's choice; Linux only) the segment lives in
+    /// memory whose size nobody can change, and the name holds a <see cref="SegmentLocator"/>
+    /// record: truncating the name can then never crash the engine.
     /// </summary>
-    public static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity = SegmentLayout.DefaultEventCapacity, int stripes = 1)
+    public static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity = SegmentLayout.DefaultEventCapacity, int stripes = 1, bool sealedMemory = false)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -70,11 +76,22 @@ public sealed unsafe class ControlSegment : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(stripes, SegmentLayout.MaxStripes);
         var limits = new SegmentLimits(configuration.MaxGroups, configuration.MaxChannelsPerGroup, eventCapacity, stripes);
         var size = SegmentLayout.TotalSize(limits.MaxGroups, limits.MaxChannels, eventCapacity, stripes);
-        File.Delete(name.Path);
+        RemoveLeftover(name.Path);
 
-        // CreateNew never reuses or follows whatever appeared under the name since the delete.
-        var stream = OwnedFile.Open(name.Path, OwnedFileMode.CreateNew, lockExclusive: false)!;
-        stream.SetLength(size);
+        var inMemory = sealedMemory && SegmentLocator.IsAvailable;
+        FileStream stream;
+        if (inMemory)
+        {
+            stream = SegmentLocator.CreateMemory(name, size);
+        }
+        else
+        {
+            // CreateNew never reuses or follows whatever appeared under the name since the delete.
+            stream = OwnedFile.Open(name.Path, OwnedFileMode.CreateNew, lockExclusive: false)!;
+            stream.SetLength(size);
+        }
+
+        var descriptor = (int)stream.SafeFileHandle.DangerousGetHandle();
         var segment = Map(name, stream, limits);
         ref var h = ref segment.Header;
         h.HeaderSize = SegmentLayout.HeaderSize;
@@ -116,7 +133,38 @@ public sealed unsafe class ControlSegment : IDisposable
 
         // The magic goes last: a reader that sees it also sees a complete header.
         Volatile.Write(ref h.Magic, SegmentLayout.Magic);
+        if (inMemory)
+        {
+            // Published after the header, so a reader that follows the record finds it complete.
+            try
+            {
+                segment.locator = SegmentLocator.Publish(name.Path, descriptor, out segment.locatorRecord);
+            }
+            catch
+            {
+                segment.Dispose();
+                throw;
+            }
+        }
+
         return segment;
+    }
+
+    /// <summary>
+    /// Removes the segment a dead engine left. A file this user may not remove belongs to someone
+    /// else (in a sticky directory only its owner or root may delete it): refused, with the cure.
+    /// </summary>
+    private static void RemoveLeftover(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            var owner = OwnedFile.OwnerOf(path) is { } uid ? string.Create(CultureInfo.InvariantCulture, $"it belongs to user id {uid}") : "another user created it?";
+            throw new ForeignFileException($"{path} is in the way and this user may not remove it ({owner}); {OwnedFile.Cure(path)}", e);
+        }
     }
 
     /// <summary>Opens an existing segment for a control client, validating it completely first.</summary>
@@ -138,7 +186,7 @@ public sealed unsafe class ControlSegment : IDisposable
         }
         catch (ForeignFileException e)
         {
-            throw new ControlException(ControlError.PermissionDenied, $"permission denied: {e.Message}", e);
+            throw new ControlException(ControlError.PermissionDenied, $"permission denied: the Balance instance on {Endpoint(name)} is not this user's: {e.Message}", e);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -150,6 +198,12 @@ public sealed unsafe class ControlSegment : IDisposable
 
         try
         {
+            if (SegmentLocator.Follow(name, stream) is { } memory)
+            {
+                stream.Dispose();
+                stream = memory;
+            }
+
             return Map(name, stream, ValidateHeader(name, stream));
         }
         catch
@@ -293,12 +347,21 @@ public sealed unsafe class ControlSegment : IDisposable
         return Encoding.UTF8.GetString(end < 0 ? source : source[..end]);
     }
 
+    /// <summary>
+    /// The engine's tick: puts the locator record back when someone truncated or overwrote it
+    /// (the sealed memory itself cannot change size). True when it had to.
+    /// </summary>
+    internal bool RepairLocator() =>
+        locator is not null && locatorRecord is not null && Volatile.Read(ref disposed) == 0 && SegmentLocator.Repair(locator, locatorRecord);
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0)
         {
             return;
         }
+
+        locator?.Dispose();
 
         view.SafeMemoryMappedViewHandle.ReleasePointer();
         view.Dispose();

@@ -1,12 +1,22 @@
 namespace Balance.Control;
 
 /// <summary>
-/// An exclusive lock on a small file, held by an open handle (flock on Unix, share mode on Windows).
-/// The kernel drops it when the holder exits or crashes, so a lock can never stay held by a dead
-/// process, and no pid has to be trusted to find out.
+/// An exclusive lock on one byte of a small file, held by an open handle (an open-file-description
+/// lock on Linux, a share mode elsewhere). The kernel drops it when the holder exits or crashes,
+/// so a lock can never stay held by a dead process, and no pid has to be trusted to find out.
+/// The owner file of an instance carries two: byte <see cref="OwnerByte"/>, held by the engine
+/// for its whole life, and byte <see cref="ControlByte"/>, held briefly for structural changes.
+/// Keeping both in the one file the engine creates at start leaves no second name another user
+/// could take first.
 /// </summary>
 public sealed class FileLock : IDisposable
 {
+    /// <summary>The byte the engine holds while it runs: the liveness proof.</summary>
+    public const long OwnerByte = 0;
+
+    /// <summary>The byte a control client holds while it makes a structural change.</summary>
+    public const long ControlByte = 1;
+
     private readonly FileStream stream;
     private readonly string path;
     private bool deleteOnDispose;
@@ -18,45 +28,63 @@ public sealed class FileLock : IDisposable
     }
 
     /// <summary>
-    /// Tries once; null when another handle holds the lock. The lock file must be this user's own
-    /// regular file: a link or a file planted by another user is refused (<see cref="ForeignFileException"/>).
+    /// Tries once to take the owner byte, creating the file (mode 0600) when it is missing; null
+    /// when another handle holds it. The lock file must be this user's own regular file: a link or
+    /// a file planted by another user is refused (<see cref="ForeignFileException"/>).
     /// </summary>
     public static FileLock? TryAcquire(string path)
     {
-        var stream = OwnedFile.Open(path, OwnedFileMode.OpenOrCreate, lockExclusive: true);
+        var stream = OwnedFile.Open(path, OwnedFileMode.OpenOrCreate, lockExclusive: true, OwnerByte);
         return stream is null ? null : new FileLock(stream, path);
     }
 
-    /// <summary>Waits up to <paramref name="timeout"/>; null when the lock stayed held.</summary>
-    public static FileLock? Acquire(string path, TimeSpan timeout)
-    {
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        var delay = 1;
-        while (true)
-        {
-            var l = TryAcquire(path);
-            if (l is not null || Environment.TickCount64 >= deadline)
-            {
-                return l;
-            }
+    /// <summary>Waits up to <paramref name="timeout"/> for the owner byte; null when it stayed held.</summary>
+    public static FileLock? Acquire(string path, TimeSpan timeout) =>
+        Retry(() => TryAcquire(path), timeout);
 
-            Thread.Sleep(delay);
-            delay = Math.Min(delay * 2, 20);
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the control byte of an existing owner file (the
+    /// engine created it); null when it stayed held. Throws <see cref="FileNotFoundException"/>
+    /// when the file is gone (the engine stopped) and <see cref="ForeignFileException"/> for a
+    /// file that is not this user's.
+    /// </summary>
+    public static FileLock? AcquireControl(string ownerPath, TimeSpan timeout)
+    {
+        if (!OwnedFile.IsChecked)
+        {
+            // Elsewhere a share mode locks the whole file: the control lock keeps a file of its own.
+            return Acquire(ownerPath + ".ctl", timeout);
         }
+
+        return Retry(
+            () => OwnedFile.Open(ownerPath, OwnedFileMode.Existing, lockExclusive: true, ControlByte) is { } s ? new FileLock(s, ownerPath) : null,
+            timeout);
     }
 
-    /// <summary>True when some live handle holds the lock at this moment.</summary>
+    /// <summary>
+    /// True when some live handle holds the owner byte at this moment. On Linux the lock is only
+    /// tested, never taken, so a probe can never make a starting engine believe another one runs.
+    /// </summary>
     public static bool IsHeld(string path)
     {
-        if (!File.Exists(path))
+        try
+        {
+            if (!OwnedFile.IsChecked)
+            {
+                using var probe = File.Exists(path) ? TryAcquire(path) : null;
+                return File.Exists(path) && probe is null;
+            }
+
+            using var stream = OwnedFile.Open(path, OwnedFileMode.Existing, lockExclusive: false);
+            return Interop.Libc.IsByteLocked((int)stream!.SafeFileHandle.DangerousGetHandle(), OwnerByte);
+        }
+        catch (FileNotFoundException)
         {
             return false;
         }
-
-        try
+        catch (DirectoryNotFoundException)
         {
-            using var probe = TryAcquire(path);
-            return probe is null;
+            return false;
         }
         catch (ForeignFileException e)
         {
@@ -66,7 +94,7 @@ public sealed class FileLock : IDisposable
         catch (IOException) when (!File.Exists(path))
         {
             // The holder unlinked the file (it does so while still holding the lock) between our
-            // open and our lock attempt: it has stopped.
+            // existence check and our lock attempt: it has stopped.
             return false;
         }
     }
@@ -92,5 +120,22 @@ public sealed class FileLock : IDisposable
         }
 
         stream.Dispose();
+    }
+
+    private static FileLock? Retry(Func<FileLock?> attempt, TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var delay = 1;
+        while (true)
+        {
+            var l = attempt();
+            if (l is not null || Environment.TickCount64 >= deadline)
+            {
+                return l;
+            }
+
+            Thread.Sleep(delay);
+            delay = Math.Min(delay * 2, 20);
+        }
     }
 }

@@ -203,7 +203,11 @@ public unsafe struct SegmentHeader
     /// <summary>Grace period of a stop, ms.</summary>
     [FieldOffset(88)] public int GracePeriodMs;
 
-    /// <summary>Set to 1 by a control client to ask the engine for a graceful stop.</summary>
+    /// <summary>
+    /// A stop request: a control client sets 1; the engine takes it by changing 1 to 2 (then it
+    /// stops); a client that gave up waiting withdraws it by changing 1 back to 0. Both are
+    /// compare-exchanges, so exactly one of them wins (<see cref="KillRequest"/>).
+    /// </summary>
     [FieldOffset(92)] public int KillRequested;
 
     /// <summary>Number of events ever published; the next event gets this sequence number.</summary>
@@ -408,4 +412,17 @@ public unsafe struct EventRecord
 
     /// <summary>The message (UTF-8).</summary>
     [FieldOffset(32)] public fixed byte Text[TextCapacity];
+}
+
+/// <summary>The values of <see cref="SegmentHeader.KillRequested"/>.</summary>
+public static class KillRequest
+{
+    /// <summary>No request, or one withdrawn.</summary>
+    public const int None = 0;
+
+    /// <summary>Asked by a control client, not yet seen by the engine.</summary>
+    public const int Asked = 1;
+
+    /// <summary>Taken by the engine: it is stopping, and nothing can withdraw it now.</summary>
+    public const int Taken = 2;
 }

@@ -14,10 +14,16 @@ public sealed record SegmentName(string NormalizedAddress, int Port, string Path
     public const string FilePrefix = "balance.";
     public const string SegmentSuffix = ".seg";
 
-    /// <summary>Held exclusively (flock) by the engine for its whole life: the liveness proof.</summary>
+    /// <summary>
+    /// Created by the engine at start; its byte 0 is locked by the engine for its whole life (the
+    /// liveness proof), its byte 1 briefly by whoever makes a structural change (<see cref="FileLock"/>).
+    /// </summary>
     public string OwnerLockPath => Path + ".owner";
 
-    /// <summary>Held briefly by whoever makes a structural change.</summary>
+    /// <summary>
+    /// The control lock file of earlier builds, and still of platforms without byte locks; on Linux
+    /// the control lock is byte 1 of <see cref="OwnerLockPath"/>, so this name is never created there.
+    /// </summary>
     public string ControlLockPath => Path + ".ctl";
 
     /// <summary>tmpfs when the system has it, so the mapping never touches a disk; else the temp folder.</summary>

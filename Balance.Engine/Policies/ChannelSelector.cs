@@ -110,7 +110,7 @@ internal sealed class ChannelSelector
         }
     }
 
-    /// <summary>True when a new session may go to <paramref name="channel"/>: enabled, not down, weighted, below maxc.</summary>
+    /// <summary>True when a new session may go to <paramref name="channel"/>: enabled, not down, weighted, its address whole, below maxc.</summary>
     public static bool IsUsable(ref ChannelRecord channel)
     {
         if (!IsServing(ref channel))
@@ -152,10 +152,15 @@ internal sealed class ChannelSelector
     /// <summary>Gives back a slot <see cref="TryReserve"/> took.</summary>
     public static void Release(ref ChannelRecord channel) => Interlocked.Decrement(ref channel.Connections);
 
+    /// <summary>
+    /// An odd address version is a write under way or one a dead writer left half done: the channel
+    /// is skipped like a disabled one, so one torn address never costs a wait (TornAddressWatch reports it).
+    /// </summary>
     private static bool IsServing(ref ChannelRecord channel) =>
         Volatile.Read(ref channel.AdminState) == (int)ChannelAdminState.Enabled
         && Volatile.Read(ref channel.Health) != (int)ChannelHealth.Down
-        && Volatile.Read(ref channel.Weight) > 0;
+        && Volatile.Read(ref channel.Weight) > 0
+        && (Volatile.Read(ref channel.AddressVersion) & 1) == 0;
 
     private static ChannelCandidate[] LargeView(int count)
     {

@@ -28,6 +28,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly Worker[] workers;
     private readonly FileLock ownerLock;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SegmentWatch segmentWatch;
     private int stopping;
 
     private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[] listeners, FileLock ownerLock)
@@ -41,8 +42,10 @@ public sealed class BalanceEngine : IAsyncDisposable
         for (var i = 0; i < workers.Length; i++)
         {
             var context = new EngineContext(segment, configuration, outbound, writers, i);
-            workers[i] = new Worker(context, listeners[i], CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
+            // One worker's tick also watches the segment, so a fault is reported once.
+            workers[i] = new Worker(context, listeners[i], i == 0 ? OnTick : CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
         }
+        segmentWatch = new SegmentWatch(segment, ReportFault);
     }
 
     /// <summary>
@@ -72,7 +75,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         try
         {
             ownerLock = AcquireOwnerLock(name);
-            segment = ControlSegment.Create(name, config, stripes: listeners.Length); // a counter stripe per worker
+            segment = CreateSegment(name, config, stripes: listeners.Length);
             ConfigurationWriter.Write(segment, config, addresses);
             engine = new BalanceEngine(segment, config, outbound, output, listeners, ownerLock);
             engine.StartWorkers();
@@ -175,6 +178,10 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             acquired = FileLock.TryAcquire(name.OwnerLockPath);
         }
+        catch (ForeignFileException e)
+        {
+            throw new ConfigurationException(e.Message, name.OwnerLockPath, ExitCodes.NoPermission);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigurationException(
@@ -204,6 +211,19 @@ public sealed class BalanceEngine : IAsyncDisposable
             $"another Balance instance ({pid}) already serves {endpoint}; stop it first (balance -c kill, or Stop-Balance)",
             endpoint,
             ExitCodes.OsError);
+    }
+
+    /// <summary>One stripe per worker; the engine has one. A file planted under the name is refused with its cure.</summary>
+    private static ControlSegment CreateSegment(SegmentName name, BalanceConfiguration config, int stripes)
+    {
+        try
+        {
+            return ControlSegment.Create(name, config, stripes: stripes, sealedMemory: true); // a counter stripe per worker
+        }
+        catch (ForeignFileException e)
+        {
+            throw new ConfigurationException(e.Message, name.Path, ExitCodes.NoPermission);
+        }
     }
 
     private static void TryDelete(string path)
@@ -275,9 +295,22 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     private void Publish(EngineEventKind kind, string message) => EventRing.Publish(segment, kind, -1, -1, message);
 
+    private void OnTick()
+    {
+        CheckKillRequest();
+        segmentWatch.Check();
+    }
+
+    private void ReportFault(int group, int channel, string message)
+    {
+        EventRing.Publish(segment, EngineEventKind.Error, group, channel, message);
+        workers[0].Context.Notices?.WriteLine(message);
+    }
+
     private void CheckKillRequest()
     {
-        if (Volatile.Read(ref segment.Header.KillRequested) != 0)
+        // Taking the request (1 -> 2) races with a client withdrawing it (1 -> 0): one wins.
+        if (Interlocked.CompareExchange(ref segment.Header.KillRequested, KillRequest.Taken, KillRequest.Asked) != KillRequest.None)
         {
             BeginStop(configuration.GracePeriod, null);
         }

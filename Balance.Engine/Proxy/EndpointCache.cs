@@ -36,7 +36,7 @@ internal sealed class EndpointCache
             return entry.EndPoint;
         }
 
-        var endpoint = ChannelAddress.Read(segment, group, channel, out _);
+        var endpoint = ChannelAddress.ReadNow(segment, group, channel, out _);
         Volatile.Write(ref entries[channel], new Entry(version, endpoint));
         return endpoint;
     }

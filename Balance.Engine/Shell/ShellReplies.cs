@@ -19,7 +19,11 @@ internal static class ShellReplies
     public const string UnknownChannel = "unknown channel";
     public const string UnknownGroup = "unknown group";
     public const string ShutdownComplete = "shutdown complete, exiting.";
-    public const string ShutdownFailed = "shutdown failed.";
+    public static string ShutdownWithdrawn(TimeSpan wait) =>
+        Format($"shutdown failed: the engine did not take the request within {wait.TotalSeconds:0.#} s (stopped or hung?); the request is withdrawn, it will not stop later");
+
+    public static string ShutdownPending(TimeSpan wait) =>
+        Format($"shutdown pending: the engine is stopping but had not finished within {wait.TotalSeconds:0.#} s; check again with show");
 
     public static string Ambiguous(IEnumerable<string> names) => "ambiguous command, one of: " + string.Join(", ", names);
 

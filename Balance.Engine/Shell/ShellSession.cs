@@ -36,6 +36,12 @@ public sealed class ShellSession
     /// <summary>The group that channel commands address; 0 at start, changed by <c>group N</c>.</summary>
     public int CurrentGroup { get; private set; }
 
+    /// <summary>
+    /// True when the last <see cref="Execute"/> replied with an error (a syntax error, a value
+    /// out of range, an unknown channel, a refused change): a script stops there.
+    /// </summary>
+    public bool LastCommandFailed { get; private set; }
+
     public string Prompt => string.Create(CultureInfo.InvariantCulture, $"balance[{CurrentGroup}] ");
 
     internal ControlClient Client => client;
@@ -45,6 +51,7 @@ public sealed class ShellSession
     {
         ArgumentNullException.ThrowIfNull(line);
         ArgumentNullException.ThrowIfNull(output);
+        LastCommandFailed = false;
         var word = ShellArguments.Parse(line, out var arguments);
         if (word is null)
         {
@@ -54,7 +61,7 @@ public sealed class ShellSession
         var match = CommandMatcher.Match(word);
         if (match.Command is not { } command)
         {
-            WriteLine(output, match.Reply ?? ShellReplies.SyntaxError);
+            WriteLine(output, Fail(match.Reply ?? ShellReplies.SyntaxError));
             return ShellOutcome.Continue;
         }
 
@@ -64,12 +71,12 @@ public sealed class ShellSession
         }
         catch (ShellReplyException e)
         {
-            WriteLine(output, e.Reply);
+            WriteLine(output, Fail(e.Reply));
         }
         catch (ControlException e)
         {
             // Not a reply the original had (a lock held too long, a segment gone bad): say what happened.
-            WriteLine(output, e.Message);
+            WriteLine(output, Fail(e.Message));
         }
 
         return ShellOutcome.Continue;
@@ -82,6 +89,13 @@ public sealed class ShellSession
     }
 
     private static ShellReplyException Reply(string text) => new(text);
+
+    /// <summary>Marks the command failed and gives back its error reply.</summary>
+    private string Fail(string reply)
+    {
+        LastCommandFailed = true;
+        return reply;
+    }
 
     private ShellOutcome Run(ShellCommand command, ShellArguments arguments, TextWriter output)
     {
@@ -163,7 +177,7 @@ public sealed class ShellSession
         }
         catch (ControlException e) when (e.Error == ControlError.NoSuchChannel)
         {
-            return ShellReplies.NoSuchChannel(channel);
+            return Fail(ShellReplies.NoSuchChannel(channel));
         }
     }
 
@@ -176,12 +190,12 @@ public sealed class ShellSession
         }
         catch (ControlException e) when (e.Error is ControlError.InvalidAddress or ControlError.GroupFull or ControlError.InvalidArgument)
         {
-            return e.Error switch
+            return Fail(e.Error switch
             {
                 ControlError.InvalidAddress => ShellReplies.InvalidAddress,
                 ControlError.GroupFull => ShellReplies.NoChannelSlots,
                 _ => ShellReplies.ValueOutOfRange, // InvalidArgument: a port or limit the client refused
-            };
+            });
         }
     }
 
@@ -195,13 +209,13 @@ public sealed class ShellSession
         }
         catch (ControlException e) when (e.Error is ControlError.NoSuchChannel or ControlError.MustBeDisabled or ControlError.InvalidAddress or ControlError.InvalidArgument)
         {
-            return e.Error switch
+            return Fail(e.Error switch
             {
                 ControlError.NoSuchChannel => ShellReplies.UnknownChannel,
                 ControlError.MustBeDisabled => ShellReplies.MustBeDisabled,
                 ControlError.InvalidAddress => ShellReplies.InvalidAddress,
                 _ => ShellReplies.ValueOutOfRange, // InvalidArgument: a port or limit the client refused
-            };
+            });
         }
     }
 
@@ -214,11 +228,11 @@ public sealed class ShellSession
         }
         catch (ControlException e) when (e.Error is ControlError.NoSuchChannel or ControlError.InvalidArgument)
         {
-            return e.Error switch
+            return Fail(e.Error switch
             {
                 ControlError.NoSuchChannel => ShellReplies.UnknownChannel,
                 _ => ShellReplies.ValueOutOfRange, // InvalidArgument: a port or limit the client refused
-            };
+            });
         }
     }
 
@@ -231,7 +245,7 @@ public sealed class ShellSession
         }
         catch (ControlException e) when (e.Error == ControlError.NoSuchChannel)
         {
-            return ShellReplies.NoSuchChannel(channel);
+            return Fail(ShellReplies.NoSuchChannel(channel));
         }
     }
 
@@ -254,13 +268,20 @@ public sealed class ShellSession
 
     private ShellOutcome Kill(TextWriter output)
     {
-        if (client.Kill(killWait ?? client.GracePeriod + KillMargin))
+        var wait = killWait ?? client.GracePeriod + KillMargin;
+        switch (client.Stop(wait))
         {
-            WriteLine(output, ShellReplies.ShutdownComplete);
-            return ShellOutcome.Killed;
+            case StopOutcome.Stopped:
+                WriteLine(output, ShellReplies.ShutdownComplete);
+                return ShellOutcome.Killed;
+            case StopOutcome.Pending:
+                WriteLine(output, Fail(ShellReplies.ShutdownPending(wait)));
+                break;
+            default:
+                WriteLine(output, Fail(ShellReplies.ShutdownWithdrawn(wait)));
+                break;
         }
 
-        WriteLine(output, ShellReplies.ShutdownFailed);
         return ShellOutcome.KillFailed;
     }
 }

@@ -177,10 +177,12 @@ public class CommandLineParserTests
     }
 
     [Fact]
-    public void No_channels_is_legal()
+    public void A_start_without_channels_is_a_usage_error()
     {
-        var c = Parse("-b", "127.0.0.1", "9000").Configuration;
-        Assert.All(c.Groups, g => Assert.Empty(g.Channels));
+        // The man page asks for at least one channel; the original then served nobody (issue 20).
+        var e = Assert.Throws<ConfigurationException>(() => Parse("-b", "127.0.0.1", "9000"));
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.StartsWith("no channel after port [9000]", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

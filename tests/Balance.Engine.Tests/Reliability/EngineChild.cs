@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Balance.Control;
 using Balance.Tests.CommandLine;
 
 namespace Balance.Tests.Reliability;
@@ -24,6 +25,9 @@ internal sealed class EngineChild : IDisposable
     public int Port { get; }
 
     public int Pid => running.Process.Id;
+
+    /// <summary>The engine's control segment.</summary>
+    public SegmentName Name => segments.NameFor("127.0.0.1", Port);
 
     public bool HasExited => running.Process.HasExited;
 

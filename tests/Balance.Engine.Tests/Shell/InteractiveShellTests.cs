@@ -87,6 +87,7 @@ public class InteractiveShellTests
         var status = InteractiveShell.Run(session, new StringReader("kill\nshow\n"), output);
 
         Assert.Equal(ExitCodes.Unavailable, status);
-        Assert.EndsWith("balance[0] shutdown failed.\n", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("balance[0] shutdown failed: ", output.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("the request is withdrawn, it will not stop later\n", output.ToString(), StringComparison.Ordinal);
     }
 }
