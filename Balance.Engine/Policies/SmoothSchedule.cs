@@ -6,68 +6,97 @@ namespace Balance.Policies;
 /// total from it. After total/gcd steps every current value is back at zero, so the period repeats
 /// and a shared ticket into it reproduces nginx's sequence across any number of workers.
 /// </summary>
+/// <remarks>
+/// Channels of equal weight are taken in turn, in position order (they start level and the first of
+/// the level ones wins), so a step only compares the next channel of each distinct weight: the build
+/// costs period x distinct weights instead of period x channels.
+/// </remarks>
 internal static class SmoothSchedule
 {
     /// <summary>The channel index of each step; channels of weight 0 or less never appear.</summary>
     public static ushort[] Build(ReadOnlySpan<int> weights)
     {
-        var divisor = 0;
-        long total = 0;
-        foreach (var w in weights)
-        {
-            if (w > 0)
-            {
-                divisor = Gcd(divisor, w);
-                total += w;
-            }
-        }
-
-        if (total == 0)
-        {
-            return [];
-        }
-
-        // Weights divided by their gcd give the same sequence with a shorter period.
-        var scaled = new long[weights.Length];
-        for (var c = 0; c < weights.Length; c++)
-        {
-            scaled[c] = weights[c] > 0 ? weights[c] / divisor : 0;
-        }
-
-        total /= divisor;
+        var classes = WeightClass.Of(weights, out var total);
         var schedule = new ushort[total];
-        var current = new long[weights.Length];
-        for (var step = 0; step < schedule.Length; step++)
+        for (var step = 1; step <= schedule.Length; step++)
         {
-            var best = -1;
-            for (var c = 0; c < scaled.Length; c++)
+            WeightClass? best = null;
+            long bestValue = 0;
+            foreach (var weightClass in classes)
             {
-                if (scaled[c] == 0)
+                // The current value of the class's next channel: step x weight - total x its picks.
+                var value = (step * weightClass.Weight) - (total * weightClass.PicksOfNext);
+                if (best is null || value > bestValue || (value == bestValue && weightClass.Next < best.Next))
                 {
-                    continue;
-                }
-
-                current[c] += scaled[c];
-                if (best < 0 || current[c] > current[best])
-                {
-                    best = c;
+                    best = weightClass;
+                    bestValue = value;
                 }
             }
 
-            current[best] -= total;
-            schedule[step] = (ushort)best;
+            schedule[step - 1] = (ushort)best!.Take();
         }
 
         return schedule;
     }
 
-    private static int Gcd(int a, int b)
+    /// <summary>Channels of one weight (divided by the gcd of all), taken in turn.</summary>
+    private sealed class WeightClass(long weight, int[] members)
     {
-        while (b != 0)
+        private long taken;
+
+        public long Weight { get; } = weight;
+
+        /// <summary>The channel whose turn it is.</summary>
+        public int Next => members[(int)(taken % members.Length)];
+
+        /// <summary>How often <see cref="Next"/> was picked so far.</summary>
+        public long PicksOfNext => taken / members.Length;
+
+        public int Take()
         {
-            (a, b) = (b, a % b);
+            var channel = Next;
+            taken++;
+            return channel;
         }
 
-        return a;
+        public static List<WeightClass> Of(ReadOnlySpan<int> weights, out int total)
+        {
+            var divisor = 0;
+            foreach (var w in weights)
+            {
+                divisor = w > 0 ? Gcd(divisor, w) : divisor;
+            }
+
+            var byWeight = new SortedDictionary<int, List<int>>();
+            long sum = 0;
+            for (var c = 0; c < weights.Length; c++)
+            {
+                if (weights[c] > 0)
+                {
+                    var w = weights[c] / divisor;
+                    sum += w;
+                    if (!byWeight.TryGetValue(w, out var members))
+                    {
+                        byWeight[w] = members = [];
+                    }
+
+                    members.Add(c);
+                }
+            }
+
+            // Callers clamp weights to 256 over at most 4,096 channels, so the period fits an int.
+            total = checked((int)sum);
+            return byWeight.Select(pair => new WeightClass(pair.Key, [.. pair.Value])).ToList();
+        }
+
+        private static int Gcd(int a, int b)
+        {
+            while (b != 0)
+            {
+                (a, b) = (b, a % b);
+            }
+
+            return a;
+        }
     }
 }

@@ -20,6 +20,26 @@ public class WeightedRoundRobinPolicyTests
         Assert.Equal(expected, picks);
     }
 
+    [Fact]
+    public void Follows_nginx_for_random_weights_with_repeats_and_zeros()
+    {
+        var random = new Random(16);
+        for (var set = 0; set < 200; set++)
+        {
+            var weights = Enumerable.Range(0, random.Next(1, 13)).Select(_ => random.Next(0, 9)).ToArray();
+            if (weights.Sum() == 0)
+            {
+                continue;
+            }
+
+            var policy = For(weights);
+            var channels = Candidates(weights);
+            var sequence = 0;
+            var expected = NginxReference(weights, 2 * weights.Sum());
+            Assert.Equal(expected, expected.Select(_ => Pick(policy, channels, ref sequence)).ToArray());
+        }
+    }
+
     [Theory]
     [MemberData(nameof(WeightSets))]
     public void Honours_weights_within_one_percent_over_100000_picks(int[] weights)
@@ -176,7 +196,7 @@ public class WeightedRoundRobinPolicyTests
         return counts;
     }
 
-    // ngx_http_upstream_get_peer as nginx writes it: add every weight, take the first largest, subtract the total.
+    // ngx_http_upstream_get_peer as nginx writes it: add every weight, take the first largest, subtract the total (weight 0 is no peer).
     private static int[] NginxReference(int[] weights, int steps)
     {
         var current = new int[weights.Length];
@@ -187,6 +207,11 @@ public class WeightedRoundRobinPolicyTests
             var best = -1;
             for (var c = 0; c < weights.Length; c++)
             {
+                if (weights[c] == 0)
+                {
+                    continue;
+                }
+
                 current[c] += weights[c];
                 if (best < 0 || current[c] > current[best])
                 {
