@@ -16,87 +16,88 @@ internal static class SmoothSchedule
     /// <summary>The channel index of each step; channels of weight 0 or less never appear.</summary>
     public static ushort[] Build(ReadOnlySpan<int> weights)
     {
-        var classes = WeightClass.Of(weights, out var total);
-        var schedule = new ushort[total];
-        for (var step = 1; step <= schedule.Length; step++)
+        var members = Classes(weights, out var weightOf, out var total);
+        var count = members.Length;
+
+        // Per distinct weight: the current value of the channel whose turn it is, and which one that is.
+        var value = new long[count];
+        var turn = new int[count];
+        var next = new int[count];
+        for (var k = 0; k < count; k++)
         {
-            WeightClass? best = null;
-            long bestValue = 0;
-            foreach (var weightClass in classes)
+            next[k] = members[k][0];
+        }
+
+        var schedule = new ushort[total];
+        for (var step = 0; step < schedule.Length; step++)
+        {
+            var best = 0;
+            var bestValue = long.MinValue;
+            for (var k = 0; k < count; k++)
             {
-                // The current value of the class's next channel: step x weight - total x its picks.
-                var value = (step * weightClass.Weight) - (total * weightClass.PicksOfNext);
-                if (best is null || value > bestValue || (value == bestValue && weightClass.Next < best.Next))
+                var v = value[k] + weightOf[k];
+                value[k] = v;
+                if (v > bestValue || (v == bestValue && next[k] < next[best]))
                 {
-                    best = weightClass;
-                    bestValue = value;
+                    best = k;
+                    bestValue = v;
                 }
             }
 
-            schedule[step - 1] = (ushort)best!.Take();
+            schedule[step] = (ushort)next[best];
+
+            // The next channel of the same weight is level with the one just taken until all had a turn.
+            if (++turn[best] == members[best].Length)
+            {
+                turn[best] = 0;
+                value[best] -= total;
+            }
+
+            next[best] = members[best][turn[best]];
         }
 
         return schedule;
     }
 
-    /// <summary>Channels of one weight (divided by the gcd of all), taken in turn.</summary>
-    private sealed class WeightClass(long weight, int[] members)
+    // The positions of each distinct positive weight (divided by the gcd of all), and the period.
+    private static int[][] Classes(ReadOnlySpan<int> weights, out long[] weightOf, out int total)
     {
-        private long taken;
-
-        public long Weight { get; } = weight;
-
-        /// <summary>The channel whose turn it is.</summary>
-        public int Next => members[(int)(taken % members.Length)];
-
-        /// <summary>How often <see cref="Next"/> was picked so far.</summary>
-        public long PicksOfNext => taken / members.Length;
-
-        public int Take()
+        var divisor = 0;
+        foreach (var w in weights)
         {
-            var channel = Next;
-            taken++;
-            return channel;
+            divisor = w > 0 ? Gcd(divisor, w) : divisor;
         }
 
-        public static List<WeightClass> Of(ReadOnlySpan<int> weights, out int total)
+        var byWeight = new SortedDictionary<int, List<int>>();
+        long sum = 0;
+        for (var c = 0; c < weights.Length; c++)
         {
-            var divisor = 0;
-            foreach (var w in weights)
+            if (weights[c] > 0)
             {
-                divisor = w > 0 ? Gcd(divisor, w) : divisor;
-            }
-
-            var byWeight = new SortedDictionary<int, List<int>>();
-            long sum = 0;
-            for (var c = 0; c < weights.Length; c++)
-            {
-                if (weights[c] > 0)
+                var w = weights[c] / divisor;
+                sum += w;
+                if (!byWeight.TryGetValue(w, out var positions))
                 {
-                    var w = weights[c] / divisor;
-                    sum += w;
-                    if (!byWeight.TryGetValue(w, out var members))
-                    {
-                        byWeight[w] = members = [];
-                    }
-
-                    members.Add(c);
+                    byWeight[w] = positions = [];
                 }
-            }
 
-            // Callers clamp weights to 256 over at most 4,096 channels, so the period fits an int.
-            total = checked((int)sum);
-            return byWeight.Select(pair => new WeightClass(pair.Key, [.. pair.Value])).ToList();
+                positions.Add(c);
+            }
         }
 
-        private static int Gcd(int a, int b)
+        // Callers clamp weights to 256 over at most 4,096 channels, so the period fits an int.
+        total = checked((int)sum);
+        weightOf = byWeight.Keys.Select(w => (long)w).ToArray();
+        return byWeight.Values.Select(p => p.ToArray()).ToArray();
+    }
+
+    private static int Gcd(int a, int b)
+    {
+        while (b != 0)
         {
-            while (b != 0)
-            {
-                (a, b) = (b, a % b);
-            }
-
-            return a;
+            (a, b) = (b, a % b);
         }
+
+        return a;
     }
 }

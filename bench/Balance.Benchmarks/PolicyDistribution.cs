@@ -27,6 +27,16 @@ internal static class PolicyDistribution
         }
 
         output.WriteLine();
+        output.WriteLine("| Build | Channels | Weights | Time (best of 3) |");
+        output.WriteLine("| --- | --- | --- | --- |");
+        foreach (var (count, spread) in new[] { (64, 64), (4096, 4), (4096, 256) })
+        {
+            var channels = Enumerable.Range(0, count).Select(i => new ChannelCandidate(i, i + 1, (i % spread) + 1, 0, true)).ToArray();
+            BuildCost(output, "smooth schedule", channels, spread, WeightedRoundRobinPolicy.Instance);
+            BuildCost(output, "Maglev table", channels, spread, MaglevPolicy.Instance);
+        }
+
+        output.WriteLine();
         output.WriteLine("| Weights | Workers | Ticket | Longest run of one channel | Largest share error |");
         output.WriteLine("| --- | --- | --- | --- | --- |");
         foreach (var weights in new[] { new[] { 1, 1, 1 }, [5, 1, 1], [1, 2, 3, 4] })
@@ -60,6 +70,19 @@ internal static class PolicyDistribution
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"| {name} | {keyName} | {string.Join(" ", weights)} | {imbalance:F3} | {100.0 * moved / keys.Length:F2} % | {100.0 * movedRebuilt / keys.Length:F2} % | {100.0 * othersRebuilt / keys.Length:F2} % |"));
+    }
+
+    private static void BuildCost(TextWriter output, string name, ChannelCandidate[] channels, int spread, IBalancingPolicy policy)
+    {
+        var best = TimeSpan.MaxValue;
+        for (var run = 0; run < 3; run++)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            policy.ForGroup(channels, null);
+            best = watch.Elapsed < best ? watch.Elapsed : best;
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {channels.Length} | 1..{spread} | {best.TotalMilliseconds:F1} ms |"));
     }
 
     private static int Pick(IBalancingPolicy policy, ChannelCandidate[] channels, ulong key)
