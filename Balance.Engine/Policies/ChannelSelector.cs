@@ -262,6 +262,7 @@ internal sealed class ChannelSelector
         // The version is read first: a change during the build moves it again, and the next pick rebuilds.
         var version = Volatile.Read(ref segment.Header.ChangeVersion);
         var policies = new IBalancingPolicy[segment.MaxGroups];
+        var buffer = new ChannelCandidate[segment.MaxChannels];
         for (var g = 0; g < policies.Length; g++)
         {
             var id = Volatile.Read(ref segment.Group(g).Policy);
@@ -272,8 +273,9 @@ internal sealed class ChannelSelector
                 policy = RoundRobinPolicy.Instance;
             }
 
-            // Policies with per-group tables build them here, once per change, from the group's channels.
-            var view = new ChannelCandidate[segment.ChannelCount(g)];
+            // Policies with per-group tables build them here, once per change, from the group's channels
+            // (copying what they keep: the buffer serves every group).
+            var view = buffer.AsSpan(0, segment.ChannelCount(g));
             Fill(g, view);
             policies[g] = policy.ForGroup(view, previous?.For(g));
         }

@@ -40,7 +40,8 @@ public interface IBalancingPolicy
     /// The policy a group with <paramref name="channels"/> uses: this one when the policy keeps nothing
     /// per group, else one built for the group (weighted round robin's schedule, Maglev's table). The
     /// walk asks when the change version moved, off the per-pick path; <paramref name="previous"/> is
-    /// what the group used before, returned again when nothing it was built from changed.
+    /// what the group used before, returned again when nothing it was built from changed. The span is
+    /// the walk's and reused for the next group: a policy copies what it keeps.
     /// </summary>
     IBalancingPolicy ForGroup(ReadOnlySpan<ChannelCandidate> channels, IBalancingPolicy? previous) => this;
 

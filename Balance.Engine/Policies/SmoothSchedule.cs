@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Balance.Policies;
 
 /// <summary>
@@ -8,55 +10,80 @@ namespace Balance.Policies;
 /// </summary>
 /// <remarks>
 /// Channels of equal weight are taken in turn, in position order (they start level and the first of
-/// the level ones wins), so a step only compares the next channel of each distinct weight: the build
-/// costs period x distinct weights instead of period x channels.
+/// the level ones wins), so a step only compares the next channel of each distinct weight, a vector
+/// add and maximum over at most 256 keys: the build costs period x distinct weights / vector width
+/// instead of period x channels.
 /// </remarks>
 internal static class SmoothSchedule
 {
+    // A class's key packs its current value, then the inverted position of its next channel (a tie
+    // goes to the first position), then the class number, so one maximum over the keys is the pick.
+    private const int ClassBits = 8;
+    private const int PositionBits = 12;
+    private const int ValueShift = ClassBits + PositionBits;
+    private const int MaxPosition = (1 << PositionBits) - 1;
+
     /// <summary>The channel index of each step; channels of weight 0 or less never appear.</summary>
     public static ushort[] Build(ReadOnlySpan<int> weights)
     {
         var members = Classes(weights, out var weightOf, out var total);
-        var count = members.Length;
+        var lanes = Vector<long>.Count;
+        var padded = (members.Length + lanes - 1) / lanes * lanes;
 
-        // Per distinct weight: the current value of the channel whose turn it is, and which one that is.
-        var value = new long[count];
-        var turn = new int[count];
-        var next = new int[count];
-        for (var k = 0; k < count; k++)
+        // Padding lanes never win: they start far below any value and gain nothing.
+        var keys = new long[padded];
+        var gains = new long[padded];
+        keys.AsSpan(members.Length).Fill(long.MinValue / 2);
+        var turn = new int[members.Length];
+        for (var k = 0; k < members.Length; k++)
         {
-            next[k] = members[k][0];
+            keys[k] = Key(0, members[k][0], k);
+            gains[k] = weightOf[k] << ValueShift;
         }
 
         var schedule = new ushort[total];
         for (var step = 0; step < schedule.Length; step++)
         {
-            var best = 0;
-            var bestValue = long.MinValue;
-            for (var k = 0; k < count; k++)
-            {
-                var v = value[k] + weightOf[k];
-                value[k] = v;
-                if (v > bestValue || (v == bestValue && next[k] < next[best]))
-                {
-                    best = k;
-                    bestValue = v;
-                }
-            }
-
-            schedule[step] = (ushort)next[best];
+            var best = AddAndFindMax(keys, gains);
+            var k = (int)(best & ((1 << ClassBits) - 1));
+            var taken = members[k][turn[k]];
+            schedule[step] = (ushort)taken;
 
             // The next channel of the same weight is level with the one just taken until all had a turn.
-            if (++turn[best] == members[best].Length)
+            if (++turn[k] == members[k].Length)
             {
-                turn[best] = 0;
-                value[best] -= total;
+                turn[k] = 0;
+                keys[k] -= (long)total << ValueShift;
             }
 
-            next[best] = members[best][turn[best]];
+            keys[k] += (long)(taken - members[k][turn[k]]) << ClassBits;
         }
 
         return schedule;
+    }
+
+    private static long Key(long value, int position, int weightClass) =>
+        (value << ValueShift) | ((long)(MaxPosition - position) << ClassBits) | (uint)weightClass;
+
+    // Every class gains its weight; the largest key after that is the step's pick.
+    private static long AddAndFindMax(long[] keys, long[] gains)
+    {
+        var lanes = Vector<long>.Count;
+        var max = new Vector<long>(long.MinValue);
+        for (var i = 0; i < keys.Length; i += lanes)
+        {
+            var sum = new Vector<long>(keys, i) + new Vector<long>(gains, i);
+            sum.CopyTo(keys, i);
+            max = Vector.Max(max, sum);
+        }
+
+        var best = long.MinValue;
+        for (var lane = 0; lane < lanes; lane++)
+        {
+            best = Math.Max(best, max[lane]);
+        }
+
+        return best;
     }
 
     // The positions of each distinct positive weight (divided by the gcd of all), and the period.
