@@ -46,7 +46,7 @@ public class PolicyWalkTests
         using var t = TestSegment.Create("a:1:3", "b:2:2", "!", "c:3");
         Use(t, 0, policy);
         var selector = new ChannelSelector(t.Segment);
-        var groups = Enumerable.Range(0, 8).Select(i => selector.Select(0, (uint)i, Mixing(i), hashFailover: false, null).Group).ToArray();
+        var groups = Enumerable.Range(0, 8).Select(i => selector.Select(0, (uint)i, KeyOf(i), hashFailover: false, null).Group).ToArray();
         Assert.Equal(5, groups.Count(g => g == 0));
         Assert.Equal((3, 2), (t.Segment.Channel(0, 0).Connections, t.Segment.Channel(0, 1).Connections));
     }
@@ -154,7 +154,7 @@ public class PolicyWalkTests
         Interlocked.Increment(ref t.Segment.Header.ChangeVersion);
     }
 
-    private static ulong Mixing(int i) => ClientHash.Key(new IPAddress(i + 1));
+    private static ulong KeyOf(int i) => ClientHash.Key(new IPAddress(i + 1));
 
     private static int[] Picks(TestSegment t, ChannelSelector selector, int count) =>
         Enumerable.Range(0, count).Select(_ => SelectAndRelease(t, selector, 0)).ToArray();
