@@ -257,7 +257,10 @@ public unsafe struct GroupRecord
     /// <summary>Next round-robin candidate, shared by every worker so round robin stays even across them.</summary>
     [FieldOffset(64)] public int RoundRobinPosition;
 
-    // 68..127: spare, zero.
+    /// <summary>Next step of a weighted round-robin group's schedule, shared by every worker like the position.</summary>
+    [FieldOffset(68)] public int PolicySequence;
+
+    // 72..127: spare, zero.
 }
 
 /// <summary>

@@ -31,12 +31,23 @@ internal sealed class ChannelSelector
         ArgumentNullException.ThrowIfNull(segment);
         this.segment = segment;
         this.notice = notice;
-        table = Build();
+        table = Build(null);
     }
 
-    /// <summary>First usable channel in groups <paramref name="fromGroup"/>.. with its slot reserved, or none.</summary>
+    /// <summary>
+    /// First usable channel in groups <paramref name="fromGroup"/>.. with its slot reserved, or none;
+    /// for a caller that kept only the client's original hash (Maglev groups key on a mix of it).
+    /// </summary>
+    public ChannelChoice Select(int fromGroup, uint clientHash, bool hashFailover, TextWriter? debug) =>
+        Select(fromGroup, clientHash, ClientHash.KeyOf(clientHash), hashFailover, debug);
+
+    /// <summary>
+    /// First usable channel in groups <paramref name="fromGroup"/>.. with its slot reserved, or none.
+    /// <paramref name="clientKey"/> is <see cref="ClientHash.Key(System.Net.IPAddress)"/> of the client,
+    /// what Maglev groups look up; <paramref name="clientHash"/> what <c>%</c> groups take modulo.
+    /// </summary>
     [SkipLocalsInit] // Fill writes every entry a policy reads; zeroing the view would cost each pick.
-    public ChannelChoice Select(int fromGroup, uint clientHash, bool hashFailover, TextWriter? debug)
+    public ChannelChoice Select(int fromGroup, uint clientHash, ulong clientKey, bool hashFailover, TextWriter? debug)
     {
         var policies = Current();
         var buffer = segment.MaxChannels <= StackViewLimit ? stackalloc ChannelCandidate[StackViewLimit] : LargeView(segment.MaxChannels);
@@ -50,7 +61,7 @@ internal sealed class ChannelSelector
 
             var view = buffer[..count];
             Fill(g, view);
-            var channel = SelectInGroup(policies.For(g), g, view, clientHash, hashFailover, debug);
+            var channel = SelectInGroup(policies.For(g), g, view, clientHash, clientKey, hashFailover, debug);
             if (channel >= 0)
             {
                 return new ChannelChoice(g, channel);
@@ -173,10 +184,11 @@ internal sealed class ChannelSelector
         return view;
     }
 
-    private int SelectInGroup(IBalancingPolicy policy, int group, Span<ChannelCandidate> view, uint clientHash, bool hashFailover, TextWriter? debug)
+    private int SelectInGroup(IBalancingPolicy policy, int group, Span<ChannelCandidate> view, uint clientHash, ulong clientKey, bool hashFailover, TextWriter? debug)
     {
         var count = view.Length;
-        var context = new PickContext(clientHash, ref segment.Group(group).RoundRobinPosition);
+        ref var record = ref segment.Group(group);
+        var context = new PickContext(clientHash, clientKey, ref record.RoundRobinPosition, ref record.PolicySequence);
         var pick = policy.Pick(view, ref context);
         if (pick >= 0 && pick < count)
         {
@@ -245,16 +257,17 @@ internal sealed class ChannelSelector
             return current;
         }
 
-        var rebuilt = Build();
+        var rebuilt = Build(current);
         Volatile.Write(ref table, rebuilt);
         return rebuilt;
     }
 
-    private PolicyTable Build()
+    private PolicyTable Build(PolicyTable? previous)
     {
         // The version is read first: a change during the build moves it again, and the next pick rebuilds.
         var version = Volatile.Read(ref segment.Header.ChangeVersion);
         var policies = new IBalancingPolicy[segment.MaxGroups];
+        var buffer = new ChannelCandidate[segment.MaxChannels];
         for (var g = 0; g < policies.Length; g++)
         {
             var id = Volatile.Read(ref segment.Group(g).Policy);
@@ -262,9 +275,14 @@ internal sealed class ChannelSelector
             if (policy is null)
             {
                 notice?.Invoke($"group {g} has policy id {id}, which this engine does not know; it balances round robin");
+                policy = RoundRobinPolicy.Instance;
             }
 
-            policies[g] = policy ?? RoundRobinPolicy.Instance;
+            // Policies with per-group tables build them here, once per change, from the group's channels
+            // (copying what they keep: the buffer serves every group).
+            var view = buffer.AsSpan(0, segment.ChannelCount(g));
+            Fill(g, view);
+            policies[g] = policy.ForGroup(view, previous?.For(g));
         }
 
         return new PolicyTable(version, policies);

@@ -22,6 +22,9 @@ public sealed class HashPolicy : IBalancingPolicy
     public string ShowName => "Hash";
 
     /// <inheritdoc/>
+    public string Word => "hash";
+
+    /// <inheritdoc/>
     public bool ScansGroup(bool hashFailover) => hashFailover;
 
     /// <inheritdoc/>

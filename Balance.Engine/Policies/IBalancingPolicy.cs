@@ -18,6 +18,9 @@ public interface IBalancingPolicy
     /// <summary>The 4-character name in <c>show</c>'s Type column.</summary>
     string ShowName { get; }
 
+    /// <summary>The lower-case word the shell and the command line use (<c>rr</c>, <c>hash</c>, <c>wrr</c>, <c>leastconn</c>, <c>maglev</c>).</summary>
+    string Word { get; }
+
     /// <summary>
     /// True when the walk may try the rest of the group, scanning forward from the pick, once the
     /// pick cannot be reserved (also after a failed connect).
@@ -32,6 +35,15 @@ public interface IBalancingPolicy
 
     /// <summary>The walk reserved nothing in the group for this pick.</summary>
     void NothingReserved(int channelCount, ref PickContext context);
+
+    /// <summary>
+    /// The policy a group with <paramref name="channels"/> uses: this one when the policy keeps nothing
+    /// per group, else one built for the group (weighted round robin's schedule, Maglev's table). The
+    /// walk asks when the change version moved, off the per-pick path; <paramref name="previous"/> is
+    /// what the group used before, returned again when nothing it was built from changed. The span is
+    /// the walk's and reused for the next group: a policy copies what it keeps.
+    /// </summary>
+    IBalancingPolicy ForGroup(ReadOnlySpan<ChannelCandidate> channels, IBalancingPolicy? previous) => this;
 
     /// <summary>Writes the policy's lines of the <c>-d</c> trace for one step of the walk; most policies write none.</summary>
     void Trace(TextWriter debug, PickStep step, int group, int channel, int channelCount, uint clientHash)

@@ -20,6 +20,9 @@ public sealed class RoundRobinPolicy : IBalancingPolicy
     public string ShowName => "RR";
 
     /// <inheritdoc/>
+    public string Word => "rr";
+
+    /// <inheritdoc/>
     public bool ScansGroup(bool hashFailover) => true;
 
     /// <inheritdoc/>

@@ -122,9 +122,9 @@ public class LayoutTests
     public void A_policy_the_engine_does_not_know_is_refused_naming_those_it_knows()
     {
         using var instance = new FakeInstance();
-        var e = Assert.Throws<ControlException>(() => instance.Client.SetPolicy(0, 4));
+        var e = Assert.Throws<ControlException>(() => instance.Client.SetPolicy(0, 9));
         Assert.Equal(ControlError.InvalidArgument, e.Error);
-        Assert.Equal($"invalid policy [policy 4]: the instance on 127.0.0.1:{instance.Port} knows RoundRobin, Hash", e.Message);
+        Assert.Equal($"invalid policy [policy 9]: the instance on 127.0.0.1:{instance.Port} knows RoundRobin, Hash, WeightedRoundRobin, LeastConnections, Maglev", e.Message);
     }
 
     [Fact]
