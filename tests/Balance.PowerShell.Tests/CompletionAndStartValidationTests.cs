@@ -5,7 +5,7 @@ namespace BalancePowerShellTests;
 
 public sealed class CompletionAndStartValidationTests : IDisposable
 {
-    private readonly FakeInstance fake = new();
+    private readonly FakeInstance fake = FakeInstance.WithSampleChannels();
     private readonly PowerShellSession ps = new();
 
     public void Dispose()
