@@ -40,6 +40,23 @@ public sealed class BalanceJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_Balance_Workers_runs_that_many_workers_and_the_instance_shows_them()
+    {
+        var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Workers 3", port, one.Channel, two.Channel).ThrowOnError().Single.BaseObject;
+        Assert.Contains(" --workers 3 ", job.Command, StringComparison.Ordinal);
+        Assert.Equal(3, ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<int>("Workers"));
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
+    }
+
+    [Fact]
+    public void Start_Balance_without_Workers_runs_one_per_CPU()
+    {
+        var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1", port, one.Channel).ThrowOnError().Single.BaseObject;
+        Assert.DoesNotContain("--workers", job.Command, StringComparison.Ordinal);
+        Assert.Equal(Environment.ProcessorCount, ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<int>("Workers"));
+    }
+
+    [Fact]
     public async Task Start_Balance_takes_groups_from_New_BalanceGroup()
     {
         ps.Run(

@@ -42,6 +42,15 @@ public sealed class CrossProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Detached_instance_runs_the_Workers_asked_for()
+    {
+        var instance = ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1 -Workers 2 -Detached", port, one.Channel).ThrowOnError().Of("BalanceInstance")[0];
+        Assert.Equal(2, instance.P<int>("Workers"));
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
+        ps.Run("Stop-Balance -Port $args[0] -Timeout 10 -Confirm:$false", port).ThrowOnError();
+    }
+
+    [Fact]
     public void Detached_instance_from_groups_keeps_the_group_types()
     {
         ps.Run("$null = Start-Balance -Port $args[0] -Group (New-BalanceGroup $args[1], $args[2] -Type Hash) -BindAddress 127.0.0.1 -ConnectTimeout 2 -Detached", port, one.Channel, two.Channel).ThrowOnError();
