@@ -129,8 +129,11 @@ public sealed class TestBackend : IAsyncDisposable, IDisposable
         stop.Dispose();
     }
 
-    /// <summary>As <see cref="DisposeAsync"/>, for test classes that clean up synchronously.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>
+    /// As <see cref="DisposeAsync"/>, for test classes that clean up synchronously. It runs on the
+    /// pool, so its continuations never wait for a test framework's context that this call blocks.
+    /// </summary>
+    public void Dispose() => Task.Run(() => DisposeAsync().AsTask()).GetAwaiter().GetResult();
 
     private async Task AcceptAsync()
     {
