@@ -63,6 +63,11 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [Parameter]
     public SwitchParameter AutoDisable { get; set; }
 
+    /// <summary>Workers relaying connections, each with its own loop (balance --workers); 0 = one per CPU the process may run on.</summary>
+    [Parameter]
+    [ValidateRange(0, BalanceConfiguration.LimitWorkers)]
+    public int Workers { get; set; }
+
     [Parameter]
     public SwitchParameter HashFailover { get; set; }
 
@@ -112,6 +117,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
                 IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
                 AutoDisable = AutoDisable,
                 HashFailover = HashFailover,
+                Workers = Workers,
                 Groups = Groups(),
             }.WithLimitsSized();
             configuration.Validate();

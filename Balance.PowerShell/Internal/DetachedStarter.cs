@@ -112,7 +112,8 @@ internal static class DetachedStarter
         string.Create(CultureInfo.InvariantCulture, $" -ConnectTimeout {(int)c.ConnectTimeout.TotalSeconds} -IdleTimeout {(int)c.IdleTimeout.TotalSeconds}"),
         c.AutoDisable ? " -AutoDisable" : string.Empty,
         c.HashFailover ? " -HashFailover" : string.Empty,
-        c.IPv6 ? " -IPv6" : string.Empty);
+        c.IPv6 ? " -IPv6" : string.Empty,
+        c.Workers > 0 ? string.Create(CultureInfo.InvariantCulture, $" -Workers {c.Workers}") : string.Empty);
 
     /// <summary>The dotnet host running this process, else one installed on the machine.</summary>
     private static string? FindDotnet()

@@ -47,6 +47,12 @@ internal static class OriginalCommandLine
             args.Add("-6");
         }
 
+        if (configuration.Workers > 0)
+        {
+            args.Add("--workers");
+            args.Add(configuration.Workers.ToString(CultureInfo.InvariantCulture));
+        }
+
         args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
         args.AddRange(ChannelWords(configuration));
         return args;

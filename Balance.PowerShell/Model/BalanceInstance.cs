@@ -24,6 +24,7 @@ public sealed class BalanceInstance
         IPv6 = info.Flags.HasFlag(EngineFlags.IPv6);
         ConnectTimeout = info.ConnectTimeout;
         IdleTimeout = info.IdleTimeout;
+        Workers = info.CounterStripes;
         Accepted = info.Accepted;
         Rejected = info.Rejected;
         SegmentPath = info.SegmentPath;
@@ -62,6 +63,9 @@ public sealed class BalanceInstance
     public TimeSpan ConnectTimeout { get; }
 
     public TimeSpan IdleTimeout { get; }
+
+    /// <summary>Workers relaying this instance's connections (one counter stripe each in the segment).</summary>
+    public int Workers { get; }
 
     /// <summary>Client connections accepted by the listener, whatever their outcome.</summary>
     public long Accepted { get; }

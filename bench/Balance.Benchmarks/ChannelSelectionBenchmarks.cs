@@ -13,23 +13,23 @@ namespace Balance.Benchmarks;
 [MemoryDiagnoser]
 public class ChannelSelectionBenchmarks
 {
-    private BenchSegment roundRobin = null!;
-    private BenchSegment mostlyDisabled = null!;
-    private BenchSegment hashed = null!;
+    private TestSegment roundRobin = null!;
+    private TestSegment mostlyDisabled = null!;
+    private TestSegment hashed = null!;
     private uint hash;
 
     [GlobalSetup]
     public void Setup()
     {
-        roundRobin = BenchSegment.Create("a:1", "b:2");
+        roundRobin = TestSegment.Create("a:1", "b:2");
         var many = Enumerable.Range(1, 64).Select(i => $"h{i}:{i}").ToArray();
-        mostlyDisabled = BenchSegment.Create(many);
+        mostlyDisabled = TestSegment.Create(many);
         for (var c = 0; c < 63; c++)
         {
             mostlyDisabled.Segment.Channel(0, c).AdminState = ChannelAdminState.Disabled;
         }
 
-        hashed = BenchSegment.Create("a:1", "b:2", "c:3", "d:4", "%");
+        hashed = TestSegment.Create("a:1", "b:2", "c:3", "d:4", "%");
     }
 
     [GlobalCleanup]
@@ -49,7 +49,7 @@ public class ChannelSelectionBenchmarks
     [Benchmark]
     public int HashFourChannels() => SelectAndRelease(hashed, unchecked(hash += 0x9E3779B9u));
 
-    private static int SelectAndRelease(BenchSegment t, uint clientHash)
+    private static int SelectAndRelease(TestSegment t, uint clientHash)
     {
         var choice = t.Selector.Select(0, clientHash, hashFailover: false, debug: null);
         ChannelSelector.Release(ref t.Segment.Record(choice.Group, choice.Channel));

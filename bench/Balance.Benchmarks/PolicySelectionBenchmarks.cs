@@ -14,12 +14,12 @@ namespace Balance.Benchmarks;
 [MemoryDiagnoser]
 public class PolicySelectionBenchmarks
 {
-    private BenchSegment roundRobin = null!;
-    private BenchSegment weighted = null!;
-    private BenchSegment leastConnections = null!;
-    private BenchSegment maglev = null!;
-    private BenchSegment maglevOneDown = null!;
-    private BenchSegment maglev64 = null!;
+    private TestSegment roundRobin = null!;
+    private TestSegment weighted = null!;
+    private TestSegment leastConnections = null!;
+    private TestSegment maglev = null!;
+    private TestSegment maglevOneDown = null!;
+    private TestSegment maglev64 = null!;
     private ulong[] keys = null!;
     private int next;
 
@@ -65,9 +65,9 @@ public class PolicySelectionBenchmarks
     public int Maglev64() => SelectAndRelease(maglev64, NextKey());
 
     /// <summary>A group of <paramref name="words"/> under <paramref name="policy"/>, weights 1, 2, 3, ... in order.</summary>
-    internal static BenchSegment Group(int policy, string[] words)
+    internal static TestSegment Group(int policy, string[] words)
     {
-        var t = BenchSegment.Create(words);
+        var t = TestSegment.Create(words);
         for (var c = 0; c < words.Length; c++)
         {
             t.Segment.Channel(0, c).Weight = Math.Min(c + 1, ControlClient.MaxWeight);
@@ -80,7 +80,7 @@ public class PolicySelectionBenchmarks
 
     private ulong NextKey() => keys[next++ & 4095];
 
-    private static int SelectAndRelease(BenchSegment t, ulong clientKey)
+    private static int SelectAndRelease(TestSegment t, ulong clientKey)
     {
         var choice = t.Selector.Select(0, 0, clientKey, hashFailover: false, debug: null);
         ChannelSelector.Release(ref t.Segment.Record(choice.Group, choice.Channel));

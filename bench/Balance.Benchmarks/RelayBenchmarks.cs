@@ -27,7 +27,7 @@ namespace Balance.Benchmarks;
 [Config(typeof(Jobs))]
 public class RelayBenchmarks
 {
-    private BenchSegment segment = null!;
+    private TestSegment segment = null!;
     private EngineContext context = null!;
     private Session session = null!;
     private Socket client = null!;
@@ -41,7 +41,7 @@ public class RelayBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        segment = BenchSegment.Create("127.0.0.1:1");
+        segment = TestSegment.Create("127.0.0.1:1");
         context = new EngineContext(segment.Segment, segment.Configuration, OutboundBinding.None, new EngineOutput());
         context.Start();
         var transport = context.Transport;

@@ -9,8 +9,8 @@ namespace BalancePowerShellTests;
 public sealed class BalanceJobTests : IDisposable
 {
     private readonly PowerShellSession ps = new();
-    private readonly TestBackend one = new("one");
-    private readonly TestBackend two = new("two");
+    private readonly TestBackend one = TestBackend.Start("one", BackendMode.GreetThenClose);
+    private readonly TestBackend two = TestBackend.Start("two", BackendMode.GreetThenClose);
     private readonly int port = FreePort.Next();
 
     public void Dispose()
@@ -23,7 +23,7 @@ public sealed class BalanceJobTests : IDisposable
     [Fact]
     public async Task Start_Balance_returns_a_running_job_that_every_job_filter_finds()
     {
-        var job = ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Name web", port, one.Destination, two.Destination).ThrowOnError().Single;
+        var job = ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Name web", port, one.Channel, two.Channel).ThrowOnError().Single;
         Assert.Equal("Balance.PowerShell.BalanceJob", job.BaseObject.GetType().FullName);
         var j = (Job)job.BaseObject;
         Assert.Equal(("BalanceJob", "127.0.0.1:" + port, JobState.Running), (j.PSJobTypeName, j.Location, j.JobStateInfo.State));
@@ -34,9 +34,26 @@ public sealed class BalanceJobTests : IDisposable
             Assert.Equal(j.InstanceId, ps.Run(filter, j).ThrowOnError().Single.P<Guid>("InstanceId"));
         }
 
-        Assert.Equal(["one", "two", "one"], [await TestBackend.AskAsync(port), await TestBackend.AskAsync(port), await TestBackend.AskAsync(port)]);
+        Assert.Equal(new[] { "one", "two", "one" }, new[] { await LoopbackClient.GreetingAsync(port), await LoopbackClient.GreetingAsync(port), await LoopbackClient.GreetingAsync(port) });
         var channels = ps.Run("$args[0] | Get-BalanceChannel", j).ThrowOnError().Of("BalanceChannel");
         Assert.Equal([2L, 1L], channels.Select(c => c.P<long>("TotalConnections")));
+    }
+
+    [Fact]
+    public async Task Start_Balance_Workers_runs_that_many_workers_and_the_instance_shows_them()
+    {
+        var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Workers 3", port, one.Channel, two.Channel).ThrowOnError().Single.BaseObject;
+        Assert.Contains(" --workers 3 ", job.Command, StringComparison.Ordinal);
+        Assert.Equal(3, ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<int>("Workers"));
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
+    }
+
+    [Fact]
+    public void Start_Balance_without_Workers_runs_one_per_CPU()
+    {
+        var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1", port, one.Channel).ThrowOnError().Single.BaseObject;
+        Assert.DoesNotContain("--workers", job.Command, StringComparison.Ordinal);
+        Assert.Equal(Environment.ProcessorCount, ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<int>("Workers"));
     }
 
     [Fact]
@@ -45,22 +62,22 @@ public sealed class BalanceJobTests : IDisposable
         ps.Run(
             "$null = Start-Balance -Port $args[0] -BindAddress 127.0.0.1 -Group (New-BalanceGroup $args[1] -Type Hash), (New-BalanceGroup $args[2]) -HashFailover",
             port,
-            one.Destination,
-            two.Destination).ThrowOnError();
+            one.Channel,
+            two.Channel).ThrowOnError();
         var groups = ps.Run("Get-BalanceGroup -Port $args[0]", port).ThrowOnError().Of("BalanceGroup");
         Assert.Equal(["Hash", "RoundRobin"], groups.Select(g => g.P<string>("Type")));
         Assert.True(ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<bool>("HashFailover"));
-        Assert.Equal("one", await TestBackend.AskAsync(port));
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
         ps.Run("Disable-BalanceChannel -Port $args[0] -Group 0 -Index 0", port).ThrowOnError();
-        Assert.Equal("two", await TestBackend.AskAsync(port));
+        Assert.Equal("two", await LoopbackClient.GreetingAsync(port));
     }
 
     [Fact]
     public async Task Receive_Job_returns_engine_events_as_objects()
     {
         var dead = FreePort.Next();
-        var job = (Job)ps.Run("Start-Balance $args[0] 127.0.0.1:$($args[1]), $args[2] -BindAddress 127.0.0.1 -AutoDisable", port, dead, one.Destination).ThrowOnError().Single.BaseObject;
-        Assert.Equal("one", await TestBackend.AskAsync(port));
+        var job = (Job)ps.Run("Start-Balance $args[0] 127.0.0.1:$($args[1]), $args[2] -BindAddress 127.0.0.1 -AutoDisable", port, dead, one.Channel).ThrowOnError().Single.BaseObject;
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
         var events = WaitFor(() => ps.Run("Receive-Job -Job $args[0]", job).ThrowOnError().Of("BalanceEngineEvent"), e => e.Any(x => x.P<string>("Kind") == "AutoDisabled"));
         Assert.Contains(events, e => e.P<string>("Kind") == "AutoDisabled" && e.P<int>("Channel") == 0 && e.P<int>("Port") == port);
         Assert.False(ps.Run("Get-BalanceChannel -Port $args[0] -Index 0", port).ThrowOnError().Single.P<bool>("Enabled"));
@@ -71,8 +88,8 @@ public sealed class BalanceJobTests : IDisposable
     [Fact]
     public void Stop_Job_returns_within_a_bound_even_mid_transfer()
     {
-        using var stream = new TestBackend("stream", streaming: true);
-        var job = (Job)ps.Run("Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, stream.Destination).ThrowOnError().Single.BaseObject;
+        using var stream = TestBackend.Start("stream", BackendMode.Stream);
+        var job = (Job)ps.Run("Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, stream.Channel).ThrowOnError().Single.BaseObject;
         using var client = new TcpClient();
         client.Connect(IPAddress.Loopback, port);
         var buffer = new byte[1024];
@@ -94,7 +111,7 @@ public sealed class BalanceJobTests : IDisposable
     [Fact]
     public void StopJobAsync_raises_StopJobCompleted_after_the_state_is_Stopped()
     {
-        var job = (Job2)ps.Run("Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Destination).ThrowOnError().Single.BaseObject;
+        var job = (Job2)ps.Run("Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Channel).ThrowOnError().Single.BaseObject;
         using var completed = new ManualResetEventSlim();
         JobState seen = JobState.NotStarted;
         job.StopJobCompleted += (_, e) =>
@@ -111,7 +128,7 @@ public sealed class BalanceJobTests : IDisposable
     [Fact]
     public void Remove_Job_Force_stops_and_removes_a_running_job()
     {
-        ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1 -Name gone", port, one.Destination).ThrowOnError();
+        ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1 -Name gone", port, one.Channel).ThrowOnError();
         ps.Run("Get-Job -Name gone | Remove-Job -Force").ThrowOnError();
         Assert.Empty(ps.Run("Get-Job").ThrowOnError().Output);
         Assert.Equal(["InstanceNotFound,Balance.PowerShell.GetBalanceCommand"], ps.Run("Get-Balance -Port $args[0]", port).ErrorIds);
@@ -120,7 +137,7 @@ public sealed class BalanceJobTests : IDisposable
     [Fact]
     public void Stop_Balance_completes_the_job_and_Receive_Job_Wait_AutoRemoveJob_removes_it()
     {
-        ps.Run("$j = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1 -Name auto", port, one.Destination).ThrowOnError();
+        ps.Run("$j = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1 -Name auto", port, one.Channel).ThrowOnError();
         ps.Run("Stop-Balance -Port $args[0] -Confirm:$false", port).ThrowOnError();
         var received = ps.Run("Receive-Job -Job $j -Wait -AutoRemoveJob; $j.JobStateInfo.State.ToString()").ThrowOnError();
         Assert.Equal("Completed", received.Output[^1].BaseObject);
@@ -131,8 +148,8 @@ public sealed class BalanceJobTests : IDisposable
     [Fact]
     public void A_served_endpoint_is_AlreadyRunning()
     {
-        ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Destination).ThrowOnError();
-        var r = ps.Run("Start-Balance $args[0] $args[1] -BindAddress localhost", port, two.Destination);
+        ps.Run("$null = Start-Balance $args[0] $args[1] -BindAddress 127.0.0.1", port, one.Channel).ThrowOnError();
+        var r = ps.Run("Start-Balance $args[0] $args[1] -BindAddress localhost", port, two.Channel);
         Assert.True(r.ErrorIds.SequenceEqual(["AlreadyRunning,Balance.PowerShell.StartBalanceCommand"]), string.Join(" | ", r.ErrorIds) + " " + r.Terminating?.Message);
         var p = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains($"the Balance instance on 127.0.0.1:{p} (process {Environment.ProcessId}) already holds port {p}; stop it first (Stop-Balance -Port {p} -BindAddress 127.0.0.1)", r.Errors[0].Exception.Message, StringComparison.Ordinal);

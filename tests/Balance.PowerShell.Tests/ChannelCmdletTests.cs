@@ -2,7 +2,7 @@ namespace BalancePowerShellTests;
 
 public sealed class ChannelCmdletTests : IDisposable
 {
-    private readonly FakeInstance fake = new();
+    private readonly FakeInstance fake = FakeInstance.WithSampleChannels();
     private readonly PowerShellSession ps = new();
 
     public void Dispose()

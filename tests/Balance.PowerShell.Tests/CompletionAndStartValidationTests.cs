@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Management.Automation;
+using Balance.Configuration;
 
 namespace BalancePowerShellTests;
 
 public sealed class CompletionAndStartValidationTests : IDisposable
 {
-    private readonly FakeInstance fake = new();
+    private readonly FakeInstance fake = FakeInstance.WithSampleChannels();
     private readonly PowerShellSession ps = new();
 
     public void Dispose()
@@ -50,6 +51,12 @@ public sealed class CompletionAndStartValidationTests : IDisposable
         Assert.Equal(["InvalidConfiguration,Balance.PowerShell.StartBalanceCommand"], ps.Run("Start-Balance $args[0] '!', a", port).ErrorIds);
         var r = ps.Run("Start-Balance -Port $args[0] -Channel a -ConnectTimeout 0", port);
         Assert.StartsWith("ParameterArgumentValidationError,", Assert.Single(r.ErrorIds), StringComparison.Ordinal);
+        foreach (var workers in new[] { -1, BalanceConfiguration.LimitWorkers + 1 })
+        {
+            r = ps.Run("Start-Balance -Port $args[0] -Channel a -Workers $args[1]", port, workers);
+            Assert.StartsWith("ParameterArgumentValidationError,", Assert.Single(r.ErrorIds), StringComparison.Ordinal);
+        }
+
         r = ps.Run("Start-Balance -Port $args[0] -Channel a -Detached -Name x", port);
         Assert.StartsWith("AmbiguousParameterSet,", Assert.Single(r.ErrorIds), StringComparison.Ordinal);
     }

@@ -6,7 +6,7 @@ namespace BalancePowerShellTests;
 
 public sealed class CounterAndShellTests : IDisposable
 {
-    private readonly FakeInstance fake = new();
+    private readonly FakeInstance fake = FakeInstance.WithSampleChannels();
     private readonly PowerShellSession ps = new();
     private readonly string folder = Directory.CreateTempSubdirectory("balance-ps-").FullName;
 

@@ -9,8 +9,8 @@ namespace BalancePowerShellTests;
 public sealed class CrossProcessTests : IDisposable
 {
     private readonly PowerShellSession ps = new();
-    private readonly TestBackend one = new("one");
-    private readonly TestBackend two = new("two");
+    private readonly TestBackend one = TestBackend.Start("one", BackendMode.GreetThenClose);
+    private readonly TestBackend two = TestBackend.Start("two", BackendMode.GreetThenClose);
     private readonly int port = FreePort.Next();
 
     public void Dispose()
@@ -26,15 +26,15 @@ public sealed class CrossProcessTests : IDisposable
     [Fact]
     public async Task Detached_instance_outlives_the_call_and_stops_with_Stop_Balance()
     {
-        var instance = ps.Run("Start-Balance -Port $args[0] -Channel $args[1], '!', $args[2] -BindAddress 127.0.0.1 -Detached", port, one.Destination, two.Destination).ThrowOnError().Of("BalanceInstance")[0];
+        var instance = ps.Run("Start-Balance -Port $args[0] -Channel $args[1], '!', $args[2] -BindAddress 127.0.0.1 -Detached", port, one.Channel, two.Channel).ThrowOnError().Of("BalanceInstance")[0];
         var pid = instance.P<int>("ProcessId");
         Assert.NotEqual(Environment.ProcessId, pid);
         Assert.Equal((port, "Running", 2, 2), (instance.P<int>("Port"), instance.P<string>("State"), instance.P<int>("GroupCount"), instance.P<int>("ChannelCount")));
         using var process = Process.GetProcessById(pid);
 
-        Assert.Equal("one", await TestBackend.AskAsync(port));
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
         ps.Run("Disable-BalanceChannel -Port $args[0] -Index 0", port).ThrowOnError();
-        Assert.Equal("two", await TestBackend.AskAsync(port));
+        Assert.Equal("two", await LoopbackClient.GreetingAsync(port));
 
         ps.Run("Get-Balance -Port $args[0] | Stop-Balance -Confirm:$false", port).ThrowOnError();
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(10)));
@@ -42,9 +42,18 @@ public sealed class CrossProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Detached_instance_runs_the_Workers_asked_for()
+    {
+        var instance = ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1 -Workers 2 -Detached", port, one.Channel).ThrowOnError().Of("BalanceInstance")[0];
+        Assert.Equal(2, instance.P<int>("Workers"));
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
+        ps.Run("Stop-Balance -Port $args[0] -Timeout 10 -Confirm:$false", port).ThrowOnError();
+    }
+
+    [Fact]
     public void Detached_instance_from_groups_keeps_the_group_types()
     {
-        ps.Run("$null = Start-Balance -Port $args[0] -Group (New-BalanceGroup $args[1], $args[2] -Type Hash) -BindAddress 127.0.0.1 -ConnectTimeout 2 -Detached", port, one.Destination, two.Destination).ThrowOnError();
+        ps.Run("$null = Start-Balance -Port $args[0] -Group (New-BalanceGroup $args[1], $args[2] -Type Hash) -BindAddress 127.0.0.1 -ConnectTimeout 2 -Detached", port, one.Channel, two.Channel).ThrowOnError();
         var group = ps.Run("Get-BalanceGroup -Port $args[0]", port).ThrowOnError().Single;
         Assert.Equal(("Hash", 2), (group.P<string>("Type"), group.P<int>("ChannelCount")));
         Assert.Equal(TimeSpan.FromSeconds(2), ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single.P<TimeSpan>("ConnectTimeout"));
@@ -64,7 +73,7 @@ public sealed class CrossProcessTests : IDisposable
     {
         var dotnet = Environment.ProcessPath!;
         var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(RepoPaths.ModuleFolder, "balance.dll"), "-f", "-b", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), one.Destination, two.Destination })
+        foreach (var a in new[] { Path.Combine(RepoPaths.ModuleFolder, "balance.dll"), "-f", "-b", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), one.Channel, two.Channel })
         {
             start.ArgumentList.Add(a);
         }
@@ -82,7 +91,7 @@ public sealed class CrossProcessTests : IDisposable
             Assert.Equal(process.Id, instance.P<int>("ProcessId"));
 
             ps.Run("Set-BalanceGroup -Port $args[0] -Group 0 -Type RoundRobin; Disable-BalanceChannel -Port $args[0] -Index 1", port).ThrowOnError();
-            Assert.Equal(["one", "one"], [await TestBackend.AskAsync(port), await TestBackend.AskAsync(port)]);
+            Assert.Equal(new[] { "one", "one" }, new[] { await LoopbackClient.GreetingAsync(port), await LoopbackClient.GreetingAsync(port) });
             var show = ps.Run("Invoke-BalanceCommand 'show' -Port $args[0]", port).ThrowOnError().Strings;
             Assert.Equal(3, show.Count);
             Assert.Contains(" dis ", show[2], StringComparison.Ordinal);

@@ -4,7 +4,7 @@ namespace BalancePowerShellTests;
 
 public sealed class GroupAndInstanceCmdletTests : IDisposable
 {
-    private readonly FakeInstance fake = new();
+    private readonly FakeInstance fake = FakeInstance.WithSampleChannels();
     private readonly PowerShellSession ps = new();
 
     public void Dispose()

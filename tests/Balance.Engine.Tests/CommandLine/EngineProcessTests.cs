@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Balance.Configuration;
+using Balance.Tests.Infrastructure;
 using Xunit;
 
 namespace Balance.Tests.CommandLine;
@@ -12,8 +13,8 @@ public sealed class EngineProcessTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     private readonly SegmentDirectory segments = new();
-    private readonly NamedBackend backendA = new("A");
-    private readonly NamedBackend backendB = new("B");
+    private readonly TestBackend backendA = TestBackend.Start("A");
+    private readonly TestBackend backendB = TestBackend.Start("B");
 
     public void Dispose()
     {

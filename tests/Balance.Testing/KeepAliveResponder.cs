@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace BalancePowerShellTests;
+namespace Balance.Tests.Infrastructure;
 
 /// <summary>
 /// An HTTP/1.1 keep-alive server on loopback that answers every request with a short body and
@@ -11,7 +11,7 @@ namespace BalancePowerShellTests;
 /// Each connection has its own thread with blocking calls: a test that blocks pool threads while
 /// it waits for a client process must not delay the answers (the client measures their timing).
 /// </summary>
-internal sealed class KeepAliveResponder : IDisposable
+public sealed class KeepAliveResponder : IDisposable
 {
     private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"u8.ToArray();
     private readonly Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

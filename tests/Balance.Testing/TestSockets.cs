@@ -7,7 +7,7 @@ namespace Balance.Tests.Infrastructure;
 /// The sockets and descriptors one test opens, closed together when it ends, and the connected
 /// loopback pair most socket-level tests start from.
 /// </summary>
-internal sealed class TestSockets : IDisposable
+public sealed class TestSockets : IDisposable
 {
     private readonly List<IDisposable> owned = [];
 

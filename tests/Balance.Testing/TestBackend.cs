@@ -32,6 +32,12 @@ public enum BackendMode
     /// once, as an HTTP server does with <c>Connection: close</c>: reply and FIN arrive together.
     /// </summary>
     ReplyThenClose,
+
+    /// <summary>Sends "&lt;name&gt;\n" and closes at once, without reading.</summary>
+    GreetThenClose,
+
+    /// <summary>Sends "&lt;name&gt;\n", then writes without pause until the peer goes away: holds a relay mid-transfer.</summary>
+    Stream,
 }
 
 /// <summary>
@@ -39,7 +45,7 @@ public enum BackendMode
 /// connection reached. Records every peer address (to check <c>-B</c>), byte counts and open
 /// connections. Dispose closes the listener and every connection.
 /// </summary>
-public sealed class TestBackend : IAsyncDisposable
+public sealed class TestBackend : IAsyncDisposable, IDisposable
 {
     private readonly Socket listener;
     private readonly ConcurrentDictionary<Socket, byte> open = new();
@@ -123,6 +129,12 @@ public sealed class TestBackend : IAsyncDisposable
         stop.Dispose();
     }
 
+    /// <summary>
+    /// As <see cref="DisposeAsync"/>, for test classes that clean up synchronously. It runs on the
+    /// pool, so its continuations never wait for a test framework's context that this call blocks.
+    /// </summary>
+    public void Dispose() => Task.Run(() => DisposeAsync().AsTask()).GetAwaiter().GetResult();
+
     private async Task AcceptAsync()
     {
         while (!stop.IsCancellationRequested)
@@ -149,9 +161,20 @@ public sealed class TestBackend : IAsyncDisposable
         var buffer = new byte[64 * 1024];
         try
         {
-            if (Mode is BackendMode.Greet or BackendMode.GreetThenHalfClose)
+            if (Mode is BackendMode.Greet or BackendMode.GreetThenHalfClose or BackendMode.GreetThenClose or BackendMode.Stream)
             {
                 await SendAsync(client, Encoding.ASCII.GetBytes(Name + "\n"));
+            }
+
+            if (Mode == BackendMode.GreetThenClose)
+            {
+                return;
+            }
+
+            if (Mode == BackendMode.Stream)
+            {
+                await StreamAsync(client, buffer);
+                return;
             }
 
             if (Mode == BackendMode.GreetThenHalfClose)
@@ -199,6 +222,14 @@ public sealed class TestBackend : IAsyncDisposable
             open.TryRemove(client, out _);
             client.Dispose();
             Interlocked.Increment(ref completed);
+        }
+    }
+
+    private async Task StreamAsync(Socket client, byte[] chunk)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await SendAsync(client, chunk);
         }
     }
 

@@ -116,4 +116,7 @@ public static class LoopbackClient
         using var socket = await ConnectAsync(target, source);
         return await socket.ReadLineAsync();
     }
+
+    /// <summary>As above, for a listener on 127.0.0.1:<paramref name="port"/>.</summary>
+    public static Task<string?> GreetingAsync(int port) => GreetingAsync(new IPEndPoint(IPAddress.Loopback, port));
 }
