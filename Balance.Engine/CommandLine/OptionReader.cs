@@ -7,7 +7,8 @@ namespace Balance.CommandLine;
 /// options cluster (<c>-fa</c>), an option that takes a value accepts it attached (<c>-t5</c>) or as
 /// the next word (<c>-t 5</c>), <c>--</c> ends the options and a lone <c>-</c> is an operand. Scripts
 /// written for the original rely on exactly these rules, so no GNU-style permutation is done.
-/// Long options are limited to the few this program defines (<c>--help</c>, <c>--version</c>).
+/// Long options are limited to the few this program defines (<c>--help</c>, <c>--version</c>,
+/// and the new features' options that take a value, such as <c>--metrics</c>).
 /// </summary>
 internal sealed class OptionReader
 {
@@ -59,13 +60,7 @@ internal sealed class OptionReader
             if (word.StartsWith("--", StringComparison.Ordinal))
             {
                 index++;
-                var longName = word[2..];
-                if (!longOptions.Contains(longName))
-                {
-                    throw Unknown(word);
-                }
-
-                name = longName;
+                ReadLong(word, out name, out value);
                 return true;
             }
 
@@ -109,6 +104,41 @@ internal sealed class OptionReader
         return true;
     }
 
+    /// <summary>
+    /// A long option: a flag (<c>--version</c>), or one whose name is listed with a trailing '='
+    /// and takes a value written <c>--name=value</c> or <c>--name value</c>.
+    /// </summary>
+    private void ReadLong(string word, out string name, out string? value)
+    {
+        var equals = word.IndexOf('=', StringComparison.Ordinal);
+        name = equals < 0 ? word[2..] : word[2..equals];
+        value = equals < 0 ? null : word[(equals + 1)..];
+        if (longOptions.Contains(name + "="))
+        {
+            if (value is null)
+            {
+                if (index >= args.Count)
+                {
+                    throw new ConfigurationException($"option --{name} needs a value: write --{name} VALUE before the port", "--" + name, ExitCodes.Usage);
+                }
+
+                value = args[index++];
+            }
+
+            return;
+        }
+
+        if (value is not null && longOptions.Contains(name))
+        {
+            throw new ConfigurationException($"option --{name} takes no value: write --{name} alone", word, ExitCodes.Usage);
+        }
+
+        if (!longOptions.Contains(name))
+        {
+            throw Unknown(word);
+        }
+    }
+
     private void EndCluster()
     {
         clusterPosition = 0;
@@ -116,5 +146,5 @@ internal sealed class OptionReader
     }
 
     private static ConfigurationException Unknown(string option) =>
-        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, -h and --version; they go before the port", option, ExitCodes.Usage);
+        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, -h, --version, --metrics and --metrics-file; they go before the port", option, ExitCodes.Usage);
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Metrics;
 using Balance.Policies;
 
 namespace Balance.Proxy;
@@ -26,6 +27,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly IdleSweeper sweeper;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool debugAccepts;
+    private MetricsServer? metrics;
     private int stopping;
 
     private BalanceEngine(EngineContext context, Listener listener, FileLock ownerLock)
@@ -61,18 +63,21 @@ public sealed class BalanceEngine : IAsyncDisposable
         FileLock? ownerLock = null;
         ControlSegment? segment = null;
         EngineContext? context = null;
+        MetricsServer? metrics = null;
         try
         {
             ownerLock = AcquireOwnerLock(name);
             segment = ControlSegment.Create(name, config, stripes: 1); // one stripe per worker; the engine has one
             ConfigurationWriter.Write(segment, config, addresses);
             context = new EngineContext(segment, config, outbound, output);
-            var engine = new BalanceEngine(context, listener, ownerLock);
+            metrics = config.MetricsEndpoint is { } at ? MetricsServer.Start(at, name) : null;
+            var engine = new BalanceEngine(context, listener, ownerLock) { metrics = metrics };
             engine.Begin();
             return engine;
         }
         catch
         {
+            metrics?.Dispose();
             context?.Loop?.Dispose();
             context?.Pipes?.Dispose();
             segment?.Dispose();
@@ -362,6 +367,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 // mapping once it is gone). A session that did not unwind, or a tick or loop
                 // that did not end, may still touch the mapping: then it stays mapped.
                 machineryStopped ??= StopMachinery();
+                metrics?.Dispose();
                 if (machineryStopped.Value && context.Sessions.Count == 0)
                 {
                     segment.Dispose();
