@@ -88,12 +88,17 @@ public sealed class MetricsServer : IDisposable
     {
         listener.Close();
         var deadline = Environment.TickCount64 + (long)ResponseBound.TotalMilliseconds;
+        var joined = true;
         foreach (var w in workers)
         {
-            w.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+            joined &= w.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
         }
 
-        client?.Dispose();
+        // A worker still inside a snapshot would read an unmapped segment: then it stays mapped.
+        if (joined)
+        {
+            client?.Dispose();
+        }
     }
 
     private static HttpListener Listen(IPEndPoint endpoint)
