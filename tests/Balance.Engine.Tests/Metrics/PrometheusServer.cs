@@ -90,6 +90,10 @@ public sealed class PrometheusServer : IDisposable
         return result;
     }
 
+    /// <summary>The scrape targets' state as the API reports it (last error, health), for failure messages.</summary>
+    public Task<string> TargetsAsync() =>
+        http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{Port}/api/v1/targets")));
+
     public void Dispose()
     {
         try
