@@ -47,6 +47,12 @@ internal static class OriginalCommandLine
             args.Add("-6");
         }
 
+        if (configuration.MetricsEndpoint is { } metrics)
+        {
+            args.Add("--metrics");
+            args.Add(Metrics.MetricsAddress.Format(metrics));
+        }
+
         args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
         args.AddRange(ChannelWords(configuration));
         return args;
