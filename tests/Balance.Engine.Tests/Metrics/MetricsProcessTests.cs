@@ -69,7 +69,7 @@ public sealed class MetricsProcessTests : IDisposable
     [Fact]
     public async Task Status_page_in_headless_Chromium_shows_the_channels_and_their_states()
     {
-        var (port, metricsPort, balance) = await StartForegroundAsync();
+        var (port, metricsPort, balance) = await StartForegroundAsync("!", backendA.Channel, "%");
         using (balance)
         {
             for (var i = 0; i < 6; i++)
@@ -86,13 +86,14 @@ public sealed class MetricsProcessTests : IDisposable
             Assert.Contains("<h1>Balance on 127.0.0.1:" + Text(port) + "</h1>", dom, StringComparison.Ordinal);
             Assert.Contains($"<td>{backendA.Channel}</td><td class=\"admin enabled\">enabled</td><td class=\"health unknown\">unknown</td>", dom, StringComparison.Ordinal);
             Assert.Contains($"<td>{backendB.Channel}</td><td class=\"admin disabled\">disabled</td><td class=\"health unknown\">unknown</td>", dom, StringComparison.Ordinal);
-            Assert.Contains("<span class=\"policy\">RoundRobin</span>", dom, StringComparison.Ordinal);
+            Assert.Contains("<h2>Group 0 <span class=\"policy\">RoundRobin</span>", dom, StringComparison.Ordinal);
+            Assert.Contains("<h2>Group 1 <span class=\"policy\">Hash</span>", dom, StringComparison.Ordinal);
 
             // The rate cells are filled by the page's script from the previous load (none yet): it ran.
             Assert.Contains("<td class=\"rate sent\">–</td>", dom, StringComparison.Ordinal);
 
             var shot = Path.Combine(segments.Path, "status-page.png");
-            await HeadlessChromium.ScreenshotAsync(url, shot, 900, 330);
+            await HeadlessChromium.ScreenshotAsync(url, shot, 900, 400);
             var png = await File.ReadAllBytesAsync(shot);
             Assert.True(png.Length > 1000 && png.AsSpan(1, 3).SequenceEqual("PNG"u8), "not a PNG");
 
@@ -169,12 +170,12 @@ public sealed class MetricsProcessTests : IDisposable
         Assert.True(await Loopback.EventuallyAsync(() => !Listening(metricsPort), Wait), "the endpoint outlived the instance");
     }
 
-    private async Task<(int Port, int MetricsPort, RunningProcess Balance)> StartForegroundAsync()
+    private async Task<(int Port, int MetricsPort, RunningProcess Balance)> StartForegroundAsync(params string[] moreChannels)
     {
         var port = Loopback.FreePort();
         var metricsPort = Loopback.FreePort();
         var name = segments.NameFor("127.0.0.1", port);
-        var balance = BalanceExecutable.Start(segments, ["-f", "-b", "127.0.0.1", "--metrics", "127.0.0.1:" + Text(metricsPort), Text(port), backendA.Channel, backendB.Channel]);
+        var balance = BalanceExecutable.Start(segments, ["-f", "-b", "127.0.0.1", "--metrics", "127.0.0.1:" + Text(metricsPort), Text(port), backendA.Channel, backendB.Channel, .. moreChannels]);
         Assert.True(await Loopback.EventuallyAsync(() => balance.Process.HasExited || (File.Exists(name.Path) && Listening(metricsPort)), Wait), "no segment or endpoint appeared: " + balance.Error);
         Assert.False(balance.Process.HasExited, balance.Error);
         return (port, metricsPort, balance);
