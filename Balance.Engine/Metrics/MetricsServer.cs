@@ -75,14 +75,6 @@ public sealed class MetricsServer : IDisposable
         }
     }
 
-    /// <summary>A server over any snapshot source (tests, and hosts that hold a client already).</summary>
-    public static MetricsServer Start(IPEndPoint endpoint, Func<BalanceSnapshot> snapshot)
-    {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        ArgumentNullException.ThrowIfNull(snapshot);
-        return new MetricsServer(Listen(endpoint), snapshot, endpoint);
-    }
-
     /// <summary>Stops listening; a request under way gets until <see cref="ResponseBound"/> to finish.</summary>
     public void Dispose()
     {
