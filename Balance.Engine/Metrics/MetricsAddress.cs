@@ -36,23 +36,30 @@ public static class MetricsAddress
     }
 
     /// <summary>
-    /// The HttpListener prefixes for the endpoint. The listener binds to the prefix's address and
-    /// answers only requests whose Host names it, so a loopback address also takes "localhost"
-    /// (what a local Prometheus target usually says); a wildcard takes any host.
+    /// The Host header values a request may carry: the address and, on loopback, "localhost", each
+    /// with or without the port; empty (anything goes) for a wildcard address. Another name is
+    /// refused, so a web page in a browser on the same machine cannot read the endpoint under a
+    /// name of its own (DNS rebinding).
     /// </summary>
-    internal static IReadOnlyList<string> Prefixes(IPEndPoint endpoint)
+    internal static HashSet<string> Hosts(IPEndPoint endpoint)
     {
-        var port = endpoint.Port.ToString(CultureInfo.InvariantCulture);
-        var host = Host(endpoint.Address);
-        return IPAddress.IsLoopback(endpoint.Address) && host != "+"
-            ? [$"http://{host}:{port}/", $"http://localhost:{port}/"]
-            : [$"http://{host}:{port}/"];
-    }
+        var hosts = new HashSet<string>(StringComparer.Ordinal);
+        if (endpoint.Address.Equals(IPAddress.Any) || endpoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            return hosts;
+        }
 
-    private static string Host(IPAddress address) =>
-        address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "+"
-        : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + address + "]"
-        : address.ToString();
+        var port = endpoint.Port.ToString(CultureInfo.InvariantCulture);
+        var literal = endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString();
+        string[] names = IPAddress.IsLoopback(endpoint.Address) ? [literal, "localhost"] : [literal];
+        foreach (var name in names)
+        {
+            hosts.Add(name);
+            hosts.Add(name + ":" + port);
+        }
+
+        return hosts;
+    }
 
     /// <summary>IPEndPoint.TryParse takes a bare address as port 0 (and "::1" as an address); a port must be written.</summary>
     private static bool HasExplicitPort(string text) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Balance.Configuration;
 using Balance.Control;
@@ -9,45 +10,53 @@ namespace Balance.Metrics;
 /// <summary>
 /// The optional HTTP endpoint of an instance: <c>/metrics</c> (Prometheus text format) and <c>/</c>
 /// (the status page), GET and HEAD only, read from the control segment like every other front end.
-/// It runs on threads of its own (never the relay's loop), serves at most
-/// <see cref="MaxConcurrentRequests"/> requests at once at a bounded pace, renders a snapshot at
-/// most once per <see cref="RenderInterval"/>, and refuses bodies and oversized requests, so a slow
-/// or hostile scraper costs the proxy nothing it would notice.
+/// Its own accept thread and asynchronous connections, never the relay's loop; at most
+/// <see cref="MaxConnections"/> connections, each request head complete within
+/// <see cref="RequestTimeout"/> and at most <see cref="MaxRequestBytes"/>; at most
+/// <see cref="MaxConcurrentRequests"/> requests served at once at a bounded pace; one rendering per
+/// <see cref="RenderInterval"/>. So a slow or hostile scraper costs the proxy nothing it would notice.
 /// </summary>
 public sealed class MetricsServer : IDisposable
 {
-    /// <summary>Requests served at once; more wait in the listener's queue.</summary>
+    /// <summary>Requests served at once; others wait for a slot (within <see cref="RequestTimeout"/>).</summary>
     public const int MaxConcurrentRequests = 4;
 
-    /// <summary>The largest request (request line and headers) answered; larger ones get 431.</summary>
+    /// <summary>Open connections; one more is answered 503 and closed.</summary>
+    public const int MaxConnections = 64;
+
+    /// <summary>The largest request head (request line and headers) answered; larger ones get 431.</summary>
     public const int MaxRequestBytes = 8192;
 
     /// <summary>How long one rendering is served before the segment is read again.</summary>
     public static readonly TimeSpan RenderInterval = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>The least time one worker spends per request: the pace that caps a scrape loop's cost.</summary>
+    /// <summary>The least time a request holds its slot: the pace that caps a scrape loop's cost.</summary>
     public static readonly TimeSpan MinimumRequestTime = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>A response not sent by then is aborted (a scraper that stopped reading).</summary>
+    /// <summary>A request head (or the next one on a kept connection) must arrive within this; then the connection is closed.</summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>A response not sent by then is abandoned and its connection closed (a scraper that stopped reading).</summary>
     public static readonly TimeSpan ResponseBound = TimeSpan.FromSeconds(5);
 
-    private readonly HttpListener listener;
+    private readonly Socket listener;
     private readonly RenderCache cache;
-    private readonly Thread[] workers;
-    private readonly ControlClient? client;
+    private readonly HashSet<string> hosts;
+    private readonly ControlClient client;
+    private readonly SemaphoreSlim slots = new(MaxConcurrentRequests, MaxConcurrentRequests);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Thread acceptor;
+    private int connections;
 
-    private MetricsServer(HttpListener listener, Func<BalanceSnapshot> snapshot, IPEndPoint endpoint, ControlClient? client = null)
+    private MetricsServer(Socket listener, ControlClient client, IPEndPoint endpoint)
     {
-        this.client = client;
         this.listener = listener;
+        this.client = client;
         Endpoint = endpoint;
-        cache = new RenderCache(snapshot, RenderInterval);
-        workers = new Thread[MaxConcurrentRequests];
-        for (var i = 0; i < workers.Length; i++)
-        {
-            workers[i] = new Thread(Work) { IsBackground = true, Name = "balance metrics" };
-            workers[i].Start();
-        }
+        cache = new RenderCache(client.Snapshot, RenderInterval);
+        hosts = MetricsAddress.Hosts(endpoint);
+        acceptor = new Thread(Accept) { IsBackground = true, Name = "balance metrics" };
+        acceptor.Start();
     }
 
     /// <summary>Where it listens.</summary>
@@ -65,50 +74,46 @@ public sealed class MetricsServer : IDisposable
         var listener = Listen(endpoint);
         try
         {
-            var client = ControlClient.Open(instance);
-            return new MetricsServer(listener, client.Snapshot, endpoint, client);
+            return new MetricsServer(listener, ControlClient.Open(instance), endpoint);
         }
         catch
         {
-            listener.Close();
+            listener.Dispose();
             throw;
         }
     }
 
-    /// <summary>Stops listening; a request under way gets until <see cref="ResponseBound"/> to finish.</summary>
+    /// <summary>Stops listening and closes every connection; a response under way gets until <see cref="ResponseBound"/>.</summary>
     public void Dispose()
     {
-        listener.Close();
+        stopping.Cancel();
+        listener.Dispose();
+        acceptor.Join(ResponseBound);
         var deadline = Environment.TickCount64 + (long)ResponseBound.TotalMilliseconds;
-        var joined = true;
-        foreach (var w in workers)
+        while (Volatile.Read(ref connections) > 0 && Environment.TickCount64 < deadline)
         {
-            joined &= w.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+            Thread.Sleep(10);
         }
 
-        // A worker still inside a snapshot would read an unmapped segment: then it stays mapped.
-        if (joined)
+        // A connection still inside a snapshot would read an unmapped segment: then it stays mapped.
+        if (Volatile.Read(ref connections) == 0)
         {
-            client?.Dispose();
+            client.Dispose();
         }
     }
 
-    private static HttpListener Listen(IPEndPoint endpoint)
+    private static Socket Listen(IPEndPoint endpoint)
     {
-        var listener = new HttpListener { IgnoreWriteExceptions = true };
-        foreach (var prefix in MetricsAddress.Prefixes(endpoint))
-        {
-            listener.Prefixes.Add(prefix);
-        }
-
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            listener.Start();
-            return listener;
+            socket.Bind(endpoint);
+            socket.Listen(MaxConnections);
+            return socket;
         }
-        catch (HttpListenerException e)
+        catch (SocketException e)
         {
-            listener.Close();
+            socket.Dispose();
             throw new ConfigurationException(
                 $"cannot serve metrics on {MetricsAddress.Format(endpoint)}: {e.Message}; choose a free port and an address of this machine",
                 MetricsAddress.Format(endpoint),
@@ -116,125 +121,227 @@ public sealed class MetricsServer : IDisposable
         }
     }
 
-    private void Work()
+    private void Accept()
     {
         while (true)
         {
-            HttpListenerContext context;
+            Socket connection;
             try
             {
-                context = listener.GetContext();
+                connection = listener.Accept();
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
-                return; // closed
+                if (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                Thread.Sleep(50); // out of descriptors, say: try again a little later
+                continue;
             }
 
-            var started = Environment.TickCount64;
-            using (var bound = new Timer(static c => ((HttpListenerResponse)c!).Abort(), context.Response, ResponseBound, Timeout.InfiniteTimeSpan))
+            if (Interlocked.Increment(ref connections) > MaxConnections)
             {
-                try
-                {
-                    Serve(context);
-                }
-                catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // The scraper went away or was cut off: nothing to answer.
-                }
+                Refuse(connection);
+                continue;
             }
 
+            _ = ServeAsync(connection);
+        }
+    }
+
+    private void Refuse(Socket connection)
+    {
+        try
+        {
+            connection.Blocking = false;
+            connection.Send(Response(503, "text/plain; charset=utf-8", "too many connections to the metrics endpoint; try again later\n"u8.ToArray(), false, []), SocketFlags.None, out _);
+        }
+        finally
+        {
+            connection.Dispose();
+            Interlocked.Decrement(ref connections);
+        }
+    }
+
+    private async Task ServeAsync(Socket connection)
+    {
+        var buffer = new byte[MaxRequestBytes];
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                var head = await ReadHeadAsync(connection, buffer, filled);
+                if (head is not { } h)
+                {
+                    return;
+                }
+
+                var keep = await AnswerAsync(connection, buffer.AsSpan(0, h.End).ToArray());
+                filled = h.Filled - h.End;
+                Buffer.BlockCopy(buffer, h.End, buffer, 0, filled);
+                if (!keep)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        {
+            // The scraper went away, was too slow, or the endpoint stopped: nothing to answer.
+        }
+        finally
+        {
+            connection.Dispose();
+            Interlocked.Decrement(ref connections);
+        }
+    }
+
+    /// <summary>Reads until a whole head is in the buffer; null when the peer closed. Too large: answered 431 here.</summary>
+    private async Task<(int End, int Filled)?> ReadHeadAsync(Socket connection, byte[] buffer, int filled)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+        timeout.CancelAfter(RequestTimeout);
+        while (true)
+        {
+            var end = HttpRequestHead.FindEnd(buffer.AsSpan(0, filled));
+            if (end > 0)
+            {
+                return (end, filled);
+            }
+
+            if (filled == buffer.Length)
+            {
+                var message = string.Create(CultureInfo.InvariantCulture, $"request too large: at most {MaxRequestBytes} bytes of request line and headers\n");
+                await SendAsync(connection, Response(431, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(message), false, []));
+                return null;
+            }
+
+            var n = await connection.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, timeout.Token);
+            if (n == 0)
+            {
+                return null;
+            }
+
+            filled += n;
+        }
+    }
+
+    /// <summary>Answers one request; true when the connection stays open for another.</summary>
+    private async Task<bool> AnswerAsync(Socket connection, byte[] headBytes)
+    {
+        var head = HttpRequestHead.Parse(headBytes);
+        var refusal = RequestRules.Check(head, hosts);
+        if (refusal is { } r)
+        {
+            string[] extra = r.Status == 405 ? ["Allow: GET, HEAD"] : [];
+            await SendAsync(connection, Response(r.Status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(r.Message + "\n"), false, extra, head?.Method == "HEAD"));
+            return false;
+        }
+
+        var request = head!;
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+        wait.CancelAfter(RequestTimeout);
+        await slots.WaitAsync(wait.Token);
+        var started = Environment.TickCount64;
+        try
+        {
+            byte[] response;
+            try
+            {
+                var page = request.Path == "/metrics" ? cache.Metrics() : cache.Status();
+                string[] extra = page.ContentType == StatusPage.ContentType
+                    ? ["Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"]
+                    : [];
+                response = Response(200, page.ContentType, page.Body, request.KeepAlive, extra, request.Method == "HEAD");
+            }
+            catch (ControlException e)
+            {
+                await SendAsync(connection, Response(503, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(e.Message + "\n"), false, [], request.Method == "HEAD"));
+                return false;
+            }
+
+            await SendAsync(connection, response);
             var rest = MinimumRequestTime.TotalMilliseconds - (Environment.TickCount64 - started);
             if (rest > 0)
             {
-                Thread.Sleep((int)rest);
-            }
-        }
-    }
-
-    private void Serve(HttpListenerContext context)
-    {
-        var request = context.Request;
-        var response = context.Response;
-        var refusal = RequestRules.Check(request.HttpMethod, request.Url?.AbsolutePath, RequestSize(request), request.HasEntityBody);
-        if (refusal is { } r)
-        {
-            if (r.Status == HttpStatusCode.MethodNotAllowed)
-            {
-                response.AddHeader("Allow", "GET, HEAD");
+                await Task.Delay(TimeSpan.FromMilliseconds(rest), stopping.Token);
             }
 
-            Send(context, (int)r.Status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(r.Message + "\n"), closeAfter: true);
-            return;
+            return request.KeepAlive;
         }
-
-        RenderCache.Page page;
-        try
+        finally
         {
-            page = request.Url!.AbsolutePath == "/metrics" ? cache.Metrics() : cache.Status();
+            slots.Release();
         }
-        catch (ControlException e)
-        {
-            Send(context, 503, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(e.Message + "\n"), closeAfter: true);
-            return;
-        }
-
-        if (page.ContentType == StatusPage.ContentType)
-        {
-            response.AddHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'");
-        }
-
-        Send(context, 200, page.ContentType, page.Body, closeAfter: false);
     }
 
-    private static void Send(HttpListenerContext context, int status, string contentType, byte[] body, bool closeAfter)
+    private async Task SendAsync(Socket connection, byte[] response)
     {
-        var response = context.Response;
-        response.StatusCode = status;
-        response.ContentType = contentType;
-        response.AddHeader("Cache-Control", "no-store");
-        response.AddHeader("X-Content-Type-Options", "nosniff");
-        response.ContentLength64 = body.Length;
-        response.KeepAlive = !closeAfter;
-        if (context.Request.HttpMethod != "HEAD")
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+        bound.CancelAfter(ResponseBound);
+        var sent = 0;
+        while (sent < response.Length)
         {
-            response.OutputStream.Write(body);
+            sent += await connection.SendAsync(response.AsMemory(sent), SocketFlags.None, bound.Token);
         }
-
-        response.Close();
     }
 
-    private static int RequestSize(HttpListenerRequest request)
+    private static byte[] Response(int status, string contentType, byte[] body, bool keepAlive, string[] extraHeaders, bool headOnly = false)
     {
-        var size = request.HttpMethod.Length + (request.RawUrl?.Length ?? 0) + 12;
-        foreach (var key in request.Headers.AllKeys)
+        var head = new StringBuilder(256);
+        head.Append(CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {Reason(status)}\r\n");
+        head.Append(CultureInfo.InvariantCulture, $"Content-Type: {contentType}\r\nContent-Length: {body.Length}\r\n");
+        head.Append("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+        foreach (var h in extraHeaders)
         {
-            size += (key?.Length ?? 0) + 4 + (request.Headers[key]?.Length ?? 0);
+            head.Append(h).Append("\r\n");
         }
 
-        return size;
+        head.Append(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+        var bytes = Encoding.ASCII.GetBytes(head.ToString());
+        return headOnly ? bytes : [.. bytes, .. body];
     }
 
-    /// <summary>Answers what a request asks for, or why it is refused, without touching the segment.</summary>
+    private static string Reason(int status) => status switch
+    {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+
+    /// <summary>What a request may ask for, and why one is refused, without touching the segment.</summary>
     internal static class RequestRules
     {
-        public static (HttpStatusCode Status, string Message)? Check(string method, string? path, int size, bool hasBody)
+        public static (int Status, string Message)? Check(HttpRequestHead? head, IReadOnlySet<string> hosts)
         {
-            if (size > MaxRequestBytes)
+            if (head is null)
             {
-                return (HttpStatusCode.RequestHeaderFieldsTooLarge, string.Create(CultureInfo.InvariantCulture, $"request too large: at most {MaxRequestBytes} bytes of request line and headers"));
+                return (400, "not an HTTP/1.x request");
             }
 
-            if (method is not ("GET" or "HEAD"))
+            if (head.Method is not ("GET" or "HEAD"))
             {
-                return (HttpStatusCode.MethodNotAllowed, "read-only endpoint: only GET and HEAD; change state with balance -c or the cmdlets");
+                return (405, "read-only endpoint: only GET and HEAD; change state with balance -c or the cmdlets");
             }
 
-            if (hasBody)
+            if (head.HasBody)
             {
-                return (HttpStatusCode.RequestEntityTooLarge, "a GET or HEAD takes no body");
+                return (413, "a GET or HEAD takes no body");
             }
 
-            return path is "/metrics" or "/" ? null : (HttpStatusCode.NotFound, "not found: this endpoint serves /metrics and /");
+            if (hosts.Count > 0 && (head.Host is null || !hosts.Contains(head.Host.ToLowerInvariant())))
+            {
+                return (400, "unknown host: ask for this endpoint by its address (or localhost on loopback)");
+            }
+
+            return head.Path is "/metrics" or "/" ? null : (404, "not found: this endpoint serves /metrics and /");
         }
     }
 }

@@ -175,6 +175,57 @@ public sealed partial class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_that_never_completes_is_closed_after_the_request_timeout()
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await s.ConnectAsync(Endpoint());
+        await s.SendAsync(Encoding.ASCII.GetBytes("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
+        var started = Environment.TickCount64;
+        using var cancel = new CancellationTokenSource(MetricsServer.RequestTimeout + TimeSpan.FromSeconds(10));
+        var n = await s.ReceiveAsync(new byte[16], SocketFlags.None, cancel.Token);
+        var elapsed = Environment.TickCount64 - started;
+        Assert.Equal(0, n);
+        Assert.InRange(elapsed, MetricsServer.RequestTimeout.TotalMilliseconds - 500, MetricsServer.RequestTimeout.TotalMilliseconds + 5000);
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_cap_are_answered_503_and_closed()
+    {
+        var open = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < MetricsServer.MaxConnections; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await s.ConnectAsync(Endpoint());
+                open.Add(s);
+            }
+
+            await Task.Delay(200);
+            var reply = await RawAsync("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 503", reply, StringComparison.Ordinal);
+        }
+        finally
+        {
+            open.ForEach(s => s.Dispose());
+        }
+
+        // The slots come back once those connections close.
+        Assert.True(await Eventually.HoldsAsync(async () => (await RawAsync("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")).StartsWith("HTTP/1.1 200", StringComparison.Ordinal), TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Only_its_own_address_or_localhost_is_accepted_as_host()
+    {
+        var port = Endpoint().Port.ToString(CultureInfo.InvariantCulture);
+        Assert.StartsWith("HTTP/1.1 200", await RawAsync($"GET /metrics HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200", await RawAsync($"HEAD / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 400", await RawAsync($"GET /metrics HTTP/1.1\r\nHost: attacker.example:{port}\r\n\r\n"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 400", await RawAsync("GET /metrics HTTP/1.1\r\n\r\n"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 400", await RawAsync("hello\r\n\r\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Concurrent_scrapes_are_served_at_a_bounded_pace_and_the_segment_read_once_per_interval()
     {
         var scrapes = Enumerable.Range(0, 40).Select(_ => http.GetStringAsync(Url("/metrics"))).ToArray();
