@@ -33,6 +33,8 @@ public static class BalanceCommand
                     output.WriteLine(UsageText.VersionLine);
                     output.Flush();
                     return ExitCodes.Ok;
+                case BalanceMode.MetricsFile:
+                    return MetricsFileMode.Run(command, error);
                 case BalanceMode.Interactive:
                 case BalanceMode.Command:
                     return ControlMode.Run(command, input, output, error);

@@ -12,6 +12,9 @@ internal enum BalanceMode
     /// <summary><c>-c</c>: run commands against a running instance, then exit.</summary>
     Command,
 
+    /// <summary><c>--metrics-file</c>: write a running instance's Prometheus figures to a file, then exit.</summary>
+    MetricsFile,
+
     /// <summary><c>-h</c>/<c>--help</c>.</summary>
     Help,
 

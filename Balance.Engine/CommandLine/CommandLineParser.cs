@@ -1,5 +1,6 @@
 using System.Globalization;
 using Balance.Configuration;
+using Balance.Metrics;
 
 namespace Balance.CommandLine;
 
@@ -21,7 +22,7 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
-    private static readonly HashSet<string> LongOptionsWithValue = new(StringComparer.Ordinal) { WorkersOption };
+    private static readonly HashSet<string> LongOptionsWithValue = new(StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file" };
 
     private const string WorkersOption = "workers";
 
@@ -41,6 +42,14 @@ internal static class CommandLineParser
                 case WorkersOption:
                     options.Workers = ParseWorkers(value!);
                     break;
+                case "metrics":
+                    options.MetricsEndpoint = MetricsAddress.Parse(value!);
+                    break;
+                case "metrics-file":
+                    options.MetricsFile = string.IsNullOrWhiteSpace(value)
+                        ? throw new ConfigurationException("option --metrics-file has an empty value: give the file to write, e.g. /var/lib/node_exporter/textfile/balance.prom", "--metrics-file", ExitCodes.Usage)
+                        : value;
+                    break;
                 default:
                     options.Apply(name[0], value);
                     break;
@@ -59,6 +68,16 @@ internal static class CommandLineParser
         var port = ParsePort(operands[0]);
         RejectMisplacedOptions(operands);
         var shellMode = options.Command is not null || options.Interactive;
+        if (options.MetricsFile is not null)
+        {
+            return MetricsFileMode(options, port, operands);
+        }
+
+        if (shellMode && options.MetricsEndpoint is not null)
+        {
+            throw new ConfigurationException("option --metrics serves a proxy you start: give it with the channels, not with -i or -c", "--metrics", ExitCodes.Usage);
+        }
+
         if (shellMode)
         {
             if (operands.Length > 1)
@@ -98,6 +117,7 @@ internal static class CommandLineParser
             PacketDump = options.PacketDump,
             Debug = options.Debug,
             Workers = options.Workers,
+            MetricsEndpoint = options.MetricsEndpoint,
             Groups = GroupSpec.ParseList(operands.Skip(1), port),
         }.WithLimitsSized();
         configuration.Validate();
@@ -106,6 +126,21 @@ internal static class CommandLineParser
             Foreground = options.Foreground,
             MappedFileRequested = options.MappedFile,
         };
+    }
+
+    /// <summary><c>--metrics-file FILE port</c>: the running instance's figures written once for a textfile collector.</summary>
+    private static ParsedCommandLine MetricsFileMode(StartOptions options, int port, string[] operands)
+    {
+        if (operands.Length > 1 || options.Command is not null || options.Interactive || options.MetricsEndpoint is not null)
+        {
+            throw new ConfigurationException(
+                "option --metrics-file takes only the port of a running instance (and -b, -6): balance [-b addr] --metrics-file FILE port",
+                "--metrics-file",
+                ExitCodes.Usage);
+        }
+
+        var endpoint = new BalanceConfiguration { BindAddress = options.BindAddress, Port = port, IPv6 = options.IPv6 };
+        return new ParsedCommandLine(BalanceMode.MetricsFile, endpoint) { MetricsFile = options.MetricsFile };
     }
 
     /// <summary>
@@ -201,6 +236,9 @@ internal static class CommandLineParser
 
         /// <summary><c>--workers</c>; 0 = one per CPU.</summary>
         public int Workers { get; set; }
+        public System.Net.IPEndPoint? MetricsEndpoint { get; set; }
+
+        public string? MetricsFile { get; set; }
 
         public void Apply(char option, string? value)
         {

@@ -48,7 +48,7 @@ internal static class ControlMode
     /// an extra one) still finds it. The original keyed both on 0.0.0.0, so its users never had to
     /// repeat <c>-6</c>.
     /// </summary>
-    private static ControlClient Open(BalanceConfiguration endpoint)
+    internal static ControlClient Open(BalanceConfiguration endpoint)
     {
         try
         {

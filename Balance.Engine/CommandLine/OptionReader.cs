@@ -8,7 +8,7 @@ namespace Balance.CommandLine;
 /// the next word (<c>-t 5</c>), <c>--</c> ends the options and a lone <c>-</c> is an operand. Scripts
 /// written for the original rely on exactly these rules, so no GNU-style permutation is done.
 /// Long options are limited to the few this program defines (<c>--help</c>, <c>--version</c>,
-/// <c>--workers N</c>); one that takes a value accepts it as the next word or after <c>=</c>.
+/// <c>--workers N</c>, <c>--metrics ADDR:PORT</c>); one that takes a value accepts it as the next word or after <c>=</c>.
 /// </summary>
 internal sealed class OptionReader
 {
@@ -141,5 +141,5 @@ internal sealed class OptionReader
     }
 
     private static ConfigurationException Unknown(string option) =>
-        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, -h and --version; they go before the port", option, ExitCodes.Usage);
+        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, --metrics ADDR:PORT, --metrics-file FILE, -h and --version; they go before the port", option, ExitCodes.Usage);
 }

@@ -19,4 +19,7 @@ internal sealed record ParsedCommandLine(BalanceMode Mode, BalanceConfiguration 
     /// file here, so there is nothing to switch.
     /// </summary>
     public bool MappedFileRequested { get; init; }
+
+    /// <summary><c>--metrics-file</c>: where to write the textfile-collector file.</summary>
+    public string? MetricsFile { get; init; }
 }

@@ -14,6 +14,7 @@ internal static class UsageText
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
+          balance [-b addr] --metrics-file FILE port   write its Prometheus figures to FILE and exit
 
         The port is a number or a TCP service name (http, smtp, ...). Each channel is a back-end
         host[:port[:maxc]]; an IPv6 back-end is written [addr]:port:maxc. A missing port means the
@@ -38,10 +39,12 @@ internal static class UsageText
           -6       listen on IPv6 (without -b: every IPv6 and IPv4 address)
           --workers n  relay on n workers, each with its own loop and listening socket
                    (default 0: one per CPU this process may run on)
+          --metrics addr:port  serve /metrics (Prometheus) and a status page at / on this address,
+                   e.g. 127.0.0.1:9100 (off unless given; read-only; docs/monitoring.md)
           -h, --help   show this text      --version   show the version
 
         Exit codes: 0 done, 64 usage, 65 bad back-end or incompatible instance, 69 no such instance or
-        group problem, 70 internal error, 71 cannot listen, 77 permission denied.
+        group problem, 70 internal error, 71 cannot listen, 73 cannot write the file, 77 permission denied.
         """;
 
     public static string VersionLine =>

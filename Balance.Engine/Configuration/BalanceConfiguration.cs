@@ -45,6 +45,12 @@ public sealed record BalanceConfiguration
 
     public int MaxGroups { get; init; } = DefaultMaxGroups;
 
+    /// <summary>
+    /// <c>--metrics</c>: where the instance serves <c>/metrics</c> and its status page; null = off.
+    /// Never the proxied port.
+    /// </summary>
+    public System.Net.IPEndPoint? MetricsEndpoint { get; init; }
+
     public int MaxChannelsPerGroup { get; init; } = DefaultMaxChannelsPerGroup;
 
     /// <summary>
@@ -89,6 +95,11 @@ public sealed record BalanceConfiguration
         if (Workers is < 0 or > LimitWorkers)
         {
             throw new ConfigurationException($"invalid worker count [{Workers}]: use 1-{LimitWorkers}, or 0 for one per CPU", "--workers");
+        }
+
+        if (MetricsEndpoint is { } metrics && metrics.Port == Port)
+        {
+            throw new ConfigurationException($"invalid metrics endpoint [{metrics}]: it must not use the proxied port {Port}; give a port of its own, e.g. 127.0.0.1:9100", "--metrics", ExitCodes.Usage);
         }
 
         if (MaxGroups is < 1 or > LimitMaxGroups)

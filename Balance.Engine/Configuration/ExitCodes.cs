@@ -10,5 +10,8 @@ public static class ExitCodes
     public const int Unavailable = 69;
     public const int Software = 70;
     public const int OsError = 71;
+
+    /// <summary>EX_CANTCREAT: an output file cannot be written.</summary>
+    public const int CantCreate = 73;
     public const int NoPermission = 77;
 }

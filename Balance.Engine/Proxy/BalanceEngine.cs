@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Metrics;
 using Balance.Policies;
 using Balance.Transport;
 using Balance.Transport.Epoll;
@@ -29,6 +30,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly FileLock ownerLock;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SegmentWatch segmentWatch;
+    private MetricsServer? metrics;
     private int stopping;
 
     private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[] listeners, FileLock ownerLock)
@@ -72,18 +74,22 @@ public sealed class BalanceEngine : IAsyncDisposable
         FileLock? ownerLock = null;
         ControlSegment? segment = null;
         BalanceEngine? engine = null;
+        MetricsServer? metrics = null;
         try
         {
             ownerLock = AcquireOwnerLock(name);
             segment = CreateSegment(name, config, stripes: listeners.Length);
             ConfigurationWriter.Write(segment, config, addresses);
             engine = new BalanceEngine(segment, config, outbound, output, listeners, ownerLock);
+            metrics = config.MetricsEndpoint is { } at ? MetricsServer.Start(at, name) : null;
+            engine.metrics = metrics;
             engine.StartWorkers();
             engine.Begin();
             return engine;
         }
         catch
         {
+            metrics?.Dispose();
             engine?.StopWorkers();
             segment?.Dispose();
             if (ownerLock is not null)
@@ -377,6 +383,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 // mapping once it is gone). A session that did not unwind, or a tick or loop
                 // that did not end, may still touch the mapping: then it stays mapped.
                 machineryStopped ??= StopWorkers();
+                metrics?.Dispose();
                 if (machineryStopped.Value && SessionCount == 0)
                 {
                     segment.Dispose();

@@ -1,18 +1,21 @@
 using System.Globalization;
 using System.Management.Automation;
 using Balance.Control;
+using Balance.Metrics;
 
 namespace Balance.PowerShell;
 
 /// <summary>
-/// Export-BalanceCounter: writes the selected channels' counters to a file as MRTG lines, CSV or
-/// JSON, for scheduled tasks (cron, Windows Task Scheduler) that feed monitoring tools.
+/// Export-BalanceCounter: writes the selected channels' counters to a file as MRTG lines, CSV,
+/// JSON or the Prometheus text format (node_exporter's textfile collector), for scheduled tasks
+/// (cron, Windows Task Scheduler) that feed monitoring tools.
 /// </summary>
 [Cmdlet(VerbsData.Export, "BalanceCounter", SupportsShouldProcess = true)]
 [OutputType(typeof(BalanceCounter))]
 public sealed class ExportBalanceCounterCommand : ChannelQueryBase
 {
     private readonly List<(BalanceCounter Counter, string Mrtg)> collected = [];
+    private readonly Dictionary<string, (InstanceInfo Instance, IReadOnlyList<GroupInfo> Groups, List<ChannelInfo> Channels)> instances = new(StringComparer.Ordinal);
 
     [Parameter(Mandatory = true)]
     [ValidateNotNullOrEmpty]
@@ -47,6 +50,17 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
     {
         var counter = new BalanceCounter(client.Name.Port, client.Name.NormalizedAddress, channel, Kind, DateTimeOffset.Now);
         collected.Add((counter, Format == ExportFormat.Mrtg ? ShellBridge.Mrtg(channel, Kind, client.GetInstance().Uptime) : string.Empty));
+        if (Format == ExportFormat.Prometheus)
+        {
+            var key = client.Name.Path;
+            if (!instances.TryGetValue(key, out var instance))
+            {
+                instance = (client.GetInstance(), client.GetGroups(), []);
+                instances.Add(key, instance);
+            }
+
+            instance.Channels.Add(channel);
+        }
     }
 
     protected override void EndProcessing()
@@ -60,7 +74,17 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
 
         try
         {
-            CounterFile.Write(path, Format, collected, Append);
+            if (Format == ExportFormat.Prometheus)
+            {
+                TextfileWriter.Write(path, instances.Values.Select(i => new BalanceSnapshot(
+                    i.Instance,
+                    i.Groups.Where(g => i.Channels.Any(c => c.Group == g.Group)).ToArray(),
+                    i.Channels)));
+            }
+            else
+            {
+                CounterFile.Write(path, Format, collected, Append);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {

@@ -60,6 +60,11 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [ValidateRange(0, 2073600)]
     public int IdleTimeout { get; set; }
 
+    /// <summary>address:port of the /metrics and status-page endpoint (off unless given), e.g. 127.0.0.1:9100.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MetricsEndpoint { get; set; }
+
     [Parameter]
     public SwitchParameter AutoDisable { get; set; }
 
@@ -118,6 +123,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
                 AutoDisable = AutoDisable,
                 HashFailover = HashFailover,
                 Workers = Workers,
+                MetricsEndpoint = MetricsEndpoint is null ? null : Metrics.MetricsAddress.Parse(MetricsEndpoint),
                 Groups = Groups(),
             }.WithLimitsSized();
             configuration.Validate();

@@ -53,6 +53,12 @@ internal static class OriginalCommandLine
             args.Add(configuration.Workers.ToString(CultureInfo.InvariantCulture));
         }
 
+        if (configuration.MetricsEndpoint is { } metrics)
+        {
+            args.Add("--metrics");
+            args.Add(Metrics.MetricsAddress.Format(metrics));
+        }
+
         args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
         args.AddRange(ChannelWords(configuration));
         return args;

@@ -20,4 +20,7 @@ public enum ExportFormat
     Mrtg,
     Csv,
     Json,
+
+    /// <summary>The Prometheus text format, for node_exporter's textfile collector (every figure, -Kind aside).</summary>
+    Prometheus,
 }

@@ -57,6 +57,27 @@ public sealed class BalanceJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_Balance_MetricsEndpoint_serves_the_job_instance_figures_until_it_stops()
+    {
+        var metricsPort = FreePort.Next();
+        var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1 -MetricsEndpoint $args[2]", port, one.Channel, "127.0.0.1:" + metricsPort).ThrowOnError().Single.BaseObject;
+        Assert.Contains("--metrics 127.0.0.1:" + metricsPort, job.Command, StringComparison.Ordinal);
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
+        await Task.Delay(600); // one rendering interval
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
+        Assert.Contains($"balance_channel_connections_total{{endpoint=\"127.0.0.1:{port}\",group=\"0\",channel=\"0\",destination=\"{one.Channel}\"}} 1\n", text, StringComparison.Ordinal);
+
+        var bad = ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -MetricsEndpoint localhost", FreePort.Next(), one.Channel);
+        Assert.Equal(["InvalidConfiguration,Balance.PowerShell.StartBalanceCommand"], bad.ErrorIds);
+
+        ps.Run("Stop-Job -Job $args[0]", job).ThrowOnError();
+        using var probe = new TcpClient();
+        Assert.Throws<SocketException>(() => probe.Connect(IPAddress.Loopback, metricsPort));
+    }
+
+    [Fact]
     public async Task Start_Balance_takes_groups_from_New_BalanceGroup()
     {
         ps.Run(

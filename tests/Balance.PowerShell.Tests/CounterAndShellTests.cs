@@ -76,6 +76,20 @@ public sealed class CounterAndShellTests : IDisposable
     }
 
     [Fact]
+    public void Export_Prometheus_writes_the_selected_channels_for_a_textfile_collector()
+    {
+        var path = Path.Combine(folder, "balance.prom");
+        ps.Run("Export-BalanceCounter -Port $args[0] -Group 0 -Path $args[1] -Format Prometheus", fake.Port, path).ThrowOnError();
+        var text = File.ReadAllText(path);
+        var labels = string.Create(CultureInfo.InvariantCulture, $"endpoint=\"127.0.0.1:{fake.Port}\",group=\"0\",channel=\"0\",destination=\"127.0.0.1:9101\"");
+        Assert.Contains("balance_channel_received_bytes_total{" + labels + "} 18\n", text, StringComparison.Ordinal);
+        Assert.Contains("balance_channel_sent_bytes_total{" + labels + "} 6\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE balance_channel_connections_total counter", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("group=\"1\"", text, StringComparison.Ordinal);
+        Assert.Equal([path], Directory.GetFiles(folder));
+    }
+
+    [Fact]
     public void Export_WhatIf_writes_no_file_and_Append_needs_csv()
     {
         var path = Path.Combine(folder, "none.json");

@@ -114,8 +114,8 @@ Describe 'Module contract' {
 Describe 'Help examples' {
     It '<Command> example <Number> runs as written' -ForEach $examples {
         # Ports are the one thing an example cannot know: each runs against free ones, nothing else changes.
-        $p8080 = Get-FreePort; $p9000 = Get-FreePort; $p2525 = Get-FreePort
-        $code = $Code -replace '\b8080\b', $p8080 -replace '\b9000\b', $p9000 -replace '\b2525\b', $p2525
+        $p8080 = Get-FreePort; $p9000 = Get-FreePort; $p2525 = Get-FreePort; $p9100 = Get-FreePort
+        $code = $Code -replace '\b8080\b', $p8080 -replace '\b9000\b', $p9000 -replace '\b2525\b', $p2525 -replace '\b9100\b', $p9100
         $starts = $Code -match 'Start-Balance'
         if (-not $starts) { $null = Start-ExampleInstance $p8080 }
         $folder = Join-Path ([System.IO.Path]::GetTempPath()) "balance-example-$([guid]::NewGuid().ToString('N'))"

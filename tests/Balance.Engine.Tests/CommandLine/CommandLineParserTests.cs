@@ -379,4 +379,36 @@ public class CommandLineParserTests
         Assert.Equal(ExitCodes.Unavailable, e.ExitCode);
         Assert.Contains("too many groups", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Metrics_is_off_unless_given_and_takes_its_value_either_way()
+    {
+        Assert.Null(Parse("9000", "backend").Configuration.MetricsEndpoint);
+        Assert.Equal("127.0.0.1:9100", Parse("--metrics", "127.0.0.1:9100", "9000", "backend").Configuration.MetricsEndpoint!.ToString());
+        Assert.Equal("[::1]:9100", Parse("-f", "--metrics=[::1]:9100", "-a", "9000", "backend").Configuration.MetricsEndpoint!.ToString());
+        Assert.True(Parse("-f", "--metrics=[::1]:9100", "-a", "9000", "backend").Configuration.AutoDisable);
+    }
+
+    [Fact]
+    public void Metrics_options_refuse_what_they_cannot_use()
+    {
+        Assert.Contains("--metrics needs a value", Fails("--metrics").Message, StringComparison.Ordinal);
+        Assert.Contains("must not use the proxied port 9000", Fails("--metrics", "127.0.0.1:9000", "9000", "backend").Message, StringComparison.Ordinal);
+        Assert.Contains("--version takes no value", Fails("--version=1").Message, StringComparison.Ordinal);
+        Assert.Contains("unknown option [--metric]", Fails("--metric", "x", "9000").Message, StringComparison.Ordinal);
+        Assert.Contains("takes only the port of a running instance", Fails("--metrics-file", "/tmp/x.prom", "9000", "backend").Message, StringComparison.Ordinal);
+        Assert.Contains("takes only the port of a running instance", Fails("--metrics-file", "/tmp/x.prom", "-c", "show", "9000").Message, StringComparison.Ordinal);
+        Assert.Contains("has an empty value", Fails("--metrics-file=", "9000").Message, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, Fails("--metrics", "127.0.0.1:9100", "-i", "9000").ExitCode);
+    }
+
+    [Fact]
+    public void Metrics_file_reads_the_instance_endpoint_like_the_shell_modes()
+    {
+        var parsed = Parse("-b", "127.0.0.1", "--metrics-file", "/tmp/balance.prom", "9000");
+        Assert.Equal(BalanceMode.MetricsFile, parsed.Mode);
+        Assert.Equal("/tmp/balance.prom", parsed.MetricsFile);
+        Assert.Equal("127.0.0.1", parsed.Configuration.BindAddress);
+        Assert.Equal(9000, parsed.Configuration.Port);
+    }
 }
