@@ -18,7 +18,7 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
-    private static readonly HashSet<string> LongOptionsWithValue = new(StringComparer.Ordinal) { WorkersOption };
+    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption };
 
     private const string WorkersOption = "workers";
 
@@ -37,6 +37,9 @@ internal static class CommandLineParser
                     return new ParsedCommandLine(BalanceMode.Version, new BalanceConfiguration());
                 case WorkersOption:
                     options.Workers = ParseWorkers(value!);
+                    break;
+                case { Length: > 1 }:
+                    options.Checks = HealthOptionParser.Apply(options.Checks, name, value!);
                     break;
                 default:
                     options.Apply(name[0], value);
@@ -87,6 +90,7 @@ internal static class CommandLineParser
             PacketDump = options.PacketDump,
             Debug = options.Debug,
             Workers = options.Workers,
+            Checks = options.Checks,
             Groups = GroupSpec.ParseList(operands.Skip(1), port),
         }.WithLimitsSized();
         configuration.Validate();
@@ -190,6 +194,9 @@ internal static class CommandLineParser
 
         /// <summary><c>--workers</c>; 0 = one per CPU.</summary>
         public int Workers { get; set; }
+
+        /// <summary><c>--check-*</c>, <c>--rise</c>, <c>--fall</c>, <c>--max-fails</c>, <c>--fail-timeout</c>.</summary>
+        public HealthCheckOptions Checks { get; set; } = HealthCheckOptions.None;
 
         public void Apply(char option, string? value)
         {

@@ -102,6 +102,7 @@ public sealed unsafe class ControlSegment : IDisposable
             | (configuration.IPv6 ? EngineFlags.IPv6 : 0)
             | (configuration.PacketDump ? EngineFlags.PacketDump : 0)
             | (configuration.Debug ? EngineFlags.Debug : 0));
+        WriteChecks(ref h, configuration.Checks);
         fixed (byte* a = h.ListenAddress)
         {
             WriteText(new Span<byte>(a, SegmentHeader.TextCapacity), name.NormalizedAddress, out _);
@@ -117,6 +118,17 @@ public sealed unsafe class ControlSegment : IDisposable
         // The magic goes last: a reader that sees it also sees a complete header.
         Volatile.Write(ref h.Magic, SegmentLayout.Magic);
         return segment;
+    }
+
+    private static void WriteChecks(ref SegmentHeader h, HealthCheckOptions checks)
+    {
+        h.CheckIntervalMs = (int)checks.Interval.TotalMilliseconds;
+        h.CheckTimeoutMs = (int)checks.Timeout.TotalMilliseconds;
+        h.Rise = checks.Rise;
+        h.Fall = checks.Fall;
+        h.MaxFails = checks.MaxFails;
+        h.FailTimeoutMs = (int)checks.FailTimeout.TotalMilliseconds;
+        h.CheckFlags = (int)((checks.Send is null ? CheckFlags.None : CheckFlags.Send) | (checks.Expect is null ? CheckFlags.None : CheckFlags.Expect));
     }
 
     /// <summary>Opens an existing segment for a control client, validating it completely first.</summary>
