@@ -27,8 +27,13 @@ public sealed record HealthCheckOptions
     /// <summary>Time between two checks of a channel; zero = no active checks.</summary>
     public TimeSpan Interval { get; init; }
 
-    /// <summary>How long one check may take (connect, send and reply together); default 2 s, at most the interval.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How long one check may take (connect, send and reply together), at most the interval; null = 2 s or the interval if shorter.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The check timeout in force (<see cref="Timeout"/>, or its default).</summary>
+    public TimeSpan EffectiveTimeout => Timeout ?? (Active && Interval < DefaultTimeout ? Interval : DefaultTimeout);
+
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Consecutive passed checks that bring a down channel up.</summary>
     public int Rise { get; init; } = 2;
@@ -62,9 +67,10 @@ public sealed record HealthCheckOptions
             throw Invalid("--check-interval", Ms(Interval), "give 10 ms to 1 hour, or 0 for no active checks");
         }
 
-        if (Timeout < TimeSpan.FromMilliseconds(1) || (Active && Timeout > Interval) || Timeout > MaxPeriod)
+        var timeout = EffectiveTimeout;
+        if (timeout < TimeSpan.FromMilliseconds(1) || (Active && timeout > Interval) || timeout > MaxPeriod)
         {
-            throw Invalid("--check-timeout", Ms(Timeout), "give 1 ms up to the check interval");
+            throw Invalid("--check-timeout", Ms(timeout), "give 1 ms up to the check interval");
         }
 
         CheckCount("--rise", Rise, 1);

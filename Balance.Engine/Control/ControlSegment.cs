@@ -123,7 +123,7 @@ public sealed unsafe class ControlSegment : IDisposable
     private static void WriteChecks(ref SegmentHeader h, HealthCheckOptions checks)
     {
         h.CheckIntervalMs = (int)checks.Interval.TotalMilliseconds;
-        h.CheckTimeoutMs = (int)checks.Timeout.TotalMilliseconds;
+        h.CheckTimeoutMs = (int)checks.EffectiveTimeout.TotalMilliseconds;
         h.Rise = checks.Rise;
         h.Fall = checks.Fall;
         h.MaxFails = checks.MaxFails;

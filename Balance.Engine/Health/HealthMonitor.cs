@@ -159,7 +159,7 @@ internal sealed class HealthMonitor
         check.NextDue = now + interval;
         Volatile.Write(ref check.Running, 1);
         Interlocked.Increment(ref inFlight);
-        _ = RunAsync(check, group, channel, endpoint, TimeSpan.FromMilliseconds(Math.Min(options.Timeout.TotalMilliseconds, interval)));
+        _ = RunAsync(check, group, channel, endpoint, TimeSpan.FromMilliseconds(Math.Min(options.EffectiveTimeout.TotalMilliseconds, interval)));
     }
 
     private async Task RunAsync(ChannelCheck check, int group, int channel, IPEndPoint endpoint, TimeSpan timeout)

@@ -20,5 +20,11 @@ public static class ShellHelp
         "  reset <channel>                zero a channel's counters (not its live connections)\n" +
         "  rr                             pick channels of the current group in turn\n" +
         "  show                           list every channel with its state and counters\n" +
-        "  version                        print the version and the limits of this instance\n";
+        "  version                        print the version and the limits of this instance\n" +
+        "added since (full names only):\n" +
+        "  drain <channel>                no new connections; live ones finish (show: drn)\n" +
+        "  health                         health, last check and its result of every channel\n" +
+        "  check <channel> [interval <ms>] [rise <n>] [fall <n>] [port <p>]\n" +
+        "                                 a channel's own check settings (0 = the instance's)\n" +
+        "  mrtg-health <group> <channel>  1 if not down, 1 if enabled, for MRTG\n";
 }
