@@ -1,6 +1,6 @@
 namespace Balance.Shell;
 
-/// <summary>The reply to <c>help</c> and <c>?</c>: the commands of balance 3.54, in its order, described in our words.</summary>
+/// <summary>The reply to <c>help</c> and <c>?</c>: the commands of balance 3.54, in its order, described in our words, then the ones added since.</summary>
 public static class ShellHelp
 {
     public const string Text =
@@ -24,7 +24,6 @@ public static class ShellHelp
         "added since (full names only):\n" +
         "  drain <channel>                no new connections; live ones finish (show: drn)\n" +
         "  health                         health, last check and its result of every channel\n" +
-        "  check <channel> [interval <ms>] [rise <n>] [fall <n>] [port <p>]\n" +
-        "                                 a channel's own check settings (0 = the instance's)\n" +
+        "  check <channel> <setting> <n>  own checks: interval (ms), rise, fall, port; 0 = default\n" +
         "  mrtg-health <group> <channel>  1 if not down, 1 if enabled, for MRTG\n";
 }

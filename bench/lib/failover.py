@@ -108,7 +108,7 @@ def start_proxy(kind, port, backends, scratch, balance_bin):
         cfg = os.path.join(d, "haproxy.cfg")
         open(cfg, "w").write(f"""global
   nbthread 1
-  maxconn 20000
+  maxconn 4000
 defaults
   mode tcp
   balance roundrobin
@@ -217,10 +217,11 @@ async def newconn_client(port, tally, state, stop_at):
 async def scenario(kind, scratch, balance_bin, down_s, after_s):
     b1, b2, port = free_port(), free_port(), free_port()
     backends = [start_backend(b1, "A"), start_backend(b2, "B")]
-    proxy = start_proxy(kind, port, [b1, b2], scratch, balance_bin)
+    proxy = None
     tally = Tally()
     state = {}
     try:
+        proxy = start_proxy(kind, port, [b1, b2], scratch, balance_bin)
         warm = 3.0
         start = time.time()
         stop_at = start + warm + down_s + after_s
@@ -267,7 +268,7 @@ def check_cost(kind, scratch, balance_bin, seconds):
             else:
                 servers = "\n".join(f"  server s{i} 127.0.0.1:{target}{' check inter 1s' if checks else ''}" for i in range(1000))
                 cfg = os.path.join(d, "haproxy.cfg")
-                open(cfg, "w").write(f"global\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten cost\n  bind 127.0.0.1:{port}\n{servers}\n")
+                open(cfg, "w").write(f"global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\nlisten cost\n  bind 127.0.0.1:{port}\n{servers}\n")
                 cmd = ["haproxy", "-db", "-f", cfg]
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
