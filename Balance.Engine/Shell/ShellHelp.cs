@@ -22,8 +22,8 @@ public static class ShellHelp
         "  show                           list every channel with its state and counters\n" +
         "  version                        print the version and the limits of this instance\n" +
         "added since (full names only):\n" +
-        "  drain <channel>                no new connections; live ones finish (show: drn)\n" +
-        "  health                         health, last check and its result of every channel\n" +
-        "  check <channel> <setting> <n>  own checks: interval (ms), rise, fall, port; 0 = default\n" +
-        "  mrtg-health <group> <channel>  1 if not down, 1 if enabled, for MRTG\n";
+        "  drain <channel>                no new connections, live ones go on\n" +
+        "  health                         health and last check of every channel\n" +
+        "  check <channel> <setting> <n>  own check interval|rise|fall|port\n" +
+        "  mrtg-health <group> <channel>  health, admin state for MRTG\n";
 }
