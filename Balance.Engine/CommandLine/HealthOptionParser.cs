@@ -42,7 +42,7 @@ internal static class HealthOptionParser
             _ => (value, 1.0),
         };
         if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
-            || double.IsInfinity(amount) || amount * scale > HealthCheckOptions.MaxPeriod.TotalMilliseconds || (!allowZero && amount == 0))
+            || !double.IsFinite(amount) || amount * scale > HealthCheckOptions.MaxPeriod.TotalMilliseconds || (!allowZero && amount == 0))
         {
             throw new ConfigurationException(
                 $"invalid --{name} [{value}]: give milliseconds (1000) or a time with a unit (1s, 500ms, 2m), at most 1 hour{(allowZero ? string.Empty : ", above 0")}",

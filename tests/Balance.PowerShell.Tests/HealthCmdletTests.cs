@@ -43,6 +43,19 @@ public sealed class HealthCmdletTests : IDisposable
     }
 
     [Fact]
+    public void Stop_Drain_fails_at_the_timeout_and_leaves_the_instance_running_with_its_channels_draining()
+    {
+        fake.Segment.Channel(0, 1).Connections = 1;
+        var r = ps.Run("Stop-Balance -Port $args[0] -Drain -Timeout 1 -Confirm:$false", fake.Port);
+        Assert.Equal(["DrainTimeout,Balance.PowerShell.StopBalanceCommand"], r.ErrorIds);
+        Assert.Contains("1 connection(s) of the Balance instance", r.Errors[0].ToString(), StringComparison.Ordinal);
+        Assert.False(fake.Killed);
+        Assert.Equal(ChannelAdminState.Draining, fake.Client.GetChannel(0, 0).AdminState);
+        r = ps.Run("Stop-Balance -Port $args[0] -Force -Confirm:$false", fake.Port);
+        Assert.Equal(["InvalidArgument,Balance.PowerShell.StopBalanceCommand"], r.ErrorIds);
+    }
+
+    [Fact]
     public void Drain_options_without_drain_are_refused_before_anything_changes()
     {
         var r = ps.Run("Disable-BalanceChannel -Port $args[0] -Index 0 -Wait", fake.Port);

@@ -125,7 +125,8 @@ public class HealthCheckTests
         await using var b = TestBackend.Start("B");
         var dead = $"127.0.0.1:{FreePort.Next()}";
         var checks = new HealthCheckOptions { MaxFails = 2, FailTimeout = TimeSpan.FromMilliseconds(600) };
-        await using var engine = StartEngine([dead, b.Channel], checks);
+        var debug = new StringWriter();
+        await using var engine = TestEngine.Start([dead, b.Channel], c => c with { Checks = checks }, new EngineOutput { Debug = debug });
         using var control = engine.Control();
         var cursor = control.EventHead;
 
@@ -149,6 +150,7 @@ public class HealthCheckTests
         Assert.Equal(failures, control.GetChannel(0, 0).Failures);
         await Eventually.TrueAsync(() => control.GetChannel(0, 0).Health == ChannelHealth.Unknown, "tried again after the retry period");
         Assert.Contains(control.ReadEvents(ref cursor), e => e.Kind == EngineEventKind.HealthUnknown);
+        Assert.Contains($"group 0 channel 0 ({dead}) is down: 2 connects by clients failed in a row", debug.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -201,12 +203,30 @@ public class HealthCheckTests
         Assert.Contains(control.ReadEvents(ref cursor), e => e.Kind == EngineEventKind.SessionsClosed && e.Channel == 0);
     }
 
+    [Fact]
+    public async Task With_several_workers_a_back_end_gets_one_check_per_interval()
+    {
+        await using var a = TestBackend.Start("A");
+        var checks = Active() with { Interval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromMilliseconds(90) };
+        await using var engine = TestEngine.Start([a.Channel], c => c with { Checks = checks, Workers = 3 });
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Health == ChannelHealth.Up, "channel up");
+        var before = a.Accepted;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var checked1s = a.Accepted - before;
+
+        // One worker checks it: about 10 a second; three would make about 30.
+        Assert.InRange(checked1s, 5, 14);
+    }
+
     [Theory]
     [InlineData("--fall", "0", "invalid --fall [0]")]
     [InlineData("--rise", "0", "invalid --rise [0]")]
     [InlineData("--check-interval", "-5", "invalid --check-interval [-5]")]
     [InlineData("--check-timeout", "0", "invalid --check-timeout [0]")]
     [InlineData("--max-fails", "x", "invalid --max-fails [x]")]
+    [InlineData("--check-interval", "NaN", "invalid --check-interval [NaN]")]
+    [InlineData("--fail-timeout", "2h", "invalid --fail-timeout [2h]")]
     public void Bad_values_get_one_clear_line_naming_the_option(string option, string value, string expected)
     {
         var e = Assert.Throws<ConfigurationException>(() => CommandLineParser.Parse(["--check-interval", "1s", option, value, "9000", "h:81"]));
