@@ -54,7 +54,15 @@ internal sealed class HealthProbe
             }
 
             var result = expect is null ? CheckResult.Passed : await ReadReplyAsync(socket, expect, deadline.Token).ConfigureAwait(false);
-            socket.Shutdown(SocketShutdown.Both);
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // The back-end closed first: the verdict is made already.
+            }
+
             return result;
         }
         catch (OperationCanceledException)
