@@ -204,6 +204,18 @@ public class HealthCheckTests
     }
 
     [Fact]
+    public async Task Checks_run_on_the_sockets_transport_too()
+    {
+        await using var b = TestBackend.Start("B");
+        var dead = $"127.0.0.1:{FreePort.Next()}";
+        await using var engine = TestEngine.Start([dead, b.Channel], c => c with { Checks = Active(), RuntimeSockets = true });
+        using var control = engine.Control();
+        await Eventually.TrueAsync(() => control.GetChannel(0, 0).Health == ChannelHealth.Down && control.GetChannel(0, 1).Health == ChannelHealth.Up, "dead down, live up");
+        Assert.Equal(CheckResult.Refused, control.GetChannel(0, 0).LastCheckResult);
+        Assert.Equal("B", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+    }
+
+    [Fact]
     public async Task With_several_workers_a_back_end_gets_one_check_per_interval()
     {
         await using var a = TestBackend.Start("A");
