@@ -22,7 +22,7 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
-    private static readonly HashSet<string> LongOptionsWithValue = new(StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file" };
+    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file" };
 
     private const string WorkersOption = "workers";
 
@@ -49,6 +49,9 @@ internal static class CommandLineParser
                     options.MetricsFile = string.IsNullOrWhiteSpace(value)
                         ? throw new ConfigurationException("option --metrics-file has an empty value: give the file to write, e.g. /var/lib/node_exporter/textfile/balance.prom", "--metrics-file", ExitCodes.Usage)
                         : value;
+                    break;
+                case { Length: > 1 }:
+                    options.Checks = HealthOptionParser.Apply(options.Checks, name, value!);
                     break;
                 default:
                     options.Apply(name[0], value);
@@ -118,6 +121,7 @@ internal static class CommandLineParser
             Debug = options.Debug,
             Workers = options.Workers,
             MetricsEndpoint = options.MetricsEndpoint,
+            Checks = options.Checks,
             Groups = GroupSpec.ParseList(operands.Skip(1), port),
         }.WithLimitsSized();
         configuration.Validate();
@@ -239,6 +243,9 @@ internal static class CommandLineParser
         public System.Net.IPEndPoint? MetricsEndpoint { get; set; }
 
         public string? MetricsFile { get; set; }
+
+        /// <summary><c>--check-*</c>, <c>--rise</c>, <c>--fall</c>, <c>--max-fails</c>, <c>--fail-timeout</c>.</summary>
+        public HealthCheckOptions Checks { get; set; } = HealthCheckOptions.None;
 
         public void Apply(char option, string? value)
         {

@@ -43,6 +43,15 @@ internal static class UsageText
                    e.g. 127.0.0.1:9100 (off unless given; read-only; docs/monitoring.md)
           -h, --help   show this text      --version   show the version
 
+        Health checks (off unless given; times in ms or with a unit: 500ms, 2s, 1m):
+          --check-interval t  connect to every back-end every t; down after --fall failed checks
+                   in a row (default 3), up again after --rise passed ones (default 2)
+          --check-timeout t   how long one check may take (default 2s, at most the interval)
+          --check-send text   send text once connected (\r \n \t \\ escapes work)
+          --check-expect text the check passes only when the reply contains text
+          --max-fails n       n failed client connects in a row take a channel down ...
+          --fail-timeout t    ... for t (default 10s); then clients try it again
+
         Exit codes: 0 done, 64 usage, 65 bad back-end or incompatible instance, 69 no such instance or
         group problem, 70 internal error, 71 cannot listen, 73 cannot write the file, 77 permission denied.
         """;

@@ -59,6 +59,9 @@ public sealed record BalanceConfiguration
     /// </summary>
     public int Workers { get; init; }
 
+    /// <summary>Active and passive health checks (<c>--check-interval</c>, <c>--max-fails</c>, ...); off unless set.</summary>
+    public HealthCheckOptions Checks { get; init; } = HealthCheckOptions.None;
+
     /// <summary>The worker count in force: <see cref="Workers"/>, or one per CPU the process may run on (its affinity) when 0.</summary>
     public int EffectiveWorkers => Workers > 0 ? Workers : Math.Min(Environment.ProcessorCount, LimitWorkers);
 
@@ -102,6 +105,8 @@ public sealed record BalanceConfiguration
             throw new ConfigurationException($"invalid metrics endpoint [{metrics}]: it must not use the proxied port {Port}; give a port of its own, e.g. 127.0.0.1:9100", "--metrics", ExitCodes.Usage);
         }
 
+        ArgumentNullException.ThrowIfNull(Checks);
+        Checks.Validate();
         if (MaxGroups is < 1 or > LimitMaxGroups)
         {
             throw new ConfigurationException($"invalid group limit [{MaxGroups}]: use 1-{LimitMaxGroups}", "maxgroups");

@@ -134,6 +134,14 @@ public sealed class ControlClient : IDisposable
         {
             CounterStripes = segment.StripeCount,
             ChangeVersion = Volatile.Read(ref h.ChangeVersion),
+            Checks = new HealthCheckSettings(
+                TimeSpan.FromMilliseconds(Math.Max(0, h.CheckIntervalMs)),
+                TimeSpan.FromMilliseconds(Math.Max(0, h.CheckTimeoutMs)),
+                h.Rise,
+                h.Fall,
+                h.MaxFails,
+                TimeSpan.FromMilliseconds(Math.Max(0, h.FailTimeoutMs)),
+                (CheckFlags)h.CheckFlags),
         };
     }
 
@@ -189,7 +197,7 @@ public sealed class ControlClient : IDisposable
             AdminState = admin,
             Health = c.Health,
             Weight = c.Weight,
-        };
+        }.WithHealth(ref segment.Record(group, channel));
     }
 
     public IReadOnlyList<ChannelInfo> GetChannels(int group)
@@ -240,6 +248,76 @@ public sealed class ControlClient : IDisposable
         Volatile.Write(ref c.AdminChangedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         return ChannelChange.Changed;
     }
+
+    /// <summary>Sets the admin state to draining: live sessions continue, no new one comes.</summary>
+    public ChannelChange Drain(int group, int channel) => SetAdminState(group, channel, ChannelAdminState.Draining);
+
+    /// <summary>Live sessions plus connects in progress of a channel ("c").</summary>
+    public int LiveConnections(int group, int channel)
+    {
+        RequireChannel(group, channel);
+        return Volatile.Read(ref segment.Record(group, channel).Connections);
+    }
+
+    /// <summary>
+    /// Waits until the channels' live connections are all 0 (a drain's end) or the timeout; returns
+    /// how many are left (0 when drained). Polls the segment: nothing in the engine waits for it.
+    /// </summary>
+    public int WaitForDrain(IReadOnlyCollection<(int Group, int Channel)> channels, TimeSpan timeout, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        var deadline = Environment.TickCount64 + (long)Math.Max(0, timeout.TotalMilliseconds);
+        while (true)
+        {
+            var left = channels.Sum(c => LiveConnections(c.Group, c.Channel));
+            if (left == 0 || Environment.TickCount64 >= deadline || cancel.IsCancellationRequested || !IsAlive)
+            {
+                return left;
+            }
+
+            cancel.WaitHandle.WaitOne(DrainPoll);
+        }
+    }
+
+    /// <summary>Asks the engine to close the channel's live sessions (a drain forced at its timeout); every worker does it on its next tick.</summary>
+    public void CloseSessions(int group, int channel)
+    {
+        RequireChannel(group, channel);
+        Interlocked.Increment(ref segment.Record(group, channel).CloseRequest);
+        Interlocked.Increment(ref segment.Header.CloseRequests);
+    }
+
+    /// <summary>
+    /// Sets a channel's own active check settings (0 in a field = the instance's); they apply from
+    /// its next check. Refused, changing nothing, when a value is out of range.
+    /// </summary>
+    public void SetCheckOverrides(int group, int channel, ChannelCheckOverrides overrides)
+    {
+        ArgumentNullException.ThrowIfNull(overrides);
+        RequireChannel(group, channel);
+        if (overrides.IntervalMs != 0 && (overrides.IntervalMs < 10 || overrides.IntervalMs > HealthCheckOptions.MaxPeriod.TotalMilliseconds))
+        {
+            throw new ControlException(ControlError.InvalidArgument, $"invalid check interval [{overrides.IntervalMs} ms]: use 10 ms to 1 hour, or 0 for the instance's");
+        }
+
+        if (overrides.Rise is < 0 or > HealthCheckOptions.MaxCount || overrides.Fall is < 0 or > HealthCheckOptions.MaxCount)
+        {
+            throw new ControlException(ControlError.InvalidArgument, $"invalid rise [{overrides.Rise}] or fall [{overrides.Fall}]: use 1 to {HealthCheckOptions.MaxCount}, or 0 for the instance's");
+        }
+
+        if (overrides.Port is < 0 or > 65535)
+        {
+            throw new ControlException(ControlError.InvalidArgument, $"invalid check port [{overrides.Port}]: use 1-65535, or 0 for the channel's port");
+        }
+
+        ref var c = ref segment.Record(group, channel);
+        Volatile.Write(ref c.CheckIntervalMs, overrides.IntervalMs);
+        Volatile.Write(ref c.Rise, overrides.Rise);
+        Volatile.Write(ref c.Fall, overrides.Fall);
+        Volatile.Write(ref c.CheckPort, overrides.Port);
+    }
+
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Sets a channel's weight, 0 (no new sessions) to <see cref="MaxWeight"/>; weighted policies rebuild on it.</summary>
     public void SetWeight(int group, int channel, int weight)
@@ -330,6 +408,7 @@ public sealed class ControlClient : IDisposable
         c.Connections = 0;
         c.AdminChangedUnixMs = 0;
         c.HealthChangedUnixMs = 0;
+        HealthFields.Clear(ref c);
         c.Id = Interlocked.Increment(ref segment.Header.LastChannelId);
         segment.Channel(group, index).ResetCounters();
         ChannelAddress.Write(segment, group, index, host, address, port);

@@ -119,6 +119,7 @@ public sealed unsafe class ControlSegment : IDisposable
             | (configuration.IPv6 ? EngineFlags.IPv6 : 0)
             | (configuration.PacketDump ? EngineFlags.PacketDump : 0)
             | (configuration.Debug ? EngineFlags.Debug : 0));
+        WriteChecks(ref h, configuration.Checks);
         fixed (byte* a = h.ListenAddress)
         {
             WriteText(new Span<byte>(a, SegmentHeader.TextCapacity), name.NormalizedAddress, out _);
@@ -165,6 +166,17 @@ public sealed unsafe class ControlSegment : IDisposable
             var owner = OwnedFile.OwnerOf(path) is { } uid ? string.Create(CultureInfo.InvariantCulture, $"it belongs to user id {uid}") : "another user created it?";
             throw new ForeignFileException($"{path} is in the way and this user may not remove it ({owner}); {OwnedFile.Cure(path)}", e);
         }
+    }
+
+    private static void WriteChecks(ref SegmentHeader h, HealthCheckOptions checks)
+    {
+        h.CheckIntervalMs = (int)checks.Interval.TotalMilliseconds;
+        h.CheckTimeoutMs = (int)checks.EffectiveTimeout.TotalMilliseconds;
+        h.Rise = checks.Rise;
+        h.Fall = checks.Fall;
+        h.MaxFails = checks.MaxFails;
+        h.FailTimeoutMs = (int)checks.FailTimeout.TotalMilliseconds;
+        h.CheckFlags = (int)((checks.Send is null ? CheckFlags.None : CheckFlags.Send) | (checks.Expect is null ? CheckFlags.None : CheckFlags.Expect));
     }
 
     /// <summary>Opens an existing segment for a control client, validating it completely first.</summary>

@@ -126,13 +126,13 @@ public enum ChannelAdminState
 /// <summary>What the engine knows of a channel's back-end; written by the engine only.</summary>
 public enum ChannelHealth
 {
-    /// <summary>Not checked (every channel until health checks exist): served.</summary>
+    /// <summary>Not checked, or not yet decided (checks off, or fewer results than rise/fall): served.</summary>
     Unknown = 0,
 
     /// <summary>Checked and answering: served.</summary>
     Up = 1,
 
-    /// <summary>Checked and not answering: not served, whatever its admin state.</summary>
+    /// <summary>Failed its checks (or clients' connects): not served, whatever its admin state.</summary>
     Down = 2,
 }
 
@@ -235,7 +235,31 @@ public unsafe struct SegmentHeader
     /// <summary>The last channel id handed out; ids start at 1 and are never reused within an instance.</summary>
     [FieldOffset(260)] public int LastChannelId;
 
-    // 264..511: spare, zero.
+    /// <summary>Active checks: ms between checks of a channel; 0 = active checks off (the default).</summary>
+    [FieldOffset(264)] public int CheckIntervalMs;
+
+    /// <summary>Active checks: ms a check may take.</summary>
+    [FieldOffset(268)] public int CheckTimeoutMs;
+
+    /// <summary>Active checks: consecutive passed checks that bring a channel up.</summary>
+    [FieldOffset(272)] public int Rise;
+
+    /// <summary>Active checks: consecutive failed checks that take a channel down.</summary>
+    [FieldOffset(276)] public int Fall;
+
+    /// <summary>Passive checks: consecutive failed client connects that take a channel down; 0 = off.</summary>
+    [FieldOffset(280)] public int MaxFails;
+
+    /// <summary>Passive checks: ms a channel stays down before clients try it again.</summary>
+    [FieldOffset(284)] public int FailTimeoutMs;
+
+    /// <summary>Bumped after a client asked (<see cref="ChannelRecord.CloseRequest"/>) that a channel's sessions be closed; workers compare it each tick.</summary>
+    [FieldOffset(288)] public int CloseRequests;
+
+    /// <summary>A <see cref="CheckFlags"/> set: what the active check does beyond the connect.</summary>
+    [FieldOffset(292)] public int CheckFlags;
+
+    // 296..511: spare, zero.
 }
 
 /// <summary>One group: its policy and the shared round-robin position, on separate cache lines.</summary>
@@ -316,10 +340,46 @@ public unsafe struct ChannelRecord
     /// <summary>When the health state last changed, Unix ms; 0 = never.</summary>
     [FieldOffset(160)] public long HealthChangedUnixMs;
 
+    /// <summary>When the last active check ended, Unix ms; 0 = never checked.</summary>
+    [FieldOffset(168)] public long LastCheckUnixMs;
+
+    /// <summary>A <see cref="CheckResult"/>: how the last active check ended.</summary>
+    [FieldOffset(176)] public int LastCheckResult;
+
+    /// <summary>How long the last active check took, ms.</summary>
+    [FieldOffset(180)] public int LastCheckMs;
+
+    /// <summary>A <see cref="HealthSource"/>: what set the health last.</summary>
+    [FieldOffset(184)] public int HealthSource;
+
+    /// <summary>Consecutive active check results in the same direction: positive passed, negative failed.</summary>
+    [FieldOffset(188)] public int CheckStreak;
+
     /// <summary>Live sessions plus connects in progress ("c"); reserved by compare-and-swap so maxc is exact across workers.</summary>
     [FieldOffset(192)] public int Connections;
 
-    // 168..191 and 196..255: spare, zero.
+    /// <summary>Passive checks: consecutive failed connects by clients (reset by a successful one).</summary>
+    [FieldOffset(196)] public int PassiveFailures;
+
+    /// <summary>Passive checks: when a channel they took down is tried again, Unix ms; 0 = not down by them.</summary>
+    [FieldOffset(200)] public long RetryAtUnixMs;
+
+    /// <summary>This channel's check interval, ms; 0 = the instance's.</summary>
+    [FieldOffset(208)] public int CheckIntervalMs;
+
+    /// <summary>This channel's rise; 0 = the instance's.</summary>
+    [FieldOffset(212)] public int Rise;
+
+    /// <summary>This channel's fall; 0 = the instance's.</summary>
+    [FieldOffset(216)] public int Fall;
+
+    /// <summary>The port the active check connects to; 0 = the channel's port.</summary>
+    [FieldOffset(220)] public int CheckPort;
+
+    /// <summary>Bumped by a client that wants the channel's live sessions closed (a forced drain); see <see cref="SegmentHeader.CloseRequests"/>.</summary>
+    [FieldOffset(224)] public int CloseRequest;
+
+    // 228..255: spare, zero. The fields after Connections are written rarely (a failed connect, a check, a command).
 }
 
 /// <summary>One worker's counters of one channel, on a cache line no other worker writes.</summary>
@@ -386,6 +446,67 @@ public enum EngineEventKind
 
     /// <summary>A session idled out.</summary>
     IdleTimeout = 10,
+
+    /// <summary>A channel's health became up (active checks passed <c>rise</c> times).</summary>
+    HealthUp = 11,
+
+    /// <summary>A channel's health became down (active checks failed <c>fall</c> times, or clients' connects <c>max-fails</c> times).</summary>
+    HealthDown = 12,
+
+    /// <summary>A channel's health became unknown again (its retry period is over, or its address changed).</summary>
+    HealthUnknown = 13,
+
+    /// <summary>A channel's live sessions were closed on request (a forced drain).</summary>
+    SessionsClosed = 14,
+}
+
+/// <summary>How an active check ended.</summary>
+public enum CheckResult
+{
+    /// <summary>Not checked yet.</summary>
+    None = 0,
+
+    /// <summary>Connected (and, with an expect string, the reply contained it).</summary>
+    Passed = 1,
+
+    /// <summary>The back-end refused the connection.</summary>
+    Refused = 2,
+
+    /// <summary>No answer within the check timeout.</summary>
+    TimedOut = 3,
+
+    /// <summary>Connected, but the reply did not contain the expected text before the back-end closed or the timeout.</summary>
+    UnexpectedReply = 4,
+
+    /// <summary>Another network error (unreachable, reset).</summary>
+    Error = 5,
+}
+
+/// <summary>What last set a channel's health.</summary>
+public enum HealthSource
+{
+    /// <summary>Nothing yet.</summary>
+    None = 0,
+
+    /// <summary>Active checks.</summary>
+    Check = 1,
+
+    /// <summary>Passive checks: failed connects by clients.</summary>
+    Clients = 2,
+}
+
+/// <summary>What an active check does beyond the connect.</summary>
+[Flags]
+public enum CheckFlags
+{
+    /// <summary>Connect only.</summary>
+    None = 0,
+
+    /// <summary>Sends a string once connected.</summary>
+    Send = 1,
+
+    /// <summary>Expects a reply containing a string.</summary>
+    Expect = 2,
 }
 
 /// <summary>One slot of the event ring.</summary>

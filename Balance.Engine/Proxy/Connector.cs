@@ -77,6 +77,7 @@ internal sealed class Connector
                 if (error == SocketError.Success)
                 {
                     context.Counters.Connected(choice.Group, choice.Channel);
+                    context.Passive?.ConnectSucceeded(choice.Group, choice.Channel);
                     if (scanned)
                     {
                         context.Selector.Advance(choice.Group, choice.Channel);
@@ -151,6 +152,7 @@ internal sealed class Connector
     {
         ref var channel = ref context.Segment.Record(choice.Group, choice.Channel);
         context.Counters.Failed(choice.Group, choice.Channel);
+        context.Passive?.ConnectFailed(choice.Group, choice.Channel);
         var g = choice.Group;
         var c = choice.Channel;
         var what = timedOut ? "timeout" : "connection refused";

@@ -1,5 +1,6 @@
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Health;
 using Balance.Policies;
 using Balance.Transport;
 
@@ -37,7 +38,21 @@ internal sealed class EngineContext
         ConnectTimeoutMs = (long)configuration.ConnectTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)configuration.IdleTimeout.TotalMilliseconds;
         Connector = new Connector(this);
+        var checks = configuration.Checks;
+        if (checks.Active || checks.Passive)
+        {
+            var health = new HealthWriter(segment, Debug);
+            Passive = checks.Passive ? new PassiveHealth(segment, checks, health) : null;
+            var probe = HealthMonitor.ProbeFor(checks, outbound.V4, outbound.V6);
+            Health = new HealthMonitor(segment, checks, health, probe, worker, segment.StripeCount, message => Publish(EngineEventKind.Error, -1, -1, message));
+        }
     }
+
+    /// <summary>This worker's share of the active checks and retry periods; null when neither active nor passive checks are on.</summary>
+    public HealthMonitor? Health { get; }
+
+    /// <summary>Counts clients' failed connects when passive checks are on; null otherwise.</summary>
+    public PassiveHealth? Passive { get; }
 
     /// <summary>The transport that accepts, connects and relays; set by <see cref="Start"/>.</summary>
     public ITransport Transport => transport ?? throw new InvalidOperationException("the engine context is not started");

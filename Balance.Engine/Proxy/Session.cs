@@ -62,11 +62,15 @@ internal sealed class Session
 
     public ref ChannelRecord ChannelRecord => ref context.Segment.Record(Group, Channel);
 
+    /// <summary>The channel's close request count when the session took its slot (see <see cref="SessionCloser"/>).</summary>
+    public int CloseMark { get; private set; }
+
     /// <summary>Takes ownership of a slot the selector reserved.</summary>
     public void Assign(ChannelChoice choice)
     {
         Group = choice.Group;
         Channel = choice.Channel;
+        CloseMark = Volatile.Read(ref context.Segment.Record(choice.Group, choice.Channel).CloseRequest);
         Volatile.Write(ref reserved, 1);
     }
 

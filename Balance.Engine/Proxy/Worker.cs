@@ -28,7 +28,13 @@ internal sealed class Worker
         this.context = context;
         this.listener = listener;
         this.acceptFailed = acceptFailed;
-        sweeper = new IdleSweeper(context, tick);
+        var closer = new SessionCloser(context);
+        sweeper = new IdleSweeper(context, () =>
+        {
+            tick();
+            context.Health?.Tick();
+            closer.Tick();
+        });
     }
 
     public EngineContext Context => context;
@@ -68,7 +74,8 @@ internal sealed class Worker
     public bool StopMachinery()
     {
         var ticksOver = sweeper.Stop();
-        return context.Stop() && ticksOver;
+        var checksOver = context.Health?.Stop() ?? true;
+        return context.Stop() && ticksOver && checksOver;
     }
 
     private async Task AcceptAsync()

@@ -10,6 +10,18 @@ internal static class CommandMatcher
 {
     private const string KillName = "kill";
 
+    /// <summary>
+    /// Commands the original did not have answer to their full name only, so no abbreviation a
+    /// script wrote for the original (<c>d</c> for disable, <c>he</c> for help) changes meaning.
+    /// </summary>
+    private static readonly (string Name, ShellCommand Command)[] FullNameOnly =
+    [
+        ("check", ShellCommand.Check),
+        ("drain", ShellCommand.Drain),
+        ("health", ShellCommand.Health),
+        ("mrtg-health", ShellCommand.MrtgHealth),
+    ];
+
     /// <summary>Sorted by name: the order candidates are listed in.</summary>
     private static readonly (string Name, ShellCommand Command)[] Commands =
     [
@@ -38,6 +50,14 @@ internal static class CommandMatcher
         if (word == "?")
         {
             return new CommandMatch(ShellCommand.Help, null);
+        }
+
+        foreach (var entry in FullNameOnly)
+        {
+            if (entry.Name == word)
+            {
+                return new CommandMatch(entry.Command, null);
+            }
         }
 
         var candidates = new List<(string Name, ShellCommand Command)>();

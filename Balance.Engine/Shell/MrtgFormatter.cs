@@ -27,6 +27,13 @@ public static class MrtgFormatter
         return Lines(Number(channel.TotalConnections), Unknown, FormatUptime(uptime), Name(channel));
     }
 
+    /// <summary>1 when the channel is not down else 0 (in), 1 when its admin state is enabled else 0 (out), uptime, name.</summary>
+    public static string FormatHealth(ChannelInfo channel, TimeSpan uptime)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        return Lines(channel.Health == ChannelHealth.Down ? "0" : "1", channel.Enabled ? "1" : "0", FormatUptime(uptime), Name(channel));
+    }
+
     public static string FormatUptime(TimeSpan uptime)
     {
         if (uptime < TimeSpan.Zero)

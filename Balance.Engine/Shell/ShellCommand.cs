@@ -1,6 +1,6 @@
 namespace Balance.Shell;
 
-/// <summary>The commands of the original interactive shell.</summary>
+/// <summary>The commands of the original interactive shell, and the few added after it.</summary>
 internal enum ShellCommand
 {
     Create,
@@ -19,4 +19,16 @@ internal enum ShellCommand
     RoundRobin,
     Show,
     Version,
+
+    /// <summary>New: draining, apart from the original's set (full name only).</summary>
+    Drain,
+
+    /// <summary>New: the health table (full name only).</summary>
+    Health,
+
+    /// <summary>New: a channel's own check settings (full name only).</summary>
+    Check,
+
+    /// <summary>New: a channel's states for MRTG (full name only).</summary>
+    MrtgHealth,
 }

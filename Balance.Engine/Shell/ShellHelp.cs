@@ -1,6 +1,6 @@
 namespace Balance.Shell;
 
-/// <summary>The reply to <c>help</c> and <c>?</c>: the commands of balance 3.54, in its order, described in our words.</summary>
+/// <summary>The reply to <c>help</c> and <c>?</c>: the commands of balance 3.54, in its order, described in our words, then the ones added since.</summary>
 public static class ShellHelp
 {
     public const string Text =
@@ -20,5 +20,10 @@ public static class ShellHelp
         "  reset <channel>                zero a channel's counters (not its live connections)\n" +
         "  rr                             pick channels of the current group in turn\n" +
         "  show                           list every channel with its state and counters\n" +
-        "  version                        print the version and the limits of this instance\n";
+        "  version                        print the version and the limits of this instance\n" +
+        "added since (full names only):\n" +
+        "  drain <channel>                no new connections, live ones go on\n" +
+        "  health                         health and last check of every channel\n" +
+        "  check <channel> <setting> <n>  own check interval|rise|fall|port\n" +
+        "  mrtg-health <group> <channel>  health, admin state for MRTG\n";
 }

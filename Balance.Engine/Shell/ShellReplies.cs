@@ -35,6 +35,10 @@ internal static class ShellReplies
         ? Format($"channel {channel} disabled")
         : Format($"channel {channel} already disabled");
 
+    public static string Draining(int channel, bool changed) => changed
+        ? Format($"channel {channel} draining")
+        : Format($"channel {channel} already draining");
+
     public static string NoSuchChannel(int channel) => Format($"no such channel {channel}");
 
     public static string MaxcChanged(int channel, int maxc) => Format($"maxc of channel {channel} changed to {maxc}");

@@ -146,6 +146,18 @@ public sealed class ShellSession
             case ShellCommand.MrtgConns:
                 output.Write(Mrtg(arguments.Integer(0), arguments.Integer(1), command == ShellCommand.MrtgBytes));
                 break;
+            case ShellCommand.Drain:
+                WriteLine(output, Drain(arguments.Integer(0)));
+                break;
+            case ShellCommand.Health:
+                output.Write(HealthFormatter.Format(client.GetInstance().Checks, client.GetGroups().SelectMany(g => client.GetChannels(g.Group))));
+                break;
+            case ShellCommand.Check:
+                WriteLine(output, ShellChecks.Set(client, CurrentGroup, arguments));
+                break;
+            case ShellCommand.MrtgHealth:
+                output.Write(Mrtg(arguments.Integer(0), arguments.Integer(1), null));
+                break;
             default:
                 throw new InvalidOperationException($"shell command {command} has no handler");
         }
@@ -178,6 +190,18 @@ public sealed class ShellSession
         catch (ControlException e) when (e.Error == ControlError.NoSuchChannel)
         {
             return Fail(ShellReplies.NoSuchChannel(channel));
+        }
+    }
+
+    private string Drain(int channel)
+    {
+        try
+        {
+            return ShellReplies.Draining(channel, client.Drain(CurrentGroup, channel) == ChannelChange.Changed);
+        }
+        catch (ControlException e) when (e.Error == ControlError.NoSuchChannel)
+        {
+            return ShellReplies.NoSuchChannel(channel);
         }
     }
 
@@ -249,7 +273,8 @@ public sealed class ShellSession
         }
     }
 
-    private string Mrtg(int group, int channel, bool bytes)
+    /// <param name="bytes">True bytes, false connections, null the states (<c>mrtg-health</c>).</param>
+    private string Mrtg(int group, int channel, bool? bytes)
     {
         if (group < 0 || group >= client.MaxGroups)
         {
@@ -263,7 +288,12 @@ public sealed class ShellSession
 
         var info = client.GetChannel(group, channel);
         var uptime = DateTimeOffset.UtcNow - client.GetInstance().StartTime;
-        return bytes ? MrtgFormatter.FormatBytes(info, uptime) : MrtgFormatter.FormatConnections(info, uptime);
+        return bytes switch
+        {
+            true => MrtgFormatter.FormatBytes(info, uptime),
+            false => MrtgFormatter.FormatConnections(info, uptime),
+            null => MrtgFormatter.FormatHealth(info, uptime),
+        };
     }
 
     private ShellOutcome Kill(TextWriter output)

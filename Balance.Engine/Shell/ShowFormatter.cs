@@ -40,7 +40,8 @@ public static class ShowFormatter
     private static string TypeText(GroupType type) => PolicyCatalog.ShowNameOf((int)type);
 
     // The original knew ENA and dis only; a draining channel shows as "drn".
-    private static string StateText(ChannelInfo channel) => channel.AdminState switch
+    /// <summary>"ENA", "dis" or "drn": the state column of <c>show</c>.</summary>
+    public static string StateText(ChannelInfo channel) => channel.AdminState switch
     {
         ChannelAdminState.Enabled => "ENA",
         ChannelAdminState.Draining => "drn",

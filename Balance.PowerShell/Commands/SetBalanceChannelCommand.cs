@@ -5,8 +5,9 @@ using Balance.Control;
 namespace Balance.PowerShell;
 
 /// <summary>
-/// Set-BalanceChannel: changes a channel's connection limit (the shell's <c>maxc</c>) and/or points a
-/// disabled channel at a new back-end (the shell's <c>assign</c>). Only the parameters given change.
+/// Set-BalanceChannel: changes a channel's connection limit (the shell's <c>maxc</c>), points a
+/// disabled channel at a new back-end (the shell's <c>assign</c>), and sets its own health check
+/// settings (the shell's <c>check</c>). Only the parameters given change.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
@@ -21,6 +22,30 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Destination { get; set; }
+
+    /// <summary>Seconds between this channel's active checks; 0 = the instance's interval.</summary>
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public double CheckInterval { get; set; }
+
+    /// <summary>This channel's rise; 0 = the instance's.</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int Rise { get; set; }
+
+    /// <summary>This channel's fall; 0 = the instance's.</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int Fall { get; set; }
+
+    /// <summary>The port the checks connect to; 0 = the channel's port.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int CheckPort { get; set; }
+
+    private static readonly string[] CheckParameters = [nameof(CheckInterval), nameof(Rise), nameof(Fall), nameof(CheckPort)];
+
+    private bool ChangesChecks => CheckParameters.Any(MyInvocation.BoundParameters.ContainsKey);
 
     private protected override string Action
     {
@@ -37,16 +62,21 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
                 parts.Add("assign the destination " + Destination);
             }
 
+            if (ChangesChecks)
+            {
+                parts.Add("set its own check settings");
+            }
+
             return parts.Count == 0 ? "Change nothing" : string.Join(" and ", parts);
         }
     }
 
     protected override void BeginProcessing()
     {
-        if (!MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)) && Destination is null)
+        if (!MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)) && Destination is null && !ChangesChecks)
         {
             ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("Set-BalanceChannel changes nothing without -MaxConnections or -Destination; give one of them (or both)."),
+                new ArgumentException("Set-BalanceChannel changes nothing without -MaxConnections, -Destination or a check setting (-CheckInterval, -Rise, -Fall, -CheckPort); give at least one."),
                 ErrorIds.NothingToChange,
                 ErrorCategory.InvalidArgument,
                 null));
@@ -78,6 +108,17 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)))
         {
             client.SetMaxConnections(group, index, MaxConnections);
+        }
+
+        if (ChangesChecks)
+        {
+            var o = client.GetChannel(group, index).CheckOverrides;
+            var bound = MyInvocation.BoundParameters;
+            client.SetCheckOverrides(group, index, new ChannelCheckOverrides(
+                bound.ContainsKey(nameof(CheckInterval)) ? (int)Math.Round(CheckInterval * 1000) : o.IntervalMs,
+                bound.ContainsKey(nameof(Rise)) ? Rise : o.Rise,
+                bound.ContainsKey(nameof(Fall)) ? Fall : o.Fall,
+                bound.ContainsKey(nameof(CheckPort)) ? CheckPort : o.Port));
         }
     }
 }

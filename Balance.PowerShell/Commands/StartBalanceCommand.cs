@@ -84,6 +84,46 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
+    /// <summary>Seconds between active checks of each channel (0.01 to 3600); without it no active checks run.</summary>
+    [Parameter]
+    [ValidateRange(0.01, 3600)]
+    public double CheckInterval { get; set; }
+
+    /// <summary>Seconds one check may take; default 2 or the interval if shorter.</summary>
+    [Parameter]
+    [ValidateRange(0.001, 3600)]
+    public double CheckTimeout { get; set; }
+
+    /// <summary>Passed checks in a row that bring a down channel up (default 2).</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int Rise { get; set; } = 2;
+
+    /// <summary>Failed checks in a row that take a channel down (default 3).</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int Fall { get; set; } = 3;
+
+    /// <summary>Text each check sends once connected.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CheckSend { get; set; }
+
+    /// <summary>Text the reply must contain for the check to pass.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CheckExpect { get; set; }
+
+    /// <summary>Failed client connects in a row that take a channel down (passive checks); 0 = off.</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int MaxFails { get; set; }
+
+    /// <summary>Seconds passive checks keep a channel down before clients try it again (default 10).</summary>
+    [Parameter]
+    [ValidateRange(0.001, 3600)]
+    public double FailTimeout { get; set; } = 10;
+
     [Parameter(Mandatory = true, ParameterSetName = ChannelDetachedSet)]
     [Parameter(Mandatory = true, ParameterSetName = GroupDetachedSet)]
     public SwitchParameter Detached { get; set; }
@@ -124,6 +164,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
                 HashFailover = HashFailover,
                 Workers = Workers,
                 MetricsEndpoint = MetricsEndpoint is null ? null : Metrics.MetricsAddress.Parse(MetricsEndpoint),
+                Checks = Checks(),
                 Groups = Groups(),
             }.WithLimitsSized();
             configuration.Validate();
@@ -135,6 +176,18 @@ public sealed class StartBalanceCommand : BalanceCmdlet
             throw;
         }
     }
+
+    private HealthCheckOptions Checks() => new()
+    {
+        Interval = TimeSpan.FromSeconds(CheckInterval),
+        Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(CheckTimeout)) ? TimeSpan.FromSeconds(CheckTimeout) : null,
+        Rise = Rise,
+        Fall = Fall,
+        Send = CheckSend,
+        Expect = CheckExpect,
+        MaxFails = MaxFails,
+        FailTimeout = TimeSpan.FromSeconds(FailTimeout),
+    };
 
     private IReadOnlyList<GroupSpec> Groups()
     {

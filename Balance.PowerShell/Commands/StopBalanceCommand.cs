@@ -15,10 +15,18 @@ public sealed class StopBalanceCommand : InstanceCmdlet
 {
     private static readonly TimeSpan Margin = TimeSpan.FromSeconds(5);
 
-    /// <summary>Seconds to wait for the stop; default: the instance's grace period plus 5 seconds.</summary>
+    /// <summary>Seconds to wait for the stop; default: the instance's grace period plus 5 seconds (with -Drain: for the drain, default 30).</summary>
     [Parameter]
     [ValidateRange(1, 3600)]
     public int Timeout { get; set; }
+
+    /// <summary>Drain every channel first: no new sessions, and the stop waits (up to -Timeout) until the live ones are over.</summary>
+    [Parameter]
+    public SwitchParameter Drain { get; set; }
+
+    /// <summary>With -Drain: close the sessions still open at the timeout and stop anyway.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -39,7 +47,12 @@ public sealed class StopBalanceCommand : InstanceCmdlet
 
         var info = client.GetInstance();
         var before = new BalanceInstance(info);
-        var wait = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? TimeSpan.FromSeconds(Timeout) : client.GracePeriod + Margin;
+        if (Drain && !DrainAll(client, endpoint))
+        {
+            return;
+        }
+
+        var wait = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) && !Drain ? TimeSpan.FromSeconds(Timeout) : client.GracePeriod + Margin;
         if (!client.Kill(wait))
         {
             var message = string.Format(CultureInfo.InvariantCulture, "the Balance instance on {0} (process {1}) was still running {2:0} s after the stop request; wait longer with -Timeout or end process {1}", endpoint, before.ProcessId, wait.TotalSeconds);
@@ -52,5 +65,38 @@ public sealed class StopBalanceCommand : InstanceCmdlet
             // The segment is gone with the engine, so the final state is the last reading, stopped now.
             WriteObject(new BalanceInstance(info with { State = EngineState.Stopped, Uptime = DateTimeOffset.Now - info.StartTime }));
         }
+    }
+
+    protected override void BeginProcessing()
+    {
+        if (Force && !Drain)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("-Force closes what a drain leaves at its timeout: add -Drain (Stop-Balance -Drain -Timeout 30 -Force)"),
+                ErrorIds.InvalidArgument,
+                ErrorCategory.InvalidArgument,
+                null));
+        }
+    }
+
+    /// <summary>Drains every channel and waits; false (an error written, the instance still up and draining) at the timeout without -Force.</summary>
+    private bool DrainAll(ControlClient client, string endpoint)
+    {
+        var channels = new List<(int Group, int Channel)>();
+        foreach (var group in client.GetGroups())
+        {
+            foreach (var channel in client.GetChannels(group.Group))
+            {
+                if (channel.AdminState != ChannelAdminState.Disabled)
+                {
+                    client.Drain(group.Group, channel.Index);
+                }
+
+                channels.Add((group.Group, channel.Index));
+            }
+        }
+
+        var timeout = TimeSpan.FromSeconds(MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : 30);
+        return DrainWait.Finish(this, client, channels, timeout, Force, "the Balance instance on " + endpoint);
     }
 }

@@ -15,6 +15,7 @@ internal static class CounterFile
     [
         "Timestamp", "Port", "BindAddress", "Group", "Index", "Destination", "Kind", "In", "Out",
         "TotalConnections", "Failures", "Connections", "BytesSent", "BytesReceived",
+        "AdminState", "Health", "LastCheck", "LastCheckResult",
     ];
 
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -56,6 +57,7 @@ internal static class CounterFile
                 Number(c.Port), c.BindAddress, Number(c.Group), Number(c.Index), c.Destination, c.Kind.ToString(),
                 Number(c.In), c.Out is { } o ? Number(o) : string.Empty,
                 Number(c.TotalConnections), Number(c.Failures), Number(c.Connections), Number(c.BytesSent), Number(c.BytesReceived),
+                c.AdminState.ToString(), c.Health.ToString(), c.LastCheck?.ToString("o", CultureInfo.InvariantCulture) ?? string.Empty, c.LastCheckResult.ToString(),
             ];
             text.AppendJoin(',', row.Select(Quote)).Append('\n');
         }

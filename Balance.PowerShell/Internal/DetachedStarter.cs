@@ -113,7 +113,14 @@ internal static class DetachedStarter
         c.AutoDisable ? " -AutoDisable" : string.Empty,
         c.HashFailover ? " -HashFailover" : string.Empty,
         c.IPv6 ? " -IPv6" : string.Empty,
-        c.Workers > 0 ? string.Create(CultureInfo.InvariantCulture, $" -Workers {c.Workers}") : string.Empty);
+        c.Workers > 0 ? string.Create(CultureInfo.InvariantCulture, $" -Workers {c.Workers}") : string.Empty,
+        CheckParameters(c.Checks));
+
+    private static string CheckParameters(HealthCheckOptions k) => string.Concat(
+        k.Active ? string.Create(CultureInfo.InvariantCulture, $" -CheckInterval {k.Interval.TotalSeconds:R} -CheckTimeout {k.EffectiveTimeout.TotalSeconds:R} -Rise {k.Rise} -Fall {k.Fall}") : string.Empty,
+        k.Active && k.Send is { } send ? " -CheckSend '" + send.Replace("'", "''", StringComparison.Ordinal) + "'" : string.Empty,
+        k.Active && k.Expect is { } expect ? " -CheckExpect '" + expect.Replace("'", "''", StringComparison.Ordinal) + "'" : string.Empty,
+        k.Passive ? string.Create(CultureInfo.InvariantCulture, $" -MaxFails {k.MaxFails} -FailTimeout {k.FailTimeout.TotalSeconds:R}") : string.Empty);
 
     /// <summary>The dotnet host running this process, else one installed on the machine.</summary>
     private static string? FindDotnet()

@@ -28,4 +28,5 @@ internal static class ErrorIds
     public const string ExportFailed = "ExportFailed";
     public const string ShellCommandFailed = "ShellCommandFailed";
     public const string EngineFailed = "EngineFailed";
+    public const string DrainTimeout = "DrainTimeout";
 }

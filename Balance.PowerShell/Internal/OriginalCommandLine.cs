@@ -59,6 +59,7 @@ internal static class OriginalCommandLine
             args.Add(Metrics.MetricsAddress.Format(metrics));
         }
 
+        args.AddRange(CheckOptions(configuration.Checks));
         args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
         args.AddRange(ChannelWords(configuration));
         return args;
@@ -82,6 +83,36 @@ internal static class OriginalCommandLine
 
         return words;
     }
+
+    /// <summary>The health check options that differ from "off", as long options.</summary>
+    public static IReadOnlyList<string> CheckOptions(HealthCheckOptions checks)
+    {
+        var args = new List<string>();
+        if (checks.Active)
+        {
+            args.AddRange(["--check-interval", Ms(checks.Interval), "--check-timeout", Ms(checks.EffectiveTimeout), "--rise", Number(checks.Rise), "--fall", Number(checks.Fall)]);
+            if (checks.Send is { } send)
+            {
+                args.AddRange(["--check-send", HealthCheckOptions.Escape(send)]);
+            }
+
+            if (checks.Expect is { } expect)
+            {
+                args.AddRange(["--check-expect", HealthCheckOptions.Escape(expect)]);
+            }
+        }
+
+        if (checks.Passive)
+        {
+            args.AddRange(["--max-fails", Number(checks.MaxFails), "--fail-timeout", Ms(checks.FailTimeout)]);
+        }
+
+        return args;
+    }
+
+    private static string Ms(TimeSpan t) => ((long)Math.Round(t.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) + "ms";
+
+    private static string Number(int n) => n.ToString(CultureInfo.InvariantCulture);
 
     public static string Text(BalanceConfiguration configuration) => "balance " + string.Join(' ', Arguments(configuration));
 

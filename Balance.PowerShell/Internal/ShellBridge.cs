@@ -11,7 +11,12 @@ namespace Balance.PowerShell;
 internal static class ShellBridge
 {
     public static string Mrtg(ChannelInfo channel, CounterKind kind, TimeSpan uptime) =>
-        kind == CounterKind.Bytes ? MrtgFormatter.FormatBytes(channel, uptime) : MrtgFormatter.FormatConnections(channel, uptime);
+        kind switch
+        {
+            CounterKind.Bytes => MrtgFormatter.FormatBytes(channel, uptime),
+            CounterKind.Health => MrtgFormatter.FormatHealth(channel, uptime),
+            _ => MrtgFormatter.FormatConnections(channel, uptime),
+        };
 
     public static IReadOnlyList<string> Split(string commands) => ShellScript.Split(commands);
 

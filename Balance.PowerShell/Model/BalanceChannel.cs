@@ -26,6 +26,12 @@ public sealed class BalanceChannel
         Failures = info.Failures;
         BytesSent = info.BytesSent;
         BytesReceived = info.BytesReceived;
+        AdminState = info.AdminState;
+        Health = info.Health;
+        HealthChanged = info.HealthChanged;
+        LastCheck = info.LastCheck;
+        LastCheckResult = info.LastCheckResult;
+        Serving = info.Serving;
     }
 
     /// <summary>Listen port of the instance the channel belongs to.</summary>
@@ -69,6 +75,24 @@ public sealed class BalanceChannel
 
     /// <summary>Bytes back-end to client.</summary>
     public long BytesReceived { get; }
+
+    /// <summary>Enabled, Disabled or Draining: what people and scripts set (<see cref="Enabled"/> is true for Enabled only).</summary>
+    public ChannelAdminState AdminState { get; }
+
+    /// <summary>Unknown, Up or Down: what the engine's health checks found (Unknown without checks).</summary>
+    public ChannelHealth Health { get; }
+
+    /// <summary>When the health last changed; null = never since start.</summary>
+    public DateTimeOffset? HealthChanged { get; }
+
+    /// <summary>When the last active check ended; null = never checked.</summary>
+    public DateTimeOffset? LastCheck { get; }
+
+    /// <summary>How the last active check ended (None before the first).</summary>
+    public CheckResult LastCheckResult { get; }
+
+    /// <summary>True when new sessions may come: enabled, not down, weight above zero.</summary>
+    public bool Serving { get; }
 
     /// <summary>Which channel this is, as the other cmdlets' messages name it.</summary>
     public override string ToString() => string.Create(

@@ -6,7 +6,8 @@ namespace Balance.PowerShell;
 /// <summary>
 /// A channel's counters read for monitoring. <see cref="In"/> and <see cref="Out"/> follow MRTG's
 /// meaning: for <see cref="CounterKind.Bytes"/> in = bytes from the back-end, out = bytes to it; for
-/// <see cref="CounterKind.Connections"/> in = total sessions and out is not defined (null).
+/// <see cref="CounterKind.Connections"/> in = total sessions and out is not defined (null); for
+/// <see cref="CounterKind.Health"/> in = 1 when not down, out = 1 when enabled. Every kind carries the states.
 /// </summary>
 public sealed class BalanceCounter
 {
@@ -25,8 +26,16 @@ public sealed class BalanceCounter
         Connections = info.Connections;
         BytesSent = info.BytesSent;
         BytesReceived = info.BytesReceived;
-        In = kind == CounterKind.Bytes ? info.BytesReceived : info.TotalConnections;
-        Out = kind == CounterKind.Bytes ? info.BytesSent : null;
+        (In, Out) = kind switch
+        {
+            CounterKind.Bytes => (info.BytesReceived, (long?)info.BytesSent),
+            CounterKind.Health => (info.Health == ChannelHealth.Down ? 0L : 1L, (long?)(info.Enabled ? 1L : 0L)),
+            _ => (info.TotalConnections, null),
+        };
+        AdminState = info.AdminState;
+        Health = info.Health;
+        LastCheck = info.LastCheck;
+        LastCheckResult = info.LastCheckResult;
     }
 
     public int Port { get; }
@@ -59,6 +68,18 @@ public sealed class BalanceCounter
     public long BytesSent { get; }
 
     public long BytesReceived { get; }
+
+    /// <summary>Enabled, Disabled or Draining.</summary>
+    public ChannelAdminState AdminState { get; }
+
+    /// <summary>Unknown, Up or Down.</summary>
+    public ChannelHealth Health { get; }
+
+    /// <summary>When the last active check ended; null = never checked.</summary>
+    public DateTimeOffset? LastCheck { get; }
+
+    /// <summary>How the last active check ended.</summary>
+    public CheckResult LastCheckResult { get; }
 
     /// <summary>Which channel's counters these are, and the pair itself.</summary>
     public override string ToString() => string.Create(

@@ -28,6 +28,7 @@ public sealed class BalanceInstance
         Accepted = info.Accepted;
         Rejected = info.Rejected;
         SegmentPath = info.SegmentPath;
+        HealthChecks = info.Checks;
     }
 
     public int Port { get; }
@@ -74,6 +75,9 @@ public sealed class BalanceInstance
     public long Rejected { get; }
 
     public string SegmentPath { get; }
+
+    /// <summary>The health checks the instance runs: interval, timeout, rise, fall (active), max-fails, fail-timeout (passive); zero = off.</summary>
+    public HealthCheckSettings HealthChecks { get; }
 
     public override string ToString() => Endpoint;
 }

@@ -114,6 +114,10 @@ public class CommandMatchingTests
         ShellCommand.RoundRobin => "rr",
         ShellCommand.Show => "show",
         ShellCommand.Version => "version",
+        ShellCommand.Drain => "drain",
+        ShellCommand.Health => "health",
+        ShellCommand.Check => "check",
+        ShellCommand.MrtgHealth => "mrtg-health",
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 }
