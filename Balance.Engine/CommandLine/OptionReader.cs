@@ -113,8 +113,13 @@ internal sealed class OptionReader
         var equals = word.IndexOf('=', StringComparison.Ordinal);
         name = equals < 0 ? word[2..] : word[2..equals];
         value = equals < 0 ? null : word[(equals + 1)..];
-        if (longOptions.Contains(name) && equals < 0)
+        if (longOptions.Contains(name))
         {
+            if (equals >= 0)
+            {
+                throw new ConfigurationException($"option --{name} takes no value: write --{name} alone", word, ExitCodes.Usage);
+            }
+
             return;
         }
 

@@ -97,7 +97,10 @@ public sealed class ProcessFaultTests
             await Task.Delay(700);
         }
         while (Interlocked.Read(ref sent) != stalledAt);
-        Assert.True(stalledAt < total / 4, $"sender never stalled ({stalledAt} bytes sent)");
+        // Loopback socket buffers autotune to several MiB each and the chain has eight of them
+        // (plus the echo back-end's own), so the stall point varies around 40-70 MiB; the
+        // engine's own share is what the RSS check below bounds.
+        Assert.True(stalledAt < total / 2, $"sender never stalled ({stalledAt} bytes sent)");
         var stalledRss = engine.ResidentKiB();
         Assert.True(stalledRss - before < 64 * 1024, $"engine grew from {before} KiB to {stalledRss} KiB while the client did not read");
 
