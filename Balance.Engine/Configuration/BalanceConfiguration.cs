@@ -51,7 +51,7 @@ public sealed record BalanceConfiguration
     /// <summary><c>-p</c>: write every relayed chunk to the packet dump output.</summary>
     public bool PacketDump { get; init; }
 
-    /// <summary><c>-d</c>: write debug lines (connects, selections, closes) to the debug output.</summary>
+    /// <summary><c>-d</c>: trace each channel tried and how its connect went, as the original did.</summary>
     public bool Debug { get; init; }
 
     /// <summary>The channel groups in the order clients fall through them (the <c>!</c>/<c>%</c>-separated operands).</summary>

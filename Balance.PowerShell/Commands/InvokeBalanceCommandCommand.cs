@@ -26,7 +26,7 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[] Command { get; set; } = [];
 
-    /// <summary>Listen port of the Balance instance; tab completion offers the running instances' ports. Without -BindAddress, the only instance on the port.</summary>
+    /// <summary>Listen port of the instance; without -BindAddress, the only instance on this port is meant.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]
