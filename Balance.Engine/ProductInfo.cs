@@ -3,7 +3,7 @@ using System.Reflection;
 namespace Balance;
 
 /// <summary>Version texts reported by <c>version</c>, the segment header and the module.</summary>
-public static class ProductInfo
+internal static class ProductInfo
 {
     /// <summary>The release of the original program whose command line and formats this one keeps.</summary>
     public const string CompatibleRelease = "3.54";

@@ -7,7 +7,7 @@ namespace Balance.CommandLine;
 /// Entry point of the balance executable: parse, pick the mode, and turn every failure into one
 /// line on stderr plus an exit code — never a stack trace.
 /// </summary>
-public static class BalanceCommand
+internal static class BalanceCommand
 {
     public static int Run(string[] args)
     {

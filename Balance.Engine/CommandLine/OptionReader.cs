@@ -19,6 +19,7 @@ internal sealed class OptionReader
     private int index;
     private int clusterPosition;
 
+    /// <param name="args">The command line, without the program name.</param>
     /// <param name="optionString">Letters of the valid options; a letter followed by ':' takes a value.</param>
     /// <param name="longOptions">Names of the long options without a value.</param>
     /// <param name="longOptionsWithValue">Names of the long options that take a value; none when null.</param>

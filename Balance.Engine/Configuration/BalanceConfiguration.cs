@@ -6,9 +6,16 @@ namespace Balance.Configuration;
 /// </summary>
 public sealed record BalanceConfiguration
 {
+    /// <summary>Groups the control segment has room for when the caller does not say.</summary>
     public const int DefaultMaxGroups = 32;
+
+    /// <summary>Channels per group the control segment has room for when the caller does not say.</summary>
     public const int DefaultMaxChannelsPerGroup = 64;
+
+    /// <summary>The largest <see cref="MaxGroups"/> accepted.</summary>
     public const int LimitMaxGroups = 1024;
+
+    /// <summary>The largest <see cref="MaxChannelsPerGroup"/> accepted.</summary>
     public const int LimitMaxChannelsPerGroup = 4096;
 
     /// <summary>The most workers an engine runs (<see cref="Workers"/>).</summary>
@@ -17,6 +24,7 @@ public sealed record BalanceConfiguration
     /// <summary>Listen address as the user wrote it (<c>-b</c>); null = every address.</summary>
     public string? BindAddress { get; init; }
 
+    /// <summary>The TCP port clients connect to, and the default port of a channel written without one.</summary>
     public int Port { get; init; }
 
     /// <summary><c>-6</c>: without <c>-b</c> listen on <c>[::]</c> (dual stack); with <c>-b</c> resolve to IPv6 only.</summary>
@@ -25,6 +33,7 @@ public sealed record BalanceConfiguration
     /// <summary><c>-B</c>: local address for back-end connections.</summary>
     public string? OutboundAddress { get; init; }
 
+    /// <summary><c>-t</c>: how long a back-end connect may take before the next channel is tried.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary><c>-T</c>: close a session with no data either way for this long; zero = never.</summary>
@@ -33,16 +42,22 @@ public sealed record BalanceConfiguration
     /// <summary>How long <c>kill</c>/<c>Stop-Balance</c> lets live sessions finish before closing them.</summary>
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary><c>-a</c>: a channel whose connect fails is disabled until someone enables it again.</summary>
     public bool AutoDisable { get; init; }
 
+    /// <summary><c>-H</c>: in a hash group, try the next channels when the hashed one cannot serve.</summary>
     public bool HashFailover { get; init; }
 
+    /// <summary><c>-p</c>: write every relayed chunk to the packet dump output.</summary>
     public bool PacketDump { get; init; }
 
+    /// <summary><c>-d</c>: trace each channel tried and how its connect went, as the original did.</summary>
     public bool Debug { get; init; }
 
+    /// <summary>The channel groups in the order clients fall through them (the <c>!</c>/<c>%</c>-separated operands).</summary>
     public IReadOnlyList<GroupSpec> Groups { get; init; } = [];
 
+    /// <summary>Groups the control segment has room for, so groups can be added while the engine runs.</summary>
     public int MaxGroups { get; init; } = DefaultMaxGroups;
 
     /// <summary>
@@ -51,6 +66,7 @@ public sealed record BalanceConfiguration
     /// </summary>
     public System.Net.IPEndPoint? MetricsEndpoint { get; init; }
 
+    /// <summary>Channels per group the control segment has room for, so channels can be added while the engine runs.</summary>
     public int MaxChannelsPerGroup { get; init; } = DefaultMaxChannelsPerGroup;
 
     /// <summary>

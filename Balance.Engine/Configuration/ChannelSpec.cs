@@ -10,11 +10,13 @@ namespace Balance.Configuration;
 /// </summary>
 public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
 {
+    /// <summary>The longest host the control segment stores for a channel.</summary>
     public const int MaxHostLength = 95;
 
     /// <summary>The text shown back to users: <c>host:port</c>, with brackets around IPv6 literals.</summary>
     public string Destination => FormatDestination(Host, Port);
 
+    /// <summary>Formats <c>host:port</c> the way <see cref="Destination"/> shows it, bracketing IPv6 literals.</summary>
     public static string FormatDestination(string host, int port) =>
         host.Contains(':', StringComparison.Ordinal)
             ? string.Create(CultureInfo.InvariantCulture, $"[{host}]:{port}")

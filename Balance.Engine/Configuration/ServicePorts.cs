@@ -7,7 +7,7 @@ namespace Balance.Configuration;
 /// as the original accepted (<c>http</c> is 80). Unlike the original's atoi, trailing garbage
 /// ("80abc") is an error, because silently taking 80 hides typos.
 /// </summary>
-public static class ServicePorts
+internal static class ServicePorts
 {
     private const string ServicesFile = "/etc/services";
     private static readonly Lazy<Dictionary<string, int>> Services = new(LoadServices);

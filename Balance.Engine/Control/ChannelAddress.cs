@@ -7,7 +7,7 @@ namespace Balance.Control;
 /// Reads and writes a channel's destination under its seqlock (<see cref="ChannelRecord.AddressVersion"/>),
 /// so the engine never connects to half of an old address and half of a new one.
 /// </summary>
-public static unsafe class ChannelAddress
+internal static unsafe class ChannelAddress
 {
     private const long StuckWriterMs = 200;
     private const int LiveWriterSpins = 1000;

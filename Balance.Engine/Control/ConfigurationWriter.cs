@@ -10,6 +10,8 @@ namespace Balance.Control;
 /// </summary>
 internal static class ConfigurationWriter
 {
+    /// <param name="segment">The fresh segment, not yet seen by an engine.</param>
+    /// <param name="configuration">The groups and channels to write.</param>
     /// <param name="addresses">The resolved address of each channel, indexed [group][channel].</param>
     public static void Write(ControlSegment segment, BalanceConfiguration configuration, IPAddress[][] addresses)
     {

@@ -19,10 +19,13 @@ public sealed class ControlClient : IDisposable
         this.segment = segment;
     }
 
+    /// <summary>The instance this client controls.</summary>
     public SegmentName Name => segment.Name;
 
+    /// <summary>How many groups the instance has room for (valid group indexes are below it).</summary>
     public int MaxGroups => segment.MaxGroups;
 
+    /// <summary>How many channels each group has room for.</summary>
     public int MaxChannels => segment.MaxChannels;
 
     /// <summary>The mapped segment, for in-process readers that need more than the typed API (tests, benchmarks).</summary>
@@ -44,6 +47,7 @@ public sealed class ControlClient : IDisposable
         return Open(name);
     }
 
+    /// <summary>Opens the instance named <paramref name="name"/>; throws <see cref="ControlException"/> when no live engine serves it.</summary>
     public static ControlClient Open(SegmentName name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -95,6 +99,7 @@ public sealed class ControlClient : IDisposable
         return result.OrderBy(i => i.Port).ThenBy(i => i.BindAddress, StringComparer.Ordinal).ToArray();
     }
 
+    /// <summary>The instance's settings, state and counters summed over every worker.</summary>
     public InstanceInfo GetInstance()
     {
         ref var h = ref segment.Header;
@@ -145,6 +150,7 @@ public sealed class ControlClient : IDisposable
         };
     }
 
+    /// <summary>One group's policy, channel count and round-robin position.</summary>
     public GroupInfo GetGroup(int group)
     {
         ref var g = ref segment.Group(group);
@@ -156,6 +162,7 @@ public sealed class ControlClient : IDisposable
         };
     }
 
+    /// <summary>Every group in index order; groups without channels only when <paramref name="includeEmpty"/> is set.</summary>
     public IReadOnlyList<GroupInfo> GetGroups(bool includeEmpty = false)
     {
         var list = new List<GroupInfo>();
@@ -171,6 +178,7 @@ public sealed class ControlClient : IDisposable
         return list;
     }
 
+    /// <summary>One channel's address, states, limits and counters summed over every worker.</summary>
     public ChannelInfo GetChannel(int group, int channel)
     {
         RequireChannel(group, channel);
@@ -200,6 +208,7 @@ public sealed class ControlClient : IDisposable
         }.WithHealth(ref segment.Record(group, channel));
     }
 
+    /// <summary>Every channel of <paramref name="group"/>, in index order.</summary>
     public IReadOnlyList<ChannelInfo> GetChannels(int group)
     {
         var count = segment.ChannelCount(group);
@@ -212,6 +221,7 @@ public sealed class ControlClient : IDisposable
         return list;
     }
 
+    /// <summary>The instance, its non-empty groups and their channels, as <c>show</c> prints them.</summary>
     public BalanceSnapshot Snapshot()
     {
         var groups = GetGroups();
@@ -336,6 +346,7 @@ public sealed class ControlClient : IDisposable
     /// <summary>The largest weight a channel takes (haproxy's limit).</summary>
     public const int MaxWeight = 256;
 
+    /// <summary>Sets how many sessions the channel may hold at once; 0 = unlimited.</summary>
     public void SetMaxConnections(int group, int channel, int maxConnections)
     {
         RequireChannel(group, channel);
@@ -472,6 +483,7 @@ public sealed class ControlClient : IDisposable
     /// <summary>The grace period the engine was started with: how long a kill may take.</summary>
     public TimeSpan GracePeriod => TimeSpan.FromMilliseconds(Math.Max(0, segment.Header.GracePeriodMs));
 
+    /// <summary>Events from <paramref name="cursor"/> on, oldest first, advancing the cursor past them; overwritten events are skipped.</summary>
     public IReadOnlyList<BalanceEvent> ReadEvents(ref long cursor) => EventRing.Read(segment, ref cursor);
 
     /// <summary>The sequence number the next event will get: a cursor that skips history.</summary>
@@ -480,6 +492,7 @@ public sealed class ControlClient : IDisposable
     /// <summary>True while the engine holds the endpoint.</summary>
     public bool IsAlive => segment.State != EngineState.Stopped && FileLock.IsHeld(segment.Name.OwnerLockPath);
 
+    /// <summary>Unmaps the segment; the engine keeps running.</summary>
     public void Dispose() => segment.Dispose();
 
     private static void EnsureAlive(ControlSegment segment)

@@ -45,19 +45,25 @@ public sealed unsafe class ControlSegment : IDisposable
         basePointer = p + view.PointerOffset;
     }
 
+    /// <summary>The instance the segment belongs to.</summary>
     public SegmentName Name { get; }
 
+    /// <summary>Group records in the segment, fixed when it was created.</summary>
     public int MaxGroups { get; }
 
+    /// <summary>Channel records per group, fixed when it was created.</summary>
     public int MaxChannels { get; }
 
+    /// <summary>Slots in the event ring; 0 when the segment has none.</summary>
     public int EventCapacity { get; }
 
     /// <summary>Counter stripes: one per worker of the engine that created the segment.</summary>
     public int StripeCount { get; }
 
+    /// <summary>The header: layout version, settings, engine state and instance-wide fields.</summary>
     public ref SegmentHeader Header => ref *(SegmentHeader*)basePointer;
 
+    /// <summary>The engine's state as it last published it.</summary>
     public EngineState State => (EngineState)Volatile.Read(ref Header.State);
 
     /// <summary>
@@ -225,6 +231,7 @@ public sealed unsafe class ControlSegment : IDisposable
         }
     }
 
+    /// <summary>The record of a group slot; throws <see cref="ControlException"/> for an index past <see cref="MaxGroups"/>.</summary>
     public ref GroupRecord Group(int group)
     {
         if ((uint)group >= (uint)MaxGroups)
@@ -247,7 +254,7 @@ public sealed unsafe class ControlSegment : IDisposable
     }
 
     /// <summary>Worker <paramref name="worker"/>'s counters of a channel: a cache line only that worker adds to.</summary>
-    public ref ChannelStripe Stripe(int worker, int group, int channel)
+    internal ref ChannelStripe Stripe(int worker, int group, int channel)
     {
         var slot = SlotOf(group, channel);
         if ((uint)worker >= (uint)StripeCount)
@@ -259,7 +266,7 @@ public sealed unsafe class ControlSegment : IDisposable
     }
 
     /// <summary>Worker <paramref name="worker"/>'s instance-wide counters.</summary>
-    public ref InstanceStripe InstanceStripe(int worker)
+    internal ref InstanceStripe InstanceStripe(int worker)
     {
         if ((uint)worker >= (uint)StripeCount)
         {
@@ -270,7 +277,7 @@ public sealed unsafe class ControlSegment : IDisposable
     }
 
     /// <summary>A channel's counters summed over every worker's stripe.</summary>
-    public ChannelStripe SumStripes(int group, int channel)
+    internal ChannelStripe SumStripes(int group, int channel)
     {
         var sum = default(ChannelStripe);
         for (var w = 0; w < StripeCount; w++)
@@ -286,7 +293,7 @@ public sealed unsafe class ControlSegment : IDisposable
     }
 
     /// <summary>Accepted and rejected connections summed over every worker's stripe.</summary>
-    public InstanceStripe SumInstanceStripes()
+    internal InstanceStripe SumInstanceStripes()
     {
         var sum = default(InstanceStripe);
         for (var w = 0; w < StripeCount; w++)
@@ -308,6 +315,7 @@ public sealed unsafe class ControlSegment : IDisposable
     /// <summary>The group's policy id as a <see cref="GroupType"/>: the original's two by name, any later id by its number.</summary>
     public GroupType GroupTypeOf(int group) => (GroupType)PolicyOf(group);
 
+    /// <summary>The ring slot that event number <paramref name="sequence"/> is written to (the ring wraps).</summary>
     public ref EventRecord EventSlot(long sequence)
     {
         if (EventCapacity == 0)
@@ -319,6 +327,7 @@ public sealed unsafe class ControlSegment : IDisposable
         return ref *(EventRecord*)(basePointer + eventsOffset + ((long)slot * SegmentLayout.EventRecordSize));
     }
 
+    /// <summary>The channel's address as the user wrote it (<c>host:port</c>).</summary>
     public string ReadDestination(int group, int channel)
     {
         ref var c = ref Record(group, channel);
@@ -329,6 +338,7 @@ public sealed unsafe class ControlSegment : IDisposable
         }
     }
 
+    /// <summary>The listen address the engine reported in the header.</summary>
     public string ReadListenAddress()
     {
         fixed (byte* a = Header.ListenAddress)
@@ -337,6 +347,7 @@ public sealed unsafe class ControlSegment : IDisposable
         }
     }
 
+    /// <summary>The version of the Balance that created the segment.</summary>
     public string ReadProductVersion()
     {
         fixed (byte* a = Header.ProductVersion)
@@ -353,6 +364,7 @@ public sealed unsafe class ControlSegment : IDisposable
         encoder.Convert(text.AsSpan(), target, flush: true, out _, out length, out _);
     }
 
+    /// <summary>Reads UTF-8 text written by <see cref="WriteText"/>, up to the first NUL.</summary>
     public static string ReadText(ReadOnlySpan<byte> source)
     {
         var end = source.IndexOf((byte)0);
@@ -366,6 +378,7 @@ public sealed unsafe class ControlSegment : IDisposable
     internal bool RepairLocator() =>
         locator is not null && locatorRecord is not null && Volatile.Read(ref disposed) == 0 && SegmentLocator.Repair(locator, locatorRecord);
 
+    /// <summary>Unmaps the segment; safe to call more than once.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0)
@@ -481,6 +494,7 @@ public sealed unsafe class ControlSegment : IDisposable
     private static ControlException Corrupt(SegmentName name, string why) =>
         new(ControlError.Corrupt, $"the control segment {name.Path} is damaged: {why}; stop any engine on {Endpoint(name)} and delete the file");
 
+    /// <summary>The instance's endpoint as users write it (<c>address:port</c>), for messages and job names.</summary>
     public static string Endpoint(SegmentName name) =>
         ChannelSpec.FormatDestination(name.NormalizedAddress, name.Port);
 

@@ -10,7 +10,7 @@ public sealed record BalanceEvent(long Sequence, DateTimeOffset Time, EngineEven
 /// engine's threads) claim a sequence number atomically; readers in any process skip slots that
 /// were overwritten or are half written, so they never block the engine.
 /// </summary>
-public static unsafe class EventRing
+internal static unsafe class EventRing
 {
     public static void Publish(ControlSegment segment, EngineEventKind kind, int group, int channel, string message)
     {

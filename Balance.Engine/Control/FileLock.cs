@@ -9,7 +9,7 @@ namespace Balance.Control;
 /// Keeping both in the one file the engine creates at start leaves no second name another user
 /// could take first.
 /// </summary>
-public sealed class FileLock : IDisposable
+internal sealed class FileLock : IDisposable
 {
     /// <summary>The byte the engine holds while it runs: the liveness proof.</summary>
     public const long OwnerByte = 0;

@@ -56,7 +56,7 @@ internal static class OwnedFile
     /// <summary>
     /// Opens <paramref name="path"/> read-write. With <paramref name="lockExclusive"/> it also takes
     /// a non-blocking exclusive lock on byte <paramref name="lockByte"/> (an open-file-description
-    /// lock: see <see cref="Interop.ReliabilityNative"/>) and returns null when someone else holds it. Throws
+    /// lock: see <see cref="Interop.Libc"/>) and returns null when someone else holds it. Throws
     /// <see cref="FileNotFoundException"/> (missing), <see cref="UnauthorizedAccessException"/>
     /// (no permission, or <see cref="ForeignFileException"/>: a link, not a regular file, another owner)
     /// or <see cref="IOException"/>.
@@ -247,7 +247,7 @@ internal static class OwnedFile
 }
 
 /// <summary>A segment-directory file that is not this user's own regular file: refused, never used.</summary>
-public sealed class ForeignFileException : UnauthorizedAccessException
+internal sealed class ForeignFileException : UnauthorizedAccessException
 {
     public ForeignFileException()
     {

@@ -7,7 +7,7 @@ namespace Balance.Control;
 /// A process id plus the process's start time. A pid alone can be reused by an unrelated process
 /// after the owner dies (the original then signalled whatever process had the pid); the pair cannot.
 /// </summary>
-public readonly record struct ProcessIdentity(int Pid, long StartTicks)
+internal readonly record struct ProcessIdentity(int Pid, long StartTicks)
 {
     public static ProcessIdentity Current { get; } = Of(Environment.ProcessId) ?? new ProcessIdentity(Environment.ProcessId, 0);
 

@@ -16,7 +16,7 @@ namespace Balance.Control;
 /// the listen address and the product version at the offsets version 1 gave them, so a reader of one
 /// version can name the other in its error.
 /// </summary>
-public static class SegmentLayout
+internal static class SegmentLayout
 {
     /// <summary>"BALS" in little-endian byte order.</summary>
     public const uint Magic = 0x534C4142;
@@ -384,7 +384,7 @@ public unsafe struct ChannelRecord
 
 /// <summary>One worker's counters of one channel, on a cache line no other worker writes.</summary>
 [StructLayout(LayoutKind.Explicit, Size = SegmentLayout.StripeSize)]
-public struct ChannelStripe
+internal struct ChannelStripe
 {
     /// <summary>Sessions that reached this channel's back-end (connect succeeded).</summary>
     [FieldOffset(0)] public long TotalConnections;
@@ -403,7 +403,7 @@ public struct ChannelStripe
 
 /// <summary>One worker's instance-wide counters, on a cache line no other worker writes.</summary>
 [StructLayout(LayoutKind.Explicit, Size = SegmentLayout.StripeSize)]
-public struct InstanceStripe
+internal struct InstanceStripe
 {
     /// <summary>Connections accepted by the listener (all outcomes).</summary>
     [FieldOffset(0)] public long Accepted;
@@ -539,7 +539,7 @@ public unsafe struct EventRecord
 }
 
 /// <summary>The values of <see cref="SegmentHeader.KillRequested"/>.</summary>
-public static class KillRequest
+internal static class KillRequest
 {
     /// <summary>No request, or one withdrawn.</summary>
     public const int None = 0;

@@ -11,8 +11,8 @@ namespace Balance.Control;
 /// </summary>
 public sealed record SegmentName(string NormalizedAddress, int Port, string Path)
 {
-    public const string FilePrefix = "balance.";
-    public const string SegmentSuffix = ".seg";
+    internal const string FilePrefix = "balance.";
+    internal const string SegmentSuffix = ".seg";
 
     /// <summary>
     /// Created by the engine at start; its byte 0 is locked by the engine for its whole life (the
@@ -41,13 +41,14 @@ public sealed record SegmentName(string NormalizedAddress, int Port, string Path
         }
     }
 
+    /// <summary>The segment of the instance listening on <paramref name="bindAddress"/> (null = every address) and <paramref name="port"/>; resolves a host name.</summary>
     public static SegmentName For(string? bindAddress, int port, bool ipv6 = false)
     {
         var normalized = NormalizeAddress(bindAddress, ipv6);
         return FromNormalized(normalized, port);
     }
 
-    public static SegmentName FromNormalized(string normalizedAddress, int port)
+    internal static SegmentName FromNormalized(string normalizedAddress, int port)
     {
         var file = string.Create(CultureInfo.InvariantCulture, $"{FilePrefix}{port}.{normalizedAddress.Replace('%', '_')}{SegmentSuffix}");
         return new SegmentName(normalizedAddress, port, System.IO.Path.Combine(Directory, file));

@@ -128,6 +128,9 @@ public sealed record BalanceSnapshot(InstanceInfo Instance, IReadOnlyList<GroupI
 /// <summary>Outcome of an admin state change: whether the state actually changed.</summary>
 public enum ChannelChange
 {
+    /// <summary>The channel was in the other state and now is in the one asked for.</summary>
     Changed,
+
+    /// <summary>The channel already was in the state asked for.</summary>
     Unchanged,
 }

@@ -30,8 +30,12 @@ internal sealed class HealthMonitor
     private readonly CancellationTokenSource stopping = new();
     private int inFlight;
 
-    /// <param name="worker">This worker's index; it checks the channels whose id modulo <paramref name="workers"/> is this.</param>
+    /// <param name="segment">The segment whose channels are checked and whose health states are written.</param>
+    /// <param name="options">Interval, timeout, rise and fall thresholds, and what to send and expect.</param>
+    /// <param name="writer">Writes each channel's health into the segment and reports its changes.</param>
     /// <param name="probe">How one check is made.</param>
+    /// <param name="worker">This worker's index; it checks the channels whose id modulo <paramref name="workers"/> is this.</param>
+    /// <param name="workers">How many workers share the checks.</param>
     /// <param name="reportError">Hears of a bug in a check, which costs that check, never the engine.</param>
     public HealthMonitor(ControlSegment segment, HealthCheckOptions options, HealthWriter writer, HealthProbe probe, int worker, int workers, Action<string> reportError)
     {

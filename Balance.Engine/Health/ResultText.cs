@@ -3,7 +3,7 @@ using Balance.Control;
 namespace Balance.Health;
 
 /// <summary>How a check result reads in events, <c>health</c> and exports.</summary>
-public static class ResultText
+internal static class ResultText
 {
     /// <summary>"passed", "refused", "timed out", "unexpected reply", "error", or "-" before the first check.</summary>
     public static string Of(CheckResult result) => result switch

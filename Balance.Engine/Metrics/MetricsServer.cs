@@ -16,7 +16,7 @@ namespace Balance.Metrics;
 /// <see cref="MaxConcurrentRequests"/> requests served at once at a bounded pace; one rendering per
 /// <see cref="RenderInterval"/>. So a slow or hostile scraper costs the proxy nothing it would notice.
 /// </summary>
-public sealed class MetricsServer : IDisposable
+internal sealed class MetricsServer : IDisposable
 {
     /// <summary>Requests served at once; others wait for a slot (within <see cref="RequestTimeout"/>).</summary>
     public const int MaxConcurrentRequests = 4;

@@ -9,7 +9,7 @@ namespace Balance.Metrics;
 /// prometheus-net registry, so the output is exactly the snapshots' figures (a <c>reset</c> or an
 /// <c>assign</c> shows at once) and the library does the naming checks, escaping and number format.
 /// </summary>
-public static class PrometheusText
+internal static class PrometheusText
 {
     /// <summary>The media type of the text format.</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -12,7 +12,7 @@ namespace Balance.Metrics;
 /// asset), reloads itself, fits a phone's width. Rates are computed in the browser from the
 /// previous load's figures, so the server keeps no per-viewer state.
 /// </summary>
-public static class StatusPage
+internal static class StatusPage
 {
     /// <summary>Seconds between reloads.</summary>
     public const int RefreshSeconds = 5;

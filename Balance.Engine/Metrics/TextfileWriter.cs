@@ -10,6 +10,7 @@ namespace Balance.Metrics;
 /// </summary>
 public static class TextfileWriter
 {
+    /// <summary>Replaces the file at <paramref name="path"/> with the Prometheus text of <paramref name="snapshots"/>, atomically.</summary>
     public static void Write(string path, IEnumerable<BalanceSnapshot> snapshots)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);

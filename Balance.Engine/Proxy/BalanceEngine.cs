@@ -108,6 +108,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>The instance the engine serves; control clients open it by this name.</summary>
     public SegmentName Name => segment.Name;
 
     /// <summary>The workers' transport ("epoll" or "sockets"), for diagnostics and tests.</summary>
@@ -138,6 +139,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         return Completion;
     }
 
+    /// <summary>Stops with the configured grace period and waits; a fault is left to <see cref="Completion"/>, not thrown.</summary>
     public async ValueTask DisposeAsync()
     {
         BeginStop(configuration.GracePeriod, null);
@@ -416,8 +418,10 @@ public sealed class BalanceEngine : IAsyncDisposable
 /// <summary>Where -d trace lines, -p packet dumps and notices go. Null writers = off.</summary>
 public sealed class EngineOutput
 {
+    /// <summary>Receives the <c>-d</c> trace lines; null = no tracing.</summary>
     public TextWriter? Debug { get; init; }
 
+    /// <summary>Receives the <c>-p</c> dump of relayed data; null = no dump.</summary>
     public TextWriter? PacketDump { get; init; }
 
     /// <summary>

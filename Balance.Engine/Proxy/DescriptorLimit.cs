@@ -54,7 +54,7 @@ internal static class DescriptorLimit
         limit is not { } l ? int.MaxValue : (int)Math.Clamp((l - Reserve - (2L * pipes)) / 2, 16, int.MaxValue);
 
     /// <summary>
-    /// Splice pipes for bulk relays (<see cref="PipePool"/>): one per 64 descriptors of the limit,
+    /// Splice pipes for bulk relays (<see cref="Transport.Epoll.PipePool"/>): one per 64 descriptors of the limit,
     /// at most 64, none without a known limit. A bulk direction that finds none free copies instead.
     /// </summary>
     public static int SplicePipes(long? limit) => limit is not { } l ? 0 : (int)Math.Clamp(l / 64, 0, 64);

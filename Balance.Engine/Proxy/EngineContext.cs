@@ -54,7 +54,7 @@ internal sealed class EngineContext
     /// <summary>Counts clients' failed connects when passive checks are on; null otherwise.</summary>
     public PassiveHealth? Passive { get; }
 
-    /// <summary>The transport that accepts, connects and relays; set by <see cref="Start"/>.</summary>
+    /// <summary>The transport that accepts, connects and relays; set by <see cref="Start(long?)"/>.</summary>
     public ITransport Transport => transport ?? throw new InvalidOperationException("the engine context is not started");
 
     public Connector Connector { get; }
@@ -81,7 +81,7 @@ internal sealed class EngineContext
 
     public SessionTable Sessions { get; } = new();
 
-    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count. Set by <see cref="Start"/>.</summary>
+    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count. Set by <see cref="Start(long?)"/>.</summary>
     public int MaxSessions { get; private set; }
 
     public long ConnectTimeoutMs { get; }

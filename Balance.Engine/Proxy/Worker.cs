@@ -21,6 +21,8 @@ internal sealed class Worker
     private readonly IdleSweeper sweeper;
     private readonly Action<Exception> acceptFailed;
 
+    /// <param name="context">The worker's transport, counters and sessions.</param>
+    /// <param name="listener">The worker's listening socket and accept loop.</param>
     /// <param name="tick">The engine's own periodic check, run with each sweep.</param>
     /// <param name="acceptFailed">Hears of an accept loop that died of a bug: the engine stops.</param>
     public Worker(EngineContext context, Listener listener, Action tick, Action<Exception> acceptFailed)

@@ -11,7 +11,7 @@ namespace Balance.Shell;
 /// duration, the checks' streak and the clients' failed connects in a row. Times are UTC; the
 /// table fits 80 columns.
 /// </summary>
-public static class HealthFormatter
+internal static class HealthFormatter
 {
     public const string Header = "GRP  #   S health  by      changed  checked  result              ms streak fail";
 

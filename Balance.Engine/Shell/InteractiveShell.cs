@@ -8,7 +8,7 @@ namespace Balance.Shell;
 /// The <c>-i</c> loop: a banner, then prompt, read, execute until end of input, <c>quit</c> or
 /// <c>kill</c>. Output is flushed after every reply and prompt so a pipe sees it at once.
 /// </summary>
-public static class InteractiveShell
+internal static class InteractiveShell
 {
     /// <summary>Returns the exit status: 0, or 69 when <c>kill</c> could not stop the engine.</summary>
     public static int Run(ControlClient client, TextReader input, TextWriter output) =>

@@ -34,7 +34,7 @@ public static class MrtgFormatter
         return Lines(channel.Health == ChannelHealth.Down ? "0" : "1", channel.Enabled ? "1" : "0", FormatUptime(uptime), Name(channel));
     }
 
-    public static string FormatUptime(TimeSpan uptime)
+    internal static string FormatUptime(TimeSpan uptime)
     {
         if (uptime < TimeSpan.Zero)
         {

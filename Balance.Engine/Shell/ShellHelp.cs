@@ -1,7 +1,7 @@
 namespace Balance.Shell;
 
 /// <summary>The reply to <c>help</c> and <c>?</c>: the commands of balance 3.54, in its order, described in our words, then the ones added since.</summary>
-public static class ShellHelp
+internal static class ShellHelp
 {
     public const string Text =
         "available commands:\n" +

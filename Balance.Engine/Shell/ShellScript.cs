@@ -7,6 +7,7 @@ namespace Balance.Shell;
 /// </summary>
 public static class ShellScript
 {
+    /// <summary>Splits a <c>-c</c> text into commands at each ';', dropping empty ones.</summary>
     public static IReadOnlyList<string> Split(string commands)
     {
         ArgumentNullException.ThrowIfNull(commands);

@@ -20,6 +20,7 @@ public sealed class ShellSession
     private readonly ControlClient client;
     private readonly TimeSpan? killWait;
 
+    /// <summary>A session on the instance <paramref name="client"/> controls, starting at group 0.</summary>
     public ShellSession(ControlClient client)
         : this(client, null)
     {
@@ -42,7 +43,7 @@ public sealed class ShellSession
     /// </summary>
     public bool LastCommandFailed { get; private set; }
 
-    public string Prompt => string.Create(CultureInfo.InvariantCulture, $"balance[{CurrentGroup}] ");
+    internal string Prompt => string.Create(CultureInfo.InvariantCulture, $"balance[{CurrentGroup}] ");
 
     internal ControlClient Client => client;
 
@@ -273,6 +274,8 @@ public sealed class ShellSession
         }
     }
 
+    /// <param name="group">The group of the channel.</param>
+    /// <param name="channel">The channel within <paramref name="group"/>.</param>
     /// <param name="bytes">True bytes, false connections, null the states (<c>mrtg-health</c>).</param>
     private string Mrtg(int group, int channel, bool? bytes)
     {

@@ -11,7 +11,7 @@ namespace Balance.Shell;
 /// minimum width separated by one space; a wider value (an IPv6 address, a large byte count)
 /// simply pushes the rest of its line to the right, as it did there.
 /// </summary>
-public static class ShowFormatter
+internal static class ShowFormatter
 {
     public const string Header = "GRP Type  #   S       ip-address  port    c      totalc maxc        sent        rcvd";
 

@@ -29,7 +29,7 @@ internal static class NonBlockingIo
     /// <summary>
     /// One send: the bytes taken (0 when the send buffer is full), or the negated
     /// <see cref="SocketError"/>. With <paramref name="more"/> the kernel holds the bytes back
-    /// for the shutdown that follows, which then sets FIN on them (see <see cref="FinalSegment"/>).
+    /// for the shutdown that follows, which then sets FIN on them (see <see cref="Sockets.FinalSegment"/>).
     /// </summary>
     public static unsafe int Send(SafeHandle socket, ReadOnlySpan<byte> data, bool more)
     {

@@ -13,6 +13,7 @@ namespace Balance.PowerShell;
 [OutputType(typeof(BalanceChannel))]
 public sealed class AddBalanceChannelCommand : InstanceCmdlet
 {
+    /// <summary>The group the channels join; default 0.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, BalanceConfiguration.LimitMaxGroups - 1)]
     [ArgumentCompleter(typeof(GroupCompleter))]
@@ -28,12 +29,15 @@ public sealed class AddBalanceChannelCommand : InstanceCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaxConnections { get; set; }
 
+    /// <summary>Enables the new channels at once; by default they start disabled, as in the original.</summary>
     [Parameter]
     public SwitchParameter Enabled { get; set; }
 
+    /// <summary>Writes the new channels to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         using var client = TryOpen(Port, BindAddress);

@@ -33,6 +33,7 @@ public sealed class DisableBalanceChannelCommand : ChannelCommandBase
 
     private protected override string Action => Drain ? "Drain" : "Disable";
 
+    /// <inheritdoc/>
     protected override void BeginProcessing()
     {
         if ((Wait || Force || MyInvocation.BoundParameters.ContainsKey(nameof(Timeout))) && !Drain)

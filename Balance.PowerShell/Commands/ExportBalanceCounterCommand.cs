@@ -17,13 +17,16 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
     private readonly List<(BalanceCounter Counter, string Mrtg)> collected = [];
     private readonly Dictionary<string, (InstanceInfo Instance, IReadOnlyList<GroupInfo> Groups, List<ChannelInfo> Channels)> instances = new(StringComparer.Ordinal);
 
+    /// <summary>The file to write; rewritten whole unless -Append adds CSV rows.</summary>
     [Parameter(Mandatory = true)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
+    /// <summary>The file format: Mrtg, Csv, Json or Prometheus.</summary>
     [Parameter(Mandatory = true)]
     public ExportFormat Format { get; set; }
 
+    /// <summary>Which counters to export (Bytes by default); Prometheus writes every figure whatever the kind.</summary>
     [Parameter]
     public CounterKind Kind { get; set; } = CounterKind.Bytes;
 
@@ -31,9 +34,11 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
     [Parameter]
     public SwitchParameter Append { get; set; }
 
+    /// <summary>Writes the exported counters to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <inheritdoc/>
     protected override void BeginProcessing()
     {
         if (Append && Format != ExportFormat.Csv)
@@ -63,6 +68,7 @@ public sealed class ExportBalanceCounterCommand : ChannelQueryBase
         }
     }
 
+    /// <inheritdoc/>
     protected override void EndProcessing()
     {
         var path = GetUnresolvedProviderPathFromPSPath(Path);

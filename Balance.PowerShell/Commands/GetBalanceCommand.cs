@@ -7,6 +7,7 @@ namespace Balance.PowerShell;
 [OutputType(typeof(BalanceInstance))]
 public sealed class GetBalanceCommand : InstanceQueryCmdlet
 {
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         foreach (var info in ListInstances(PortFilter, BindAddress))

@@ -11,9 +11,11 @@ namespace Balance.PowerShell;
 [OutputType(typeof(BalanceCounter), typeof(string))]
 public sealed class GetBalanceCounterCommand : ChannelQueryBase
 {
+    /// <summary>Which counter pair In and Out carry: Bytes (default), Connections or Health.</summary>
     [Parameter]
     public CounterKind Kind { get; set; } = CounterKind.Bytes;
 
+    /// <summary>Object (counter objects, the default) or Mrtg (the four lines MRTG reads per channel).</summary>
     [Parameter]
     public CounterFormat Format { get; set; } = CounterFormat.Object;
 

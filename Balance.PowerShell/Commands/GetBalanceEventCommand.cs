@@ -27,6 +27,7 @@ public sealed class GetBalanceEventCommand : InstanceQueryCmdlet, IDisposable
     [ValidateRange(1, int.MaxValue)]
     public int Timeout { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         foreach (var (instance, client) in OpenEach(PortFilter, BindAddress))
@@ -44,6 +45,7 @@ public sealed class GetBalanceEventCommand : InstanceQueryCmdlet, IDisposable
         }
     }
 
+    /// <inheritdoc/>
     protected override void EndProcessing()
     {
         var deadline = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout))
@@ -66,6 +68,7 @@ public sealed class GetBalanceEventCommand : InstanceQueryCmdlet, IDisposable
         }
     }
 
+    /// <inheritdoc/>
     protected override void StopProcessing() => stop.Cancel();
 
     /// <summary>Lets go of the followed segments (PowerShell also calls it when the pipeline is stopped).</summary>

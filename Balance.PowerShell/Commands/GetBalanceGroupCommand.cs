@@ -15,6 +15,7 @@ public sealed class GetBalanceGroupCommand : InstanceQueryCmdlet
     [ArgumentCompleter(typeof(GroupCompleter))]
     public int[]? Group { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         foreach (var (instance, client) in OpenEach(PortFilter, BindAddress))

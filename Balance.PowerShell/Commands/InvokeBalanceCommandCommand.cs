@@ -26,11 +26,13 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[] Command { get; set; } = [];
 
+    /// <summary>Listen port of the instance; without -BindAddress, the only instance on this port is meant.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]
     public int Port { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         if (ended || Open() is not { } shell)
@@ -54,6 +56,7 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
         }
     }
 
+    /// <inheritdoc/>
     protected override void EndProcessing() => Dispose();
 
     /// <summary>Closes the session of this call (PowerShell also calls it when the pipeline is stopped).</summary>

@@ -13,9 +13,11 @@ public sealed class NewBalanceGroupCommand : BalanceCmdlet
     [ValidateNotNullOrEmpty]
     public string[] Channel { get; set; } = [];
 
+    /// <summary>How the group picks a channel; RoundRobin by default.</summary>
     [Parameter(Position = 1)]
     public GroupType Type { get; set; } = GroupType.RoundRobin;
 
+    /// <inheritdoc/>
     protected override void EndProcessing()
     {
         var separator = Channel.FirstOrDefault(c => c is "!" or "%");

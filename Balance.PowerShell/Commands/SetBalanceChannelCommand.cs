@@ -71,6 +71,7 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
         }
     }
 
+    /// <inheritdoc/>
     protected override void BeginProcessing()
     {
         if (!MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)) && Destination is null && !ChangesChecks)

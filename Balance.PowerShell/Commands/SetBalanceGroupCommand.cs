@@ -10,18 +10,22 @@ namespace Balance.PowerShell;
 [OutputType(typeof(BalanceGroup))]
 public sealed class SetBalanceGroupCommand : InstanceCmdlet
 {
+    /// <summary>The groups to change.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ValidateRange(0, BalanceConfiguration.LimitMaxGroups - 1)]
     [ArgumentCompleter(typeof(GroupCompleter))]
     public int[] Group { get; set; } = [];
 
+    /// <summary>The policy the groups switch to.</summary>
     [Parameter(Mandatory = true, Position = 2)]
     public GroupType Type { get; set; }
 
+    /// <summary>Writes the changed groups to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         using var client = TryOpen(Port, BindAddress);

@@ -21,6 +21,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     private const string ChannelDetachedSet = "ChannelDetached";
     private const string GroupDetachedSet = "GroupDetached";
 
+    /// <summary>The port clients connect to; also the port of a channel written without one.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateRange(1, 65535)]
     public int Port { get; set; }
@@ -42,10 +43,12 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [ValidateNotNullOrEmpty]
     public BalanceGroupSpec[] Group { get; set; } = [];
 
+    /// <summary>Address to listen on (<c>balance -b</c>); default every IPv4 address (every address with -IPv6).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? BindAddress { get; set; }
 
+    /// <summary>Local address for the connections to the back-ends (<c>balance -B</c>).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? OutboundAddress { get; set; }
@@ -65,6 +68,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [ValidateNotNullOrEmpty]
     public string? MetricsEndpoint { get; set; }
 
+    /// <summary>Disables a channel whose connect fails, until it is enabled again (<c>balance -a</c>).</summary>
     [Parameter]
     public SwitchParameter AutoDisable { get; set; }
 
@@ -73,12 +77,15 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [ValidateRange(0, BalanceConfiguration.LimitWorkers)]
     public int Workers { get; set; }
 
+    /// <summary>In a hash group, tries the next channels when the hashed one cannot serve (<c>balance -H</c>).</summary>
     [Parameter]
     public SwitchParameter HashFailover { get; set; }
 
+    /// <summary>Listens on IPv6 (<c>balance -6</c>): dual stack without -BindAddress, IPv6 only with it.</summary>
     [Parameter]
     public SwitchParameter IPv6 { get; set; }
 
+    /// <summary>The job's name; default <c>Balance@</c> and the endpoint, so jobs on one port but different addresses differ.</summary>
     [Parameter(ParameterSetName = ChannelSet)]
     [Parameter(ParameterSetName = GroupSet)]
     [ValidateNotNullOrEmpty]
@@ -124,10 +131,12 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [ValidateRange(0.001, 3600)]
     public double FailTimeout { get; set; } = 10;
 
+    /// <summary>Runs the engine in a process of its own that outlives the session, and returns the instance instead of a job.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ChannelDetachedSet)]
     [Parameter(Mandatory = true, ParameterSetName = GroupDetachedSet)]
     public SwitchParameter Detached { get; set; }
 
+    /// <inheritdoc/>
     protected override void EndProcessing()
     {
         var configuration = BuildConfiguration();

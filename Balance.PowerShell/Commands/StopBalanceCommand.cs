@@ -28,9 +28,11 @@ public sealed class StopBalanceCommand : InstanceCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Writes the instance in its final state (Stopped, its last counters) to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         using var client = TryOpen(Port, BindAddress);
@@ -67,6 +69,7 @@ public sealed class StopBalanceCommand : InstanceCmdlet
         }
     }
 
+    /// <inheritdoc/>
     protected override void BeginProcessing()
     {
         if (Force && !Drain)

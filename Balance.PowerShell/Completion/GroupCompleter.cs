@@ -8,6 +8,7 @@ namespace Balance.PowerShell;
 /// <summary>Completes -Group with the groups of the instance given by -Port (and -BindAddress) that hold channels.</summary>
 public sealed class GroupCompleter : IArgumentCompleter
 {
+    /// <inheritdoc/>
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         using var client = CompletionSource.OpenBound(fakeBoundParameters);

@@ -9,6 +9,7 @@ namespace Balance.PowerShell;
 /// <summary>Completes -Index with the channels of the group given by -Group (default 0) of the instance given by -Port.</summary>
 public sealed class IndexCompleter : IArgumentCompleter
 {
+    /// <inheritdoc/>
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         using var client = CompletionSource.OpenBound(fakeBoundParameters);

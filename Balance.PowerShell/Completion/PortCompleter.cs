@@ -9,6 +9,7 @@ namespace Balance.PowerShell;
 /// <summary>Completes -Port with the ports of the running instances this user can see.</summary>
 public sealed class PortCompleter : IArgumentCompleter
 {
+    /// <inheritdoc/>
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var pattern = CompletionSource.PatternFor(wordToComplete);

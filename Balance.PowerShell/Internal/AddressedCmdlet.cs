@@ -10,6 +10,7 @@ namespace Balance.PowerShell;
 /// </summary>
 public abstract class AddressedCmdlet : BalanceCmdlet
 {
+    /// <summary>The instance's listen address, needed only when several instances share the port.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? BindAddress { get; set; }

@@ -13,33 +13,40 @@ public abstract class ChannelCommandBase : BalanceCmdlet
     internal const string IdentitySet = "Identity";
     internal const string InputObjectSet = "InputObject";
 
+    /// <summary>Listen port of the Balance instance; tab completion offers the running instances' ports.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]
     public int Port { get; set; }
 
+    /// <summary>The instance's listen address, needed only when several instances share the port.</summary>
     [Parameter(ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? BindAddress { get; set; }
 
+    /// <summary>The group of the channels; default 0.</summary>
     [Parameter(ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxGroups - 1)]
     [ArgumentCompleter(typeof(GroupCompleter))]
     public int Group { get; set; }
 
+    /// <summary>The channels' indexes within the group.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxChannelsPerGroup - 1)]
     [ArgumentCompleter(typeof(IndexCompleter))]
     public int[] Index { get; set; } = [];
 
+    /// <summary>Channels from Get-BalanceChannel or another channel cmdlet, instead of Port, Group and Index.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
     [ValidateNotNull]
     public BalanceChannel[] InputObject { get; set; } = [];
 
+    /// <summary>Writes the changed channels to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         if (ParameterSetName == InputObjectSet)

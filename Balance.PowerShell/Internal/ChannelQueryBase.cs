@@ -6,17 +6,20 @@ namespace Balance.PowerShell;
 /// <summary>Selection shared by the cmdlets that read channels: all instances, or a port, narrowed to a group and indexes.</summary>
 public abstract class ChannelQueryBase : InstanceQueryCmdlet
 {
+    /// <summary>Only channels of this group.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxGroups - 1)]
     [ArgumentCompleter(typeof(GroupCompleter))]
     public int Group { get; set; }
 
+    /// <summary>Only channels with these indexes; every channel when omitted.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ValidateRange(0, Balance.Configuration.BalanceConfiguration.LimitMaxChannelsPerGroup - 1)]
     [ArgumentCompleter(typeof(IndexCompleter))]
     public int[]? Index { get; set; }
 
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         var groupGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Group));

@@ -8,6 +8,7 @@ namespace Balance.PowerShell;
 /// </summary>
 public abstract class InstanceCmdlet : AddressedCmdlet
 {
+    /// <summary>Listen port of the Balance instance; tab completion offers the running instances' ports.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]

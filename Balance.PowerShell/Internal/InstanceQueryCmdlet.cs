@@ -8,6 +8,7 @@ namespace Balance.PowerShell;
 /// </summary>
 public abstract class InstanceQueryCmdlet : AddressedCmdlet
 {
+    /// <summary>Only the instance listening on this port; every instance when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     [ArgumentCompleter(typeof(PortCompleter))]

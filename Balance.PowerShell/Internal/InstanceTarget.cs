@@ -59,16 +59,19 @@ internal static class InstanceTarget
 /// <summary>Several instances match a port given without a bind address.</summary>
 public sealed class AmbiguousInstanceException : Exception
 {
+    /// <summary>With the standard message, which asks for -BindAddress.</summary>
     public AmbiguousInstanceException()
         : this("several Balance instances match; add -BindAddress to choose one")
     {
     }
 
+    /// <summary>An ambiguous target described by <paramref name="message"/>.</summary>
     public AmbiguousInstanceException(string message)
         : base(message)
     {
     }
 
+    /// <summary>An ambiguous target described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public AmbiguousInstanceException(string message, Exception innerException)
         : base(message, innerException)
     {

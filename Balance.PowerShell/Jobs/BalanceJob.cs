@@ -50,10 +50,13 @@ public sealed class BalanceJob : Job2
     /// <summary>Listen port, so the job pipes into the other Balance cmdlets.</summary>
     public int Port { get; }
 
+    /// <summary>Listen address, so the job pipes into the other Balance cmdlets.</summary>
     public string BindAddress { get; }
 
+    /// <inheritdoc/>
     public override string Location { get; }
 
+    /// <inheritdoc/>
     public override string StatusMessage => JobStateInfo.State switch
     {
         JobState.Running => "Listening on " + Location,
@@ -61,27 +64,34 @@ public sealed class BalanceJob : Job2
         var s => s.ToString(),
     };
 
+    /// <inheritdoc/>
     public override bool HasMoreData =>
         Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0 || Progress.Count > 0;
 
+    /// <inheritdoc/>
     public override void StartJob()
     {
         SetJobState(JobState.Running);
         monitor = Task.Run(MonitorAsync);
     }
 
+    /// <inheritdoc/>
     public override void StartJobAsync()
     {
         StartJob();
         OnStartJobCompleted(new AsyncCompletedEventArgs(null, false, null));
     }
 
+    /// <inheritdoc/>
     public override void StopJob() => StopJob(false, null);
 
+    /// <inheritdoc/>
     public override void StopJob(bool force, string? reason) => Stop().Wait(StopBound + StopBound);
 
+    /// <inheritdoc/>
     public override void StopJobAsync() => StopJobAsync(false, null);
 
+    /// <inheritdoc/>
     public override void StopJobAsync(bool force, string? reason) =>
         _ = Stop().ContinueWith(
             t => OnStopJobCompleted(new AsyncCompletedEventArgs(t.Exception?.GetBaseException(), false, null)),
@@ -89,22 +99,31 @@ public sealed class BalanceJob : Job2
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
 
+    /// <inheritdoc/>
     public override void SuspendJob() => throw NotSupported("suspended");
 
+    /// <inheritdoc/>
     public override void SuspendJobAsync() => throw NotSupported("suspended");
 
+    /// <inheritdoc/>
     public override void SuspendJob(bool force, string? reason) => throw NotSupported("suspended");
 
+    /// <inheritdoc/>
     public override void SuspendJobAsync(bool force, string? reason) => throw NotSupported("suspended");
 
+    /// <inheritdoc/>
     public override void ResumeJob() => throw NotSupported("resumed");
 
+    /// <inheritdoc/>
     public override void ResumeJobAsync() => throw NotSupported("resumed");
 
+    /// <inheritdoc/>
     public override void UnblockJob() => throw NotSupported("unblocked");
 
+    /// <inheritdoc/>
     public override void UnblockJobAsync() => throw NotSupported("unblocked");
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -15,11 +15,13 @@ public sealed class BalanceJobSourceAdapter : JobSourceAdapter
 
     private readonly ConcurrentDictionary<Guid, BalanceJob> jobs = new();
 
+    /// <summary>Made by PowerShell when the module is imported; it then holds the session's Balance jobs.</summary>
     public BalanceJobSourceAdapter()
     {
         Name = nameof(BalanceJobSourceAdapter);
     }
 
+    /// <inheritdoc/>
     public override Job2 NewJob(JobInvocationInfo specification)
     {
         ArgumentNullException.ThrowIfNull(specification);
@@ -29,30 +31,38 @@ public sealed class BalanceJobSourceAdapter : JobSourceAdapter
         return job;
     }
 
+    /// <inheritdoc/>
     public override IList<Job2> GetJobs() => [.. jobs.Values];
 
+    /// <inheritdoc/>
     public override IList<Job2> GetJobsByName(string name, bool recurse)
     {
         var pattern = new WildcardPattern(name ?? string.Empty, WildcardOptions.IgnoreCase);
         return [.. jobs.Values.Where(j => pattern.IsMatch(j.Name))];
     }
 
+    /// <inheritdoc/>
     public override IList<Job2> GetJobsByCommand(string command, bool recurse)
     {
         var pattern = new WildcardPattern(command ?? string.Empty, WildcardOptions.IgnoreCase);
         return [.. jobs.Values.Where(j => pattern.IsMatch(j.Command))];
     }
 
+    /// <inheritdoc/>
     public override Job2? GetJobByInstanceId(Guid instanceId, bool recurse) =>
         jobs.TryGetValue(instanceId, out var job) ? job : null;
 
+    /// <inheritdoc/>
     public override Job2? GetJobBySessionId(int id, bool recurse) => jobs.Values.FirstOrDefault(j => j.Id == id);
 
+    /// <inheritdoc/>
     public override IList<Job2> GetJobsByState(JobState state, bool recurse) => [.. jobs.Values.Where(j => j.JobStateInfo.State == state)];
 
+    /// <inheritdoc/>
     public override IList<Job2> GetJobsByFilter(Dictionary<string, object> filter, bool recurse) =>
         throw new PSNotSupportedException("Balance jobs cannot be filtered with -Filter; use -Name, -Id, -State or -InstanceId");
 
+    /// <inheritdoc/>
     public override void RemoveJob(Job2 job)
     {
         ArgumentNullException.ThrowIfNull(job);

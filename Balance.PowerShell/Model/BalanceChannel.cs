@@ -7,7 +7,7 @@ namespace Balance.PowerShell;
 /// <summary>One back-end channel and its counters at one moment (the cmdlet form of a <c>show</c> line).</summary>
 public sealed class BalanceChannel
 {
-    public BalanceChannel(int port, string bindAddress, ChannelInfo info)
+    internal BalanceChannel(int port, string bindAddress, ChannelInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
         Port = port;
@@ -37,17 +37,22 @@ public sealed class BalanceChannel
     /// <summary>Listen port of the instance the channel belongs to.</summary>
     public int Port { get; }
 
+    /// <summary>Listen address of the instance, normalised (e.g. <c>0.0.0.0</c> for every IPv4 address).</summary>
     public string BindAddress { get; }
 
+    /// <summary>The group the channel belongs to.</summary>
     public int Group { get; }
 
+    /// <summary>How the channel's group picks a channel.</summary>
     public GroupType GroupType { get; }
 
+    /// <summary>The channel's position in its group, as the shell and the cmdlets address it.</summary>
     public int Index { get; }
 
     /// <summary><c>host:port</c> as given, IPv6 literals in brackets.</summary>
     public string Destination { get; }
 
+    /// <summary>The back-end's host as given (name or literal).</summary>
     public string Host { get; }
 
     /// <summary>Port of the back-end.</summary>
@@ -56,6 +61,7 @@ public sealed class BalanceChannel
     /// <summary>The address the host resolved to.</summary>
     public string Address { get; }
 
+    /// <summary>True when the admin state is Enabled (not Disabled or Draining).</summary>
     public bool Enabled { get; }
 
     /// <summary>0 = unlimited.</summary>

@@ -11,7 +11,7 @@ namespace Balance.PowerShell;
 /// </summary>
 public sealed class BalanceCounter
 {
-    public BalanceCounter(int port, string bindAddress, ChannelInfo info, CounterKind kind, DateTimeOffset timestamp)
+    internal BalanceCounter(int port, string bindAddress, ChannelInfo info, CounterKind kind, DateTimeOffset timestamp)
     {
         ArgumentNullException.ThrowIfNull(info);
         Port = port;
@@ -38,35 +38,49 @@ public sealed class BalanceCounter
         LastCheckResult = info.LastCheckResult;
     }
 
+    /// <summary>Listen port of the instance the channel belongs to.</summary>
     public int Port { get; }
 
+    /// <summary>Listen address of the instance, normalised (e.g. <c>0.0.0.0</c> for every IPv4 address).</summary>
     public string BindAddress { get; }
 
+    /// <summary>The group the channel belongs to.</summary>
     public int Group { get; }
 
+    /// <summary>The channel's position in its group.</summary>
     public int Index { get; }
 
+    /// <summary><c>host:port</c> of the back-end, IPv6 literals in brackets.</summary>
     public string Destination { get; }
 
+    /// <summary>Which counter pair <see cref="In"/> and <see cref="Out"/> carry.</summary>
     public CounterKind Kind { get; }
 
+    /// <summary>When the counters were read.</summary>
     public DateTimeOffset Timestamp { get; }
 
+    /// <summary>MRTG's first value for <see cref="Kind"/> (see the type's summary).</summary>
     public long In { get; }
 
+    /// <summary>MRTG's second value for <see cref="Kind"/>; null for Connections, which has none.</summary>
     public long? Out { get; }
 
     /// <summary>The MRTG target name, as the original prints it.</summary>
     public string Name => string.Create(CultureInfo.InvariantCulture, $"group {Group} channel {Index}");
 
+    /// <summary>Sessions whose back-end connect succeeded.</summary>
     public long TotalConnections { get; }
 
+    /// <summary>Back-end connect attempts that failed.</summary>
     public long Failures { get; }
 
+    /// <summary>Live sessions plus connects in progress.</summary>
     public int Connections { get; }
 
+    /// <summary>Bytes client to back-end.</summary>
     public long BytesSent { get; }
 
+    /// <summary>Bytes back-end to client.</summary>
     public long BytesReceived { get; }
 
     /// <summary>Enabled, Disabled or Draining.</summary>

@@ -7,7 +7,7 @@ namespace Balance.PowerShell;
 /// <summary>One failover tier of an instance at one moment.</summary>
 public sealed class BalanceGroup
 {
-    public BalanceGroup(int port, string bindAddress, GroupInfo info)
+    internal BalanceGroup(int port, string bindAddress, GroupInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
         Port = port;
@@ -17,14 +17,19 @@ public sealed class BalanceGroup
         ChannelCount = info.ChannelCount;
     }
 
+    /// <summary>Listen port of the instance the group belongs to.</summary>
     public int Port { get; }
 
+    /// <summary>Listen address of the instance, normalised (e.g. <c>0.0.0.0</c> for every IPv4 address).</summary>
     public string BindAddress { get; }
 
+    /// <summary>The group's index: clients fall through groups in this order.</summary>
     public int Group { get; }
 
+    /// <summary>How the group picks a channel.</summary>
     public GroupType Type { get; }
 
+    /// <summary>Channels in the group, enabled or not.</summary>
     public int ChannelCount { get; }
 
     /// <summary>Which group this is, as the other cmdlets' messages name it.</summary>

@@ -8,7 +8,7 @@ namespace Balance.PowerShell;
 /// </summary>
 public sealed class BalanceGroupSpec
 {
-    public BalanceGroupSpec(GroupType type, IEnumerable<string> channels)
+    internal BalanceGroupSpec(GroupType type, IEnumerable<string> channels)
     {
         ArgumentNullException.ThrowIfNull(channels);
         Type = type;
@@ -20,12 +20,15 @@ public sealed class BalanceGroupSpec
         }
     }
 
+    /// <summary>How the group will pick a channel.</summary>
     public GroupType Type { get; }
 
+    /// <summary>The channel words as written (<c>host[:port[:maxc]]</c>).</summary>
     public IReadOnlyList<string> Channel { get; }
 
-    public GroupSpec ToGroupSpec(int listenPort) =>
+    internal GroupSpec ToGroupSpec(int listenPort) =>
         new(Type, Channel.Select(c => ChannelSpec.Parse(c, listenPort)).ToArray());
 
+    /// <inheritdoc/>
     public override string ToString() => string.Join(' ', Channel) + (Type == GroupType.Hash ? " %" : string.Empty);
 }

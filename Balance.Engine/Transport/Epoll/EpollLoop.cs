@@ -11,7 +11,7 @@ namespace Balance.Transport.Epoll;
 /// once before it waits, which on a relay is a failed read per message and direction, and it
 /// wakes for every event of a socket that has had one asynchronous operation; sockets that only
 /// this loop waits on cost neither. Continuations run inline on the loop thread, as they do on
-/// the runtime's (<see cref="SocketRuntimeTuning"/>). A socket is removed from the epoll set by
+/// the runtime's (<see cref="Sockets.SocketRuntimeTuning"/>). A socket is removed from the epoll set by
 /// its close; <see cref="Unregister"/> only frees its slot. A periodic task (<see cref="SetTick"/>,
 /// the engine's sweeper) runs on the loop thread too, timed by the wait's timeout, so an idle
 /// engine has one thread that wakes for it instead of a timer thread and pool workers. Work

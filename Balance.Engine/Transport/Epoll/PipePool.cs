@@ -9,7 +9,7 @@ internal readonly record struct Pipe(int Read, int Write);
 /// The pipes that bulk relay directions splice through (<see cref="SpliceRelay"/>), kept between
 /// uses, so a bulk episode costs no <c>pipe2</c> and no <c>close</c>. At most
 /// <see cref="Capacity"/> exist at once: they come out of the descriptor budget
-/// (<see cref="DescriptorLimit.SplicePipes"/>), and a direction that finds none left relays by
+/// (<see cref="Proxy.DescriptorLimit.SplicePipes"/>), and a direction that finds none left relays by
 /// copying, as it always could. An idle session holds no pipe: a direction gives its pipe back
 /// as soon as its source has nothing more to read. Taking and giving back take no lock; both
 /// happen once per bulk episode, not per read.
