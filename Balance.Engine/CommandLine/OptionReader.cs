@@ -113,8 +113,13 @@ internal sealed class OptionReader
         var equals = word.IndexOf('=', StringComparison.Ordinal);
         name = equals < 0 ? word[2..] : word[2..equals];
         value = equals < 0 ? null : word[(equals + 1)..];
-        if (longOptions.Contains(name) && equals < 0)
+        if (longOptions.Contains(name))
         {
+            if (equals >= 0)
+            {
+                throw new ConfigurationException($"unknown option [--{name}] with a value [{value}]: --{name} takes no value, write --{name} alone", "--" + name, ExitCodes.Usage);
+            }
+
             return;
         }
 
@@ -141,5 +146,5 @@ internal sealed class OptionReader
     }
 
     private static ConfigurationException Unknown(string option) =>
-        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, --metrics ADDR:PORT, --metrics-file FILE, the health check options (balance -h), -h and --version; they go before the port", option, ExitCodes.Usage);
+        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, --policy WORD, --metrics ADDR:PORT, --metrics-file FILE, the health check options (balance -h), -h and --version; they go before the port", option, ExitCodes.Usage);
 }

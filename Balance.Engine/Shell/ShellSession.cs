@@ -222,7 +222,13 @@ public sealed class ShellSession
     {
         try
         {
-            client.Create(CurrentGroup, destination.Host, destination.Port, destination.MaxConnections);
+            var index = client.Create(CurrentGroup, destination.Host, destination.Port, destination.MaxConnections);
+            if (destination.Weight != 1)
+            {
+                // The channel is created disabled, so nothing is picked at weight 1 in between.
+                client.SetWeight(CurrentGroup, index, destination.Weight);
+            }
+
             return ShellReplies.ChannelCreated;
         }
         catch (ControlException e) when (e.Error is ControlError.InvalidAddress or ControlError.GroupFull or ControlError.InvalidArgument)

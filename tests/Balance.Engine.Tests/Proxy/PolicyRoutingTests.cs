@@ -1,4 +1,5 @@
 using System.Net;
+using Balance.Configuration;
 using Balance.Control;
 using Balance.Policies;
 using Balance.Proxy;
@@ -32,6 +33,27 @@ public class PolicyRoutingTests
 
         Assert.True(seen.Count >= 3, "24 source addresses reached fewer than 3 of 5 channels");
     }
+
+    [Fact]
+    public async Task Weights_given_on_the_command_line_reach_the_engine_and_wrr_honours_them()
+    {
+        await using var backends = Backends.Start(2);
+        await using var engine = TestEngine.Start([backends[0].Channel + ":0:3", backends[1].Channel], Use(GroupType.WeightedRoundRobin));
+        using var control = engine.Control();
+        Assert.Equal([3, 1], control.GetChannels(0).Select(c => c.Weight));
+        var names = new List<string?>();
+        for (var i = 0; i < 8; i++)
+        {
+            names.Add(await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+        }
+
+        // nginx's smooth sequence for 3:1.
+        Assert.Equal(["A", "A", "B", "A", "A", "A", "B", "A"], names);
+    }
+
+    /// <summary>Every group of the configuration set to <paramref name="type"/>.</summary>
+    internal static Func<BalanceConfiguration, BalanceConfiguration> Use(GroupType type) =>
+        c => c with { Groups = c.Groups.Select(g => g with { Type = type }).ToArray() };
 
     /// <summary>127.1.y.z, z never 0 or 255.</summary>
     internal static IEnumerable<IPAddress> Sources(int count) =>
