@@ -14,6 +14,7 @@ public sealed class NewBalanceGroupCommand : BalanceCmdlet
     public string[] Channel { get; set; } = [];
 
     [Parameter(Position = 1)]
+    [PolicyWord]
     public GroupType Type { get; set; } = GroupType.RoundRobin;
 
     protected override void EndProcessing()

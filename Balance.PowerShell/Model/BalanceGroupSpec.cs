@@ -27,5 +27,10 @@ public sealed class BalanceGroupSpec
     public GroupSpec ToGroupSpec(int listenPort) =>
         new(Type, Channel.Select(c => ChannelSpec.Parse(c, listenPort)).ToArray());
 
-    public override string ToString() => string.Join(' ', Channel) + (Type == GroupType.Hash ? " %" : string.Empty);
+    public override string ToString() => string.Join(' ', Channel) + Type switch
+    {
+        GroupType.RoundRobin => string.Empty,
+        GroupType.Hash => " %",
+        _ => " (" + Type + ")",
+    };
 }
