@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Balance.Configuration;
 using Balance.Control;
 using Balance.Policies;
@@ -49,6 +50,124 @@ public class PolicyRoutingTests
 
         // nginx's smooth sequence for 3:1.
         Assert.Equal(["A", "A", "B", "A", "A", "A", "B", "A"], names);
+    }
+
+    [Fact]
+    public async Task Maglev_is_sticky_and_a_disabled_channel_moves_only_its_own_clients_who_come_back()
+    {
+        await using var backends = Backends.Start(5);
+        await using var engine = TestEngine.Start(backends.Channels, Use(GroupType.Maglev));
+        using var control = engine.Control();
+        var sources = Sources(40).ToArray();
+        var before = await MapAsync(engine, sources);
+        Assert.Equal(before, await MapAsync(engine, sources));
+        var removed = before.GroupBy(n => n).OrderByDescending(g => g.Count()).First().Key;
+        control.Disable(0, Array.IndexOf(Names, removed));
+
+        var during = await MapAsync(engine, sources);
+        for (var i = 0; i < sources.Length; i++)
+        {
+            if (before[i] == removed)
+            {
+                Assert.NotEqual(removed, during[i]);
+            }
+            else
+            {
+                Assert.Equal(before[i], during[i]);
+            }
+        }
+
+        control.Enable(0, Array.IndexOf(Names, removed));
+        Assert.Equal(before, await MapAsync(engine, sources));
+    }
+
+    [Fact]
+    public async Task Leastconn_picks_the_channel_with_the_fewest_live_sessions()
+    {
+        await using var backends = Backends.Start(3);
+        await using var engine = TestEngine.Start(backends.Channels);
+        using var control = engine.Control();
+        var held = new List<(Socket Socket, string? Name)>();
+        try
+        {
+            // Round robin first: A and B hold two sessions each, C one.
+            foreach (var _ in Enumerable.Range(0, 5))
+            {
+                var socket = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+                held.Add((socket, await socket.ReadLineAsync()));
+            }
+
+            Assert.Equal(["A", "B", "C", "A", "B"], held.Select(h => h.Name));
+            control.SetPolicy(0, PolicyCatalog.LeastConnections);
+            var next = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+            held.Add((next, await next.ReadLineAsync()));
+            Assert.Equal("C", held[^1].Name);
+
+            // Now 2, 2, 2: one session of B ends, so B is the emptiest.
+            held[1].Socket.Dispose();
+            await Eventually.TrueAsync(() => control.GetChannel(0, 1).Connections == 1, "B's session released");
+            Assert.Equal("B", await LoopbackClient.GreetingAsync(engine.LocalEndPoint));
+        }
+        finally
+        {
+            foreach (var h in held)
+            {
+                h.Socket.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(GroupType.WeightedRoundRobin)]
+    [InlineData(GroupType.LeastConnections)]
+    [InlineData(GroupType.Maglev)]
+    public async Task Every_policy_skips_disabled_down_full_and_weight_0_channels_and_fails_over_to_the_next_group(GroupType type)
+    {
+        await using var backends = Backends.Start(4);
+        await using var engine = TestEngine.Start([backends[0].Channel, backends[1].Channel, backends[2].Channel + ":1", "!", backends[3].Channel], Use(type));
+        using var control = engine.Control();
+        control.Disable(0, 0);
+        control.Segment.Channel(0, 1).Health = ChannelHealth.Down;
+        var sources = Sources(12).ToArray();
+
+        // C is the one usable channel of group 0 until its one slot is taken.
+        using (var first = await LoopbackClient.ConnectAsync(engine.LocalEndPoint, sources[0]))
+        {
+            Assert.Equal("C", await first.ReadLineAsync());
+            Assert.All(await MapAsync(engine, sources[1..]), n => Assert.Equal("D", n));
+        }
+
+        await Eventually.TrueAsync(() => control.GetChannel(0, 2).Connections == 0, "C's slot released");
+        Assert.Equal("C", await LoopbackClient.GreetingAsync(engine.LocalEndPoint, sources[1]));
+        control.SetWeight(0, 2, 0);
+        Assert.All(await MapAsync(engine, sources), n => Assert.Equal("D", n));
+        Assert.Equal(0, backends[0].Accepted + backends[1].Accepted);
+    }
+
+    [Fact]
+    public async Task A_maglev_group_reached_by_failover_after_a_failed_connect_keys_on_the_client_address()
+    {
+        await using var backends = Backends.Start(5);
+        var dead = FreePort.Next();
+        await using var engine = TestEngine.Start(["127.0.0.1:" + dead, "!", .. backends.Channels], Use(GroupType.Maglev));
+        using var control = engine.Control();
+        var channels = Candidates(control, 1);
+        var policy = MaglevPolicy.Instance.ForGroup(channels, null);
+        foreach (var source in Sources(12))
+        {
+            Assert.Equal(Names[policy.Pick(channels, ClientHash.Key(source))], await LoopbackClient.GreetingAsync(engine.LocalEndPoint, source));
+        }
+    }
+
+    private static async Task<string?[]> MapAsync(BalanceEngine engine, IEnumerable<IPAddress> sources)
+    {
+        var names = new List<string?>();
+        foreach (var source in sources)
+        {
+            names.Add(await LoopbackClient.GreetingAsync(engine.LocalEndPoint, source));
+        }
+
+        return names.ToArray();
     }
 
     /// <summary>Every group of the configuration set to <paramref name="type"/>.</summary>

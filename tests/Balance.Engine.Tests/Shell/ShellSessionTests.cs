@@ -307,6 +307,15 @@ public sealed class ShellSessionTests : IDisposable
         Assert.Equal(0, instance.Client.GetChannel(1, 0).Weight);
     }
 
+    [Fact]
+    public void Create_takes_a_weight_in_the_command_line_form_and_assign_refuses_one()
+    {
+        Assert.Equal("channel created\n", session.Run("create 127.0.0.1:9101:0:4"));
+        Assert.Equal((4, 0), (instance.Client.GetChannel(0, 0).Weight, instance.Client.GetChannel(0, 0).MaxConnections));
+        Assert.Equal("syntax error\n", session.Run("assign 0 127.0.0.1:9102:0:2"));
+        Assert.Equal(9101, instance.Client.GetChannel(0, 0).Port);
+    }
+
     [Theory]
     [InlineData("weight 0 257", "value out of range: a weight is 0 (no new connections) to 256\n")]
     [InlineData("weight 0 -1", "value out of range: a weight is 0 (no new connections) to 256\n")]
