@@ -5,7 +5,7 @@ namespace BalancePowerShellTests;
 /// <summary>The health and drain parameters of the cmdlets, against a fake instance whose segment the test sets.</summary>
 public sealed class HealthCmdletTests : IDisposable
 {
-    private readonly FakeInstance fake = new();
+    private readonly FakeInstance fake = FakeInstance.WithSampleChannels();
     private readonly PowerShellSession ps = new();
 
     public void Dispose()
