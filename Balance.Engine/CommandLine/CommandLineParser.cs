@@ -22,7 +22,7 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
-    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file" };
+    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file", PolicyOption.Name };
 
     private const string WorkersOption = "workers";
 
@@ -31,6 +31,8 @@ internal static class CommandLineParser
         ArgumentNullException.ThrowIfNull(args);
         var reader = new OptionReader(args, OptionString, LongOptions, LongOptionsWithValue);
         var options = new StartOptions();
+        var policies = new PolicyOption();
+        var policyGiven = false;
         while (reader.TryNext(out var name, out var value))
         {
             switch (name)
@@ -41,6 +43,10 @@ internal static class CommandLineParser
                     return new ParsedCommandLine(BalanceMode.Version, new BalanceConfiguration());
                 case WorkersOption:
                     options.Workers = ParseWorkers(value!);
+                    break;
+                case PolicyOption.Name:
+                    policies.Add(value!);
+                    policyGiven = true;
                     break;
                 case "metrics":
                     options.MetricsEndpoint = MetricsAddress.Parse(value!);
@@ -71,6 +77,11 @@ internal static class CommandLineParser
         var port = ParsePort(operands[0]);
         RejectMisplacedOptions(operands);
         var shellMode = options.Command is not null || options.Interactive;
+        if (policyGiven && (shellMode || options.MetricsFile is not null))
+        {
+            throw new ConfigurationException("option --policy sets the groups of a proxy you start: give it with the channels, not with -i or -c (there, use the words wrr, leastconn, maglev)", "--policy", ExitCodes.Usage);
+        }
+
         if (options.MetricsFile is not null)
         {
             return MetricsFileMode(options, port, operands);
@@ -122,7 +133,7 @@ internal static class CommandLineParser
             Workers = options.Workers,
             MetricsEndpoint = options.MetricsEndpoint,
             Checks = options.Checks,
-            Groups = GroupSpec.ParseList(operands.Skip(1), port),
+            Groups = policies.Apply(GroupSpec.ParseList(operands.Skip(1), port)),
         }.WithLimitsSized();
         configuration.Validate();
         return new ParsedCommandLine(BalanceMode.Start, configuration)

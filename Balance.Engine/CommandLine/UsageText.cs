@@ -10,17 +10,19 @@ internal static class UsageText
 
         Start a proxy:
           balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n]
-                  port host1[:port1[:maxc]] [!|%] ...
+                  [--policy word] port host1[:port1[:maxc[:weight]]] [!|%] ...
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
           balance [-b addr] --metrics-file FILE port   write its Prometheus figures to FILE and exit
 
         The port is a number or a TCP service name (http, smtp, ...). Each channel is a back-end
-        host[:port[:maxc]]; an IPv6 back-end is written [addr]:port:maxc. A missing port means the
-        listen port, maxc 0 or missing means unlimited connections. Channels form a group; '!' ends a
-        round-robin group and '%' a client-hash group, and the next group takes over when no channel
-        of the previous one can serve. The last group is round robin unless a trailing '%' ends it.
+        host[:port[:maxc[:weight]]]; an IPv6 back-end is written [addr]:port:maxc:weight. A missing
+        port means the listen port, maxc 0 or missing means unlimited connections, weight (default 1,
+        up to 256, 0 = no new clients) is the channel's share under wrr, leastconn and maglev.
+        Channels form a group; '!' ends a round-robin group and '%' a client-hash group, and the next
+        group takes over when no channel of the previous one can serve. The last group is round robin
+        unless a trailing '%' ends it.
 
         Options (they must come before the port):
           -a       switch a channel off when connecting to it fails; enable it again by hand
@@ -37,6 +39,8 @@ internal static class UsageText
           -t sec   connect timeout per back-end attempt in whole seconds (default 5)
           -T sec   close a session idle in both directions for sec seconds (default: never)
           -6       listen on IPv6 (without -b: every IPv6 and IPv4 address)
+          --policy word  the policy of every group '!' or the end closes: rr, hash, wrr, leastconn,
+                   maglev; --policy N=word sets group N alone (repeat it for several groups)
           --workers n  relay on n workers, each with its own loop and listening socket
                    (default 0: one per CPU this process may run on)
           --metrics addr:port  serve /metrics (Prometheus) and a status page at / on this address,

@@ -4,14 +4,18 @@ using System.Net;
 namespace Balance.Configuration;
 
 /// <summary>
-/// One back-end as the user wrote it: <c>host[:port[:maxc]]</c>, or <c>[v6addr][:port[:maxc]]</c>,
-/// or a bare IPv6 literal. The host is resolved later, when the engine starts or a control client
-/// creates/assigns the channel, so that parsing stays pure.
+/// One back-end as the user wrote it: <c>host[:port[:maxc[:weight]]]</c>, or
+/// <c>[v6addr][:port[:maxc[:weight]]]</c>, or a bare IPv6 literal. The weight is a fourth field so
+/// every spelling of the original (at most three) keeps its meaning. The host is resolved later,
+/// when the engine starts or a control client creates/assigns the channel, so that parsing stays pure.
 /// </summary>
 public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
 {
     /// <summary>The longest host the control segment stores for a channel.</summary>
     public const int MaxHostLength = 95;
+
+    /// <summary>The channel's weight: its share of new clients under weighted policies; 0 takes none (default 1).</summary>
+    public int Weight { get; init; } = 1;
 
     /// <summary>The text shown back to users: <c>host:port</c>, with brackets around IPv6 literals.</summary>
     public string Destination => FormatDestination(Host, Port);
@@ -28,7 +32,7 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
         ArgumentNullException.ThrowIfNull(token);
         if (token.Length == 0)
         {
-            throw Bad(token, "a channel cannot be empty; write host[:port[:maxc]]");
+            throw Bad(token, "a channel cannot be empty; write host[:port[:maxc[:weight]]]");
         }
 
         string host;
@@ -45,7 +49,7 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
             rest = token[(close + 1)..];
             if (rest.Length > 0 && rest[0] != ':')
             {
-                throw Bad(token, "only ':port[:maxc]' may follow ']'");
+                throw Bad(token, "only ':port[:maxc[:weight]]' may follow ']'");
             }
 
             if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
@@ -70,7 +74,7 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
 
         if (host.Length == 0)
         {
-            throw Bad(token, "the host is missing; write host[:port[:maxc]]");
+            throw Bad(token, "the host is missing; write host[:port[:maxc[:weight]]]");
         }
 
         if (host.Length > MaxHostLength)
@@ -79,9 +83,9 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
         }
 
         var parts = rest.Length == 0 ? [] : rest.Split(':');
-        if (parts.Length > 2)
+        if (parts.Length > 3)
         {
-            throw Bad(token, "too many ':' fields; write host[:port[:maxc]] and put IPv6 addresses in brackets");
+            throw Bad(token, "too many ':' fields; write host[:port[:maxc[:weight]]] and put IPv6 addresses in brackets");
         }
 
         var port = defaultPort;
@@ -91,13 +95,20 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
         }
 
         var maxc = 0;
-        if (parts.Length == 2 && parts[1].Length > 0
+        if (parts.Length >= 2 && parts[1].Length > 0
             && !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out maxc))
         {
             throw Bad(token, $"'{parts[1]}' is not a connection limit (0 = unlimited, or a positive number)");
         }
 
-        return new ChannelSpec(host, port, maxc);
+        var weight = 1;
+        if (parts.Length == 3 && parts[2].Length > 0
+            && (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out weight) || weight > Control.ControlClient.MaxWeight))
+        {
+            throw Bad(token, $"'{parts[2]}' is not a weight (0 = no new connections, up to {Control.ControlClient.MaxWeight})");
+        }
+
+        return new ChannelSpec(host, port, maxc) { Weight = weight };
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace Balance.Control;
 
 /// <summary>
 /// Writes a start configuration's groups and channels into a fresh segment: every group's policy,
-/// every channel enabled with weight 1 and the next stable id, its resolved address under the
+/// every channel enabled with its weight and the next stable id, its resolved address under the
 /// seqlock, and each group's channel count published last so the engine never sees a half-filled group.
 /// </summary>
 internal static class ConfigurationWriter
@@ -29,7 +29,7 @@ internal static class ConfigurationWriter
                 ChannelAddress.Write(segment, g, c, channel.Host, addresses[g][c], channel.Port);
                 ref var record = ref segment.Record(g, c);
                 record.Id = ++segment.Header.LastChannelId;
-                record.Weight = 1;
+                record.Weight = channel.Weight;
                 record.MaxConnections = channel.MaxConnections;
                 record.AdminState = (int)ChannelAdminState.Enabled;
             }

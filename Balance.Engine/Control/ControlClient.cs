@@ -365,13 +365,13 @@ public sealed class ControlClient : IDisposable
         segment.Channel(group, channel).ResetCounters();
     }
 
-    /// <summary>Sets a group's policy to one of the original's two (round robin or hash).</summary>
+    /// <summary>Sets a group's policy by its <see cref="GroupType"/> (the policy id under a name); see <see cref="SetPolicy"/>.</summary>
     public void SetGroupType(int group, GroupType type)
     {
         segment.Group(group);
         if (!Enum.IsDefined(type))
         {
-            throw new ControlException(ControlError.InvalidArgument, $"invalid group type [{type}]: use RoundRobin or Hash");
+            throw new ControlException(ControlError.InvalidArgument, $"invalid group type [{type}]: use {string.Join(", ", Enum.GetNames<GroupType>())}");
         }
 
         SetPolicy(group, (int)type);

@@ -101,7 +101,7 @@ internal sealed class Connector
                 }
                 else
                 {
-                    following = context.Selector.Select(choice.Group + 1, session.ClientHash, context.HashFailover, context.Debug);
+                    following = context.Selector.Select(choice.Group + 1, session.ClientHash, session.ClientKey, context.HashFailover, context.Debug);
                     firstInGroup = following.Channel;
                     scanned = false;
                 }

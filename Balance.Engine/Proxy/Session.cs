@@ -32,12 +32,18 @@ internal sealed class Session
     private int finished;
     private int relaying;
 
-    public Session(EngineContext context, ISessionSocket client, IPEndPoint remote, uint clientHash)
+    /// <param name="context">The worker's shared pieces.</param>
+    /// <param name="client">The accepted client's socket.</param>
+    /// <param name="remote">The client's address.</param>
+    /// <param name="clientHash">The original's hash of the client address (<c>%</c> groups).</param>
+    /// <param name="clientKey">The mixed key of the client address (Maglev groups).</param>
+    public Session(EngineContext context, ISessionSocket client, IPEndPoint remote, uint clientHash, ulong clientKey)
     {
         this.context = context;
         Client = client;
         Remote = remote;
         ClientHash = clientHash;
+        ClientKey = clientKey;
     }
 
     public ISessionSocket Client { get; }
@@ -48,6 +54,9 @@ internal sealed class Session
     public IPEndPoint Remote { get; }
 
     public uint ClientHash { get; }
+
+    /// <summary>Kept for the re-select after a failed connect, so the next group's Maglev sees the same key.</summary>
+    public ulong ClientKey { get; }
 
     public int Group { get; private set; } = -1;
 

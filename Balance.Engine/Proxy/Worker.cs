@@ -104,8 +104,10 @@ internal sealed class Worker
                 debug.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connect from {remote.Address} clilen={length}"));
             }
 
+            // % groups take the original's fold modulo; Maglev groups look up the strong key.
             var hash = ClientHash.Compute(remote.Address);
-            var choice = context.Selector.Select(0, hash, context.HashFailover, context.Debug);
+            var key = ClientHash.Key(remote.Address);
+            var choice = context.Selector.Select(0, hash, key, context.HashFailover, context.Debug);
             if (!choice.Found)
             {
                 context.Counters.Rejected();
@@ -114,7 +116,7 @@ internal sealed class Worker
                 return;
             }
 
-            var session = new Session(context, client, remote, hash);
+            var session = new Session(context, client, remote, hash, key);
             session.Assign(choice);
             if (!context.Sessions.TryAdd(session))
             {

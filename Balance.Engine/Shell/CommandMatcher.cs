@@ -12,7 +12,7 @@ internal static class CommandMatcher
 
     /// <summary>
     /// Commands the original did not have answer to their full name only, so no abbreviation a
-    /// script wrote for the original (<c>d</c> for disable, <c>he</c> for help) changes meaning.
+    /// script wrote for the original (<c>d</c> for disable, <c>he</c> for help, <c>ma</c> for maxc) changes meaning.
     /// </summary>
     private static readonly (string Name, ShellCommand Command)[] FullNameOnly =
     [
@@ -20,6 +20,10 @@ internal static class CommandMatcher
         ("drain", ShellCommand.Drain),
         ("health", ShellCommand.Health),
         ("mrtg-health", ShellCommand.MrtgHealth),
+        ("wrr", ShellCommand.WeightedRoundRobin),
+        ("leastconn", ShellCommand.LeastConnections),
+        ("maglev", ShellCommand.Maglev),
+        ("weight", ShellCommand.Weight),
     ];
 
     /// <summary>Sorted by name: the order candidates are listed in.</summary>

@@ -31,4 +31,16 @@ internal enum ShellCommand
 
     /// <summary>New: a channel's states for MRTG (full name only).</summary>
     MrtgHealth,
+
+    /// <summary>New: the current group balances by smooth weighted round robin (full name only).</summary>
+    WeightedRoundRobin,
+
+    /// <summary>New: the current group balances by least connections (full name only).</summary>
+    LeastConnections,
+
+    /// <summary>New: the current group balances by Maglev consistent hashing (full name only).</summary>
+    Maglev,
+
+    /// <summary>New: a channel's weight (full name only).</summary>
+    Weight,
 }

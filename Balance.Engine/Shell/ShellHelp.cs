@@ -25,5 +25,9 @@ internal static class ShellHelp
         "  drain <channel>                no new connections, live ones go on\n" +
         "  health                         health and last check of every channel\n" +
         "  check <channel> <setting> <n>  own check interval|rise|fall|port\n" +
-        "  mrtg-health <group> <channel>  health, admin state for MRTG\n";
+        "  mrtg-health <group> <channel>  health, admin state for MRTG\n" +
+        "  wrr                            current group: smooth weighted round robin\n" +
+        "  leastconn                      current group: fewest connections per weight\n" +
+        "  maglev                         current group: Maglev hash of client address\n" +
+        "  weight <channel> <w>           share of new clients, 0 (none) to 256\n";
 }

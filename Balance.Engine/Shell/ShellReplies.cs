@@ -49,5 +49,12 @@ internal static class ShellReplies
 
     public static string GroupSetToRoundRobin(int group) => Format($"group {group} set to round robin");
 
+    /// <summary>The reply to the new policy words: the same form as the original's two.</summary>
+    public static string GroupSetTo(int group, string policy) => Format($"group {group} set to {policy}");
+
+    public static string WeightChanged(int channel, int weight) => Format($"weight of channel {channel} changed to {weight}");
+
+    public static string WeightOutOfRange(int maxWeight) => Format($"value out of range: a weight is 0 (no new connections) to {maxWeight}");
+
     private static string Format(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Balance.Configuration;
 using Balance.Control;
+using Balance.Policies;
 
 namespace Balance.Shell;
 
@@ -159,6 +160,18 @@ public sealed class ShellSession
             case ShellCommand.MrtgHealth:
                 output.Write(Mrtg(arguments.Integer(0), arguments.Integer(1), null));
                 break;
+            case ShellCommand.WeightedRoundRobin:
+                WriteLine(output, SetPolicy(PolicyCatalog.WeightedRoundRobin, "weighted round robin"));
+                break;
+            case ShellCommand.LeastConnections:
+                WriteLine(output, SetPolicy(PolicyCatalog.LeastConnections, "least connections"));
+                break;
+            case ShellCommand.Maglev:
+                WriteLine(output, SetPolicy(PolicyCatalog.Maglev, "maglev"));
+                break;
+            case ShellCommand.Weight:
+                WriteLine(output, SetWeight(arguments.Integer(0), arguments.Integer(1)));
+                break;
             default:
                 throw new InvalidOperationException($"shell command {command} has no handler");
         }
@@ -210,7 +223,13 @@ public sealed class ShellSession
     {
         try
         {
-            client.Create(CurrentGroup, destination.Host, destination.Port, destination.MaxConnections);
+            var index = client.Create(CurrentGroup, destination.Host, destination.Port, destination.MaxConnections);
+            if (destination.Weight != 1)
+            {
+                // The channel is created disabled, so nothing is picked at weight 1 in between.
+                client.SetWeight(CurrentGroup, index, destination.Weight);
+            }
+
             return ShellReplies.ChannelCreated;
         }
         catch (ControlException e) when (e.Error is ControlError.InvalidAddress or ControlError.GroupFull or ControlError.InvalidArgument)
@@ -258,6 +277,25 @@ public sealed class ShellSession
                 ControlError.NoSuchChannel => ShellReplies.UnknownChannel,
                 _ => ShellReplies.ValueOutOfRange, // InvalidArgument: a port or limit the client refused
             });
+        }
+    }
+
+    private string SetPolicy(int policyId, string description)
+    {
+        client.SetPolicy(CurrentGroup, policyId);
+        return ShellReplies.GroupSetTo(CurrentGroup, description);
+    }
+
+    private string SetWeight(int channel, int weight)
+    {
+        try
+        {
+            client.SetWeight(CurrentGroup, channel, weight);
+            return ShellReplies.WeightChanged(channel, weight);
+        }
+        catch (ControlException e) when (e.Error is ControlError.NoSuchChannel or ControlError.InvalidArgument)
+        {
+            return Fail(e.Error == ControlError.NoSuchChannel ? ShellReplies.UnknownChannel : ShellReplies.WeightOutOfRange(ControlClient.MaxWeight));
         }
     }
 

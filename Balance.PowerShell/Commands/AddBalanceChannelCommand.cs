@@ -60,6 +60,10 @@ public sealed class AddBalanceChannelCommand : InstanceCmdlet
                 }
 
                 var index = client.Create(Group, spec.Host, spec.Port, maxc, Enabled);
+                if (spec.Weight != 1)
+                {
+                    client.SetWeight(Group, index, spec.Weight);
+                }
                 if (PassThru)
                 {
                     WriteObject(new BalanceChannel(client.Name.Port, client.Name.NormalizedAddress, client.GetChannel(Group, index)));

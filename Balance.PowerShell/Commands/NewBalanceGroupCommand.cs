@@ -15,6 +15,7 @@ public sealed class NewBalanceGroupCommand : BalanceCmdlet
 
     /// <summary>How the group picks a channel; RoundRobin by default.</summary>
     [Parameter(Position = 1)]
+    [PolicyWord]
     public GroupType Type { get; set; } = GroupType.RoundRobin;
 
     /// <inheritdoc/>

@@ -7,7 +7,7 @@ namespace Balance.PowerShell;
 /// <summary>
 /// Set-BalanceChannel: changes a channel's connection limit (the shell's <c>maxc</c>), points a
 /// disabled channel at a new back-end (the shell's <c>assign</c>), and sets its own health check
-/// settings (the shell's <c>check</c>). Only the parameters given change.
+/// settings (the shell's <c>check</c>) and its weight (the shell's <c>weight</c>). Only the parameters given change.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
@@ -22,6 +22,15 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Destination { get; set; }
+
+    /// <summary>
+    /// The channel's share of new clients under weighted policies; 0 takes none. Binds by property
+    /// name in the Identity set (rows of Import-Csv); piped channel objects never set it by accident.
+    /// </summary>
+    [Parameter(ParameterSetName = IdentitySet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = InputObjectSet)]
+    [ValidateRange(0, ControlClient.MaxWeight)]
+    public int Weight { get; set; }
 
     /// <summary>Seconds between this channel's active checks; 0 = the instance's interval.</summary>
     [Parameter]
@@ -47,6 +56,10 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
 
     private bool ChangesChecks => CheckParameters.Any(MyInvocation.BoundParameters.ContainsKey);
 
+    private bool ChangesWeight => MyInvocation.BoundParameters.ContainsKey(nameof(Weight));
+
+    private bool ChangesSomething => MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)) || Destination is not null || ChangesChecks || ChangesWeight;
+
     private protected override string Action
     {
         get
@@ -67,6 +80,11 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
                 parts.Add("set its own check settings");
             }
 
+            if (ChangesWeight)
+            {
+                parts.Add("set the weight to " + Weight.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             return parts.Count == 0 ? "Change nothing" : string.Join(" and ", parts);
         }
     }
@@ -74,13 +92,10 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
     /// <inheritdoc/>
     protected override void BeginProcessing()
     {
-        if (!MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)) && Destination is null && !ChangesChecks)
+        // -Weight may still come from the pipeline: then each record is checked as it comes.
+        if (!MyInvocation.ExpectingInput)
         {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("Set-BalanceChannel changes nothing without -MaxConnections, -Destination or a check setting (-CheckInterval, -Rise, -Fall, -CheckPort); give at least one."),
-                ErrorIds.NothingToChange,
-                ErrorCategory.InvalidArgument,
-                null));
+            RequireSomethingToChange();
         }
 
         if (Destination is not null)
@@ -97,6 +112,25 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
         }
     }
 
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        RequireSomethingToChange();
+        base.ProcessRecord();
+    }
+
+    private void RequireSomethingToChange()
+    {
+        if (!ChangesSomething)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("Set-BalanceChannel changes nothing without -MaxConnections, -Destination, -Weight or a check setting (-CheckInterval, -Rise, -Fall, -CheckPort); give at least one."),
+                ErrorIds.NothingToChange,
+                ErrorCategory.InvalidArgument,
+                null));
+        }
+    }
+
     private protected override void Change(ControlClient client, int group, int index)
     {
         if (Destination is not null)
@@ -109,6 +143,12 @@ public sealed class SetBalanceChannelCommand : ChannelCommandBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(MaxConnections)))
         {
             client.SetMaxConnections(group, index, MaxConnections);
+        }
+
+        // An unchanged weight is left alone: a rewrite would rebuild every weighted group's table.
+        if (ChangesWeight && client.GetChannel(group, index).Weight != Weight)
+        {
+            client.SetWeight(group, index, Weight);
         }
 
         if (ChangesChecks)

@@ -5,7 +5,10 @@ using Balance.Control;
 
 namespace Balance.PowerShell;
 
-/// <summary>Set-BalanceGroup: switches a group between round robin and client-address hash (the shell's <c>rr</c> and <c>hash</c>).</summary>
+/// <summary>
+/// Set-BalanceGroup: sets a group's policy, the original's round robin and client-address hash (the
+/// shell's <c>rr</c> and <c>hash</c>) or a new one (<c>wrr</c>, <c>leastconn</c>, <c>maglev</c>).
+/// </summary>
 [Cmdlet(VerbsCommon.Set, "BalanceGroup", SupportsShouldProcess = true)]
 [OutputType(typeof(BalanceGroup))]
 public sealed class SetBalanceGroupCommand : InstanceCmdlet
@@ -17,8 +20,9 @@ public sealed class SetBalanceGroupCommand : InstanceCmdlet
     [ArgumentCompleter(typeof(GroupCompleter))]
     public int[] Group { get; set; } = [];
 
-    /// <summary>The policy the groups switch to.</summary>
+    /// <summary>A <see cref="GroupType"/> name (completed) or the shell's word for it.</summary>
     [Parameter(Mandatory = true, Position = 2)]
+    [PolicyWord]
     public GroupType Type { get; set; }
 
     /// <summary>Writes the changed groups to the pipeline.</summary>

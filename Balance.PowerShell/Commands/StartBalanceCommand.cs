@@ -35,6 +35,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     /// <summary>Type of the single group -Channel describes (no '!' or '%' in it).</summary>
     [Parameter(ParameterSetName = ChannelSet)]
     [Parameter(ParameterSetName = ChannelDetachedSet)]
+    [PolicyWord]
     public GroupType Type { get; set; }
 
     /// <summary>Groups made by New-BalanceGroup, in failover order.</summary>

@@ -60,6 +60,7 @@ internal static class OriginalCommandLine
         }
 
         args.AddRange(CheckOptions(configuration.Checks));
+        args.AddRange(PolicyOptions(configuration));
         args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
         args.AddRange(ChannelWords(configuration));
         return args;
@@ -82,6 +83,22 @@ internal static class OriginalCommandLine
         }
 
         return words;
+    }
+
+    /// <summary><c>--policy N=word</c> for each group of a policy the separators cannot say (the separator is then '!').</summary>
+    public static IReadOnlyList<string> PolicyOptions(BalanceConfiguration configuration)
+    {
+        var args = new List<string>();
+        for (var g = 0; g < configuration.Groups.Count; g++)
+        {
+            var type = configuration.Groups[g].Type;
+            if (type is not (GroupType.RoundRobin or GroupType.Hash))
+            {
+                args.AddRange(["--policy", string.Create(CultureInfo.InvariantCulture, $"{g}={Policies.PolicyCatalog.Find((int)type)!.Word}")]);
+            }
+        }
+
+        return args;
     }
 
     /// <summary>The health check options that differ from "off", as long options.</summary>
@@ -116,8 +133,12 @@ internal static class OriginalCommandLine
 
     public static string Text(BalanceConfiguration configuration) => "balance " + string.Join(' ', Arguments(configuration));
 
-    private static string Word(ChannelSpec c) =>
-        c.MaxConnections > 0 ? string.Create(CultureInfo.InvariantCulture, $"{c.Destination}:{c.MaxConnections}") : c.Destination;
+    private static string Word(ChannelSpec c) => c switch
+    {
+        { Weight: not 1 } => string.Create(CultureInfo.InvariantCulture, $"{c.Destination}:{c.MaxConnections}:{c.Weight}"),
+        { MaxConnections: > 0 } => string.Create(CultureInfo.InvariantCulture, $"{c.Destination}:{c.MaxConnections}"),
+        _ => c.Destination,
+    };
 
     private static string Seconds(TimeSpan t) => ((long)Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 }

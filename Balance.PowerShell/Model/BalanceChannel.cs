@@ -32,6 +32,7 @@ public sealed class BalanceChannel
         LastCheck = info.LastCheck;
         LastCheckResult = info.LastCheckResult;
         Serving = info.Serving;
+        Weight = info.Weight;
     }
 
     /// <summary>Listen port of the instance the channel belongs to.</summary>
@@ -99,6 +100,9 @@ public sealed class BalanceChannel
 
     /// <summary>True when new sessions may come: enabled, not down, weight above zero.</summary>
     public bool Serving { get; }
+
+    /// <summary>The channel's share of new clients under weighted policies, 0 (none) to 256; 1 unless set.</summary>
+    public int Weight { get; }
 
     /// <summary>Which channel this is, as the other cmdlets' messages name it.</summary>
     public override string ToString() => string.Create(

@@ -14,6 +14,7 @@ public sealed class BalanceGroup
         BindAddress = bindAddress;
         Group = info.Group;
         Type = info.Type;
+        Policy = info.Policy;
         ChannelCount = info.ChannelCount;
     }
 
@@ -29,11 +30,14 @@ public sealed class BalanceGroup
     /// <summary>How the group picks a channel.</summary>
     public GroupType Type { get; }
 
+    /// <summary>The policy's name (the same as <see cref="Type"/> for every policy this build knows; "policy N" for one it does not).</summary>
+    public string Policy { get; }
+
     /// <summary>Channels in the group, enabled or not.</summary>
     public int ChannelCount { get; }
 
     /// <summary>Which group this is, as the other cmdlets' messages name it.</summary>
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"group {Group} on {InstanceTarget.Endpoint(BindAddress, Port)} ({Type}, {ChannelCount} channel(s))");
+        $"group {Group} on {InstanceTarget.Endpoint(BindAddress, Port)} ({Policy}, {ChannelCount} channel(s))");
 }

@@ -30,5 +30,10 @@ public sealed class BalanceGroupSpec
         new(Type, Channel.Select(c => ChannelSpec.Parse(c, listenPort)).ToArray());
 
     /// <inheritdoc/>
-    public override string ToString() => string.Join(' ', Channel) + (Type == GroupType.Hash ? " %" : string.Empty);
+    public override string ToString() => string.Join(' ', Channel) + Type switch
+    {
+        GroupType.RoundRobin => string.Empty,
+        GroupType.Hash => " %",
+        _ => " (" + Type + ")",
+    };
 }

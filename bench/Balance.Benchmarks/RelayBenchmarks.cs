@@ -56,7 +56,7 @@ public class RelayBenchmarks
         using var acceptor = transport.Accept(listener);
         var (clientInner, remote) = acceptor.AcceptAsync().AsTask().GetAwaiter().GetResult();
 
-        session = new Session(context, clientInner, remote, 0);
+        session = new Session(context, clientInner, remote, 0, 0);
         session.Assign(new ChannelChoice(0, 0));
         var backendInner = transport.OpenBackend(AddressFamily.InterNetwork);
         var token = session.BeginAttempt(backendInner, long.MaxValue);

@@ -94,6 +94,28 @@ public sealed class BalanceJobTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_Balance_takes_new_policies_and_weights_and_writes_them_back_as_a_command_line()
+    {
+        var job = (Job)ps.Run(
+            "Start-Balance -Port $args[0] -BindAddress 127.0.0.1 -Group (New-BalanceGroup $args[1], $args[2] -Type wrr), (New-BalanceGroup $args[2] -Type Maglev)",
+            port,
+            one.Channel + ":0:3",
+            two.Channel).ThrowOnError().Single.BaseObject;
+        Assert.Contains($" --policy 0=wrr --policy 1=maglev {port} {one.Channel}:0:3 {two.Channel} ! {two.Channel}", job.Command, StringComparison.Ordinal);
+        var groups = ps.Run("Get-BalanceGroup -Port $args[0]", port).ThrowOnError().Of("BalanceGroup");
+        Assert.Equal(["WeightedRoundRobin", "Maglev"], groups.Select(g => g.P<string>("Policy")));
+        var weights = ps.Run("Get-BalanceChannel -Port $args[0]", port).ThrowOnError().Of("BalanceChannel").Select(c => c.P<int>("Weight"));
+        Assert.Equal([3, 1, 1], weights);
+        var names = new List<string?>();
+        for (var i = 0; i < 4; i++)
+        {
+            names.Add(await LoopbackClient.GreetingAsync(port));
+        }
+
+        Assert.Equal(["one", "one", "two", "one"], names);
+    }
+
+    [Fact]
     public async Task Receive_Job_returns_engine_events_as_objects()
     {
         var dead = FreePort.Next();

@@ -123,6 +123,33 @@ public sealed class ChannelCmdletTests : IDisposable
     }
 
     [Fact]
+    public void Set_Weight_by_name_from_piped_channels_and_from_csv_rows()
+    {
+        var c = ps.Run("Set-BalanceChannel -Port $args[0] -Index 1 -Weight 3 -PassThru", fake.Port).ThrowOnError().Single;
+        Assert.Equal(3, c.P<int>("Weight"));
+        Assert.Equal(3, fake.Client.GetChannel(0, 1).Weight);
+
+        ps.Run("Get-BalanceChannel -Port $args[0] -Group 0 | Set-BalanceChannel -Weight 0", fake.Port).ThrowOnError();
+        Assert.All(fake.Client.GetChannels(0), x => Assert.Equal(0, x.Weight));
+
+        // Piped channel objects keep their weight when another setting changes.
+        fake.Client.SetWeight(0, 2, 5);
+        ps.Run("Get-BalanceChannel -Port $args[0] -Group 0 | Set-BalanceChannel -MaxConnections 9", fake.Port).ThrowOnError();
+        Assert.Equal(5, fake.Client.GetChannel(0, 2).Weight);
+
+        ps.Run("'Port,Group,Index,Weight', \"$($args[0]),0,0,7\", \"$($args[0]),1,0,2\" | ConvertFrom-Csv | Set-BalanceChannel", fake.Port).ThrowOnError();
+        Assert.Equal((7, 2), (fake.Client.GetChannel(0, 0).Weight, fake.Client.GetChannel(1, 0).Weight));
+
+        var r = ps.Run("Set-BalanceChannel -Port $args[0] -Index 0 -Weight 257", fake.Port);
+        Assert.Single(r.Errors);
+        Assert.Equal(7, fake.Client.GetChannel(0, 0).Weight);
+
+        var what = ps.Run("Set-BalanceChannel -Port $args[0] -Index 0 -Weight 1 -WhatIf", fake.Port).ThrowOnError();
+        Assert.Empty(what.Output);
+        Assert.Equal(7, fake.Client.GetChannel(0, 0).Weight);
+    }
+
+    [Fact]
     public void Set_changes_only_bound_values_and_assigns_only_disabled_channels()
     {
         ps.Run("Set-BalanceChannel -Port $args[0] -Index 1 -MaxConnections 7", fake.Port).ThrowOnError();

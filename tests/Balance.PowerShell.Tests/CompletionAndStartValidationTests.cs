@@ -33,6 +33,13 @@ public sealed class CompletionAndStartValidationTests : IDisposable
     }
 
     [Fact]
+    public void Group_type_completes_every_policy()
+    {
+        Assert.Equal(["Hash", "LeastConnections", "Maglev", "RoundRobin", "WeightedRoundRobin"], Complete($"Set-BalanceGroup -Port {fake.Port} -Group 0 -Type "));
+        Assert.Equal(["Maglev"], Complete($"Set-BalanceGroup -Port {fake.Port} -Group 0 -Type Ma"));
+    }
+
+    [Fact]
     public void New_BalanceGroup_checks_its_channels()
     {
         var g = ps.Run("New-BalanceGroup -Channel a:80, 'b:81:5' -Type Hash").ThrowOnError().Of("BalanceGroupSpec")[0];

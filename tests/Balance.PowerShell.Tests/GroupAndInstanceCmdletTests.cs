@@ -36,6 +36,23 @@ public sealed class GroupAndInstanceCmdletTests : IDisposable
         Assert.Equal(["GroupNotFound,Balance.PowerShell.SetBalanceGroupCommand"], r.ErrorIds);
     }
 
+    [Theory]
+    [InlineData("WeightedRoundRobin", "WeightedRoundRobin")]
+    [InlineData("leastconn", "LeastConnections")]
+    [InlineData("maglev", "Maglev")]
+    [InlineData("wrr", "WeightedRoundRobin")]
+    public void Set_BalanceGroup_takes_the_new_policies_by_name_or_shell_word_and_shows_them(string given, string name)
+    {
+        var g = ps.Run($"Set-BalanceGroup -Port $args[0] -Group 1 -Type {given} -PassThru", fake.Port).ThrowOnError().Single;
+        Assert.Equal((name, name), (g.P<string>("Type"), g.P<string>("Policy")));
+        Assert.Equal(name, Balance.Policies.PolicyCatalog.NameOf(fake.Client.GetGroup(1).PolicyId));
+        Assert.Contains($"({name}, 1 channel(s))", g.BaseObject.ToString(), StringComparison.Ordinal);
+
+        var r = ps.Run("Set-BalanceGroup -Port $args[0] -Group 1 -Type random", fake.Port);
+        Assert.Single(r.Errors);
+        Assert.Equal(name, Balance.Policies.PolicyCatalog.NameOf(fake.Client.GetGroup(1).PolicyId));
+    }
+
     [Fact]
     public void Get_Balance_sees_the_instance_by_port_and_in_the_full_list()
     {

@@ -169,6 +169,48 @@ public class CommandLineParserTests
     }
 
     [Fact]
+    public void Policy_word_sets_the_groups_that_bang_or_the_end_closes_and_leaves_percent_groups_hash()
+    {
+        var groups = Parse("--policy", "maglev", "9000", "a", "!", "b", "%", "c").Configuration.Groups;
+        Assert.Equal([GroupType.Maglev, GroupType.Hash, GroupType.Maglev], groups.Select(g => g.Type));
+    }
+
+    [Fact]
+    public void Policy_per_group_sets_that_group_whatever_closed_it_and_accepts_names_in_any_case()
+    {
+        var groups = Parse("--policy", "wrr", "--policy=1=LeastConnections", "--policy", "2=rr", "9000", "a", "!", "b", "%", "c").Configuration.Groups;
+        Assert.Equal([GroupType.WeightedRoundRobin, GroupType.LeastConnections, GroupType.RoundRobin], groups.Select(g => g.Type));
+    }
+
+    [Fact]
+    public void Without_policy_the_separators_mean_what_they_meant()
+    {
+        var groups = Parse("9000", "a:80:0:3", "!", "b", "%").Configuration.Groups;
+        Assert.Equal([GroupType.RoundRobin, GroupType.Hash], groups.Select(g => g.Type));
+        Assert.Equal(3, groups[0].Channels[0].Weight);
+        Assert.Equal(1, groups[1].Channels[0].Weight);
+    }
+
+    [Theory]
+    [InlineData("random", "'random' is not a policy; use one of rr, hash, wrr, leastconn, maglev")]
+    [InlineData("x=maglev", "'x' is not a group number")]
+    [InlineData("2=maglev", "group 2 does not exist: the channels form 2 group(s)")]
+    [InlineData("1=", "'' is not a policy")]
+    public void A_bad_policy_is_named_with_the_fix(string value, string reason)
+    {
+        var e = Fails("--policy", value, "9000", "a", "!", "b");
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("invalid --policy [", e.Message, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+    }
+
+    [Fact]
+    public void Policy_is_refused_with_the_shell()
+    {
+        Assert.Contains("give it with the channels", Fails("--policy", "maglev", "-c", "show", "9000").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void IPv6_channels_are_bracketed()
     {
         var channel = Parse("9000", "[::1]:9001:5", "[2001:db8::7]").Configuration.Groups[0].Channels;
@@ -353,7 +395,8 @@ public class CommandLineParserTests
     [Theory]
     [InlineData("host:abc")]
     [InlineData("host:80:x")]
-    [InlineData("host:80:5:1")]
+    [InlineData("host:80:5:1:2")]
+    [InlineData("host:80:5:300")]
     [InlineData("[::1")]
     [InlineData("[nothost]:80")]
     [InlineData(":80")]

@@ -26,6 +26,19 @@ public class ChannelSpecTests
         Assert.Equal(new ChannelSpec(host, port, maxc), spec);
     }
 
+    [Theory]
+    [InlineData("backend:81:0:3", "backend", 81, 0, 3)]
+    [InlineData("backend:81::0", "backend", 81, 0, 0)]
+    [InlineData("backend:::256", "backend", 9000, 0, 256)]
+    [InlineData("10.0.0.1:81:3:2", "10.0.0.1", 81, 3, 2)]
+    [InlineData("[::1]:9101:2:5", "::1", 9101, 2, 5)]
+    [InlineData("backend:81:4:", "backend", 81, 4, 1)]
+    [InlineData("fe80::1:2:3", "fe80::1:2:3", 9000, 0, 1)]
+    public void A_fourth_field_is_the_weight_and_an_ipv6_literal_stays_whole(string token, string host, int port, int maxc, int weight)
+    {
+        Assert.Equal(new ChannelSpec(host, port, maxc) { Weight = weight }, ChannelSpec.Parse(token, 9000));
+    }
+
     [Fact]
     public void Service_names_are_ports()
     {
@@ -45,10 +58,13 @@ public class ChannelSpecTests
     [InlineData("host:80abc", "'80abc' is not a port")]
     [InlineData("host:80:-1", "'-1' is not a connection limit")]
     [InlineData("host:80:x", "'x' is not a connection limit")]
-    [InlineData("host:80:1:2", "too many ':'")]
+    [InlineData("host:80:1:2:3", "too many ':'")]
+    [InlineData("host:80:1:257", "'257' is not a weight")]
+    [InlineData("host:80:1:-1", "'-1' is not a weight")]
+    [InlineData("host:80::x", "'x' is not a weight")]
     [InlineData("[::1", "closing ']'")]
     [InlineData("[backend]:80", "not an IPv6 address")]
-    [InlineData("[::1]x", "only ':port[:maxc]' may follow")]
+    [InlineData("[::1]x", "only ':port[:maxc[:weight]]' may follow")]
     public void Bad_tokens_are_named_with_the_reason(string token, string reason)
     {
         var e = Assert.Throws<ConfigurationException>(() => ChannelSpec.Parse(token, 9000));

@@ -81,6 +81,17 @@ public class PolicyCatalogTests
     }
 
     [Fact]
+    public void Every_group_type_is_the_catalog_policy_of_the_same_id_and_name()
+    {
+        var types = Enum.GetValues<Balance.Configuration.GroupType>();
+        Assert.Equal(PolicyCatalog.All.Count, types.Length);
+        foreach (var type in types)
+        {
+            Assert.Equal(type.ToString(), PolicyCatalog.Find((int)type)!.Name);
+        }
+    }
+
+    [Fact]
     public void An_unknown_id_is_named_by_its_number()
     {
         Assert.Null(PolicyCatalog.Find(9));

@@ -74,6 +74,20 @@ public class CommandMatchingTests
         Assert.Equal("syntax error", match.Reply);
     }
 
+    [Theory]
+    [InlineData("ma", "maxc")]
+    [InlineData("mag", null)]
+    [InlineData("w", null)]
+    [InlineData("wr", null)]
+    [InlineData("wei", null)]
+    [InlineData("l", null)]
+    [InlineData("least", null)]
+    public void The_policy_words_and_weight_answer_to_their_full_names_only_so_ma_still_means_maxc(string word, string? expected)
+    {
+        var command = CommandMatcher.Match(word).Command;
+        Assert.Equal(expected, command is { } c ? Name(c) : null);
+    }
+
     [Fact]
     public void Every_command_is_reachable_by_its_full_name()
     {
@@ -118,6 +132,10 @@ public class CommandMatchingTests
         ShellCommand.Health => "health",
         ShellCommand.Check => "check",
         ShellCommand.MrtgHealth => "mrtg-health",
+        ShellCommand.WeightedRoundRobin => "wrr",
+        ShellCommand.LeastConnections => "leastconn",
+        ShellCommand.Maglev => "maglev",
+        ShellCommand.Weight => "weight",
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 }

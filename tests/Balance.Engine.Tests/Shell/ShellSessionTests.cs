@@ -278,6 +278,59 @@ public sealed class ShellSessionTests : IDisposable
         Assert.Equal(GroupType.RoundRobin, instance.Client.GetGroup(2).Type);
     }
 
+    [Theory]
+    [InlineData("wrr", "weighted round robin", GroupType.WeightedRoundRobin)]
+    [InlineData("leastconn", "least connections", GroupType.LeastConnections)]
+    [InlineData("maglev", "maglev", GroupType.Maglev)]
+    public void The_policy_words_set_the_policy_of_the_current_group(string word, string said, GroupType type)
+    {
+        session.Run("group 1");
+        Assert.Equal($"group 1 set to {said}\n", session.Run(word));
+        Assert.False(session.LastCommandFailed);
+        Assert.Equal(type, instance.Client.GetGroup(1).Type);
+        Assert.Equal((int)type, instance.Client.GetGroup(1).PolicyId);
+        Assert.Equal(GroupType.RoundRobin, instance.Client.GetGroup(0).Type);
+        Assert.Equal("group 1 set to hash\n", session.Run("hash"));
+        Assert.Equal(GroupType.Hash, instance.Client.GetGroup(1).Type);
+    }
+
+    [Fact]
+    public void Weight_sets_the_weight_of_a_channel_of_the_current_group()
+    {
+        instance.AddChannel(1, "127.0.0.1", 9101);
+        session.Run("group 1");
+        var version = instance.Client.GetInstance().ChangeVersion;
+        Assert.Equal("weight of channel 0 changed to 5\n", session.Run("weight 0 5"));
+        Assert.Equal(5, instance.Client.GetChannel(1, 0).Weight);
+        Assert.True(instance.Client.GetInstance().ChangeVersion > version, "a weight change moves the change version");
+        Assert.Equal("weight of channel 0 changed to 0\n", session.Run("weight 0 0"));
+        Assert.Equal(0, instance.Client.GetChannel(1, 0).Weight);
+    }
+
+    [Fact]
+    public void Create_takes_a_weight_in_the_command_line_form_and_assign_refuses_one()
+    {
+        Assert.Equal("channel created\n", session.Run("create 127.0.0.1:9101:0:4"));
+        Assert.Equal((4, 0), (instance.Client.GetChannel(0, 0).Weight, instance.Client.GetChannel(0, 0).MaxConnections));
+        Assert.Equal("syntax error\n", session.Run("assign 0 127.0.0.1:9102:0:2"));
+        Assert.Equal(9101, instance.Client.GetChannel(0, 0).Port);
+    }
+
+    [Theory]
+    [InlineData("weight 0 257", "value out of range: a weight is 0 (no new connections) to 256\n")]
+    [InlineData("weight 0 -1", "value out of range: a weight is 0 (no new connections) to 256\n")]
+    [InlineData("weight 0 99999999999", "value out of range\n")]
+    [InlineData("weight 1 2", "unknown channel\n")]
+    [InlineData("weight 0", "syntax error\n")]
+    [InlineData("weight x 2", "syntax error\n")]
+    public void Weight_checks_its_arguments_and_fails_the_script(string line, string reply)
+    {
+        instance.AddChannel(0, "127.0.0.1", 9101);
+        Assert.Equal(reply, session.Run(line));
+        Assert.True(session.LastCommandFailed);
+        Assert.Equal(1, instance.Client.GetChannel(0, 0).Weight);
+    }
+
     [Fact]
     public void Help_and_question_mark_print_the_command_list()
     {

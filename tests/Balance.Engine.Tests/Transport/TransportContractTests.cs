@@ -174,7 +174,7 @@ public abstract class TransportContractTests : IDisposable
         Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, remote.Port);
 
         Assert.True(ChannelSelector.TryReserve(ref segment.Segment.Record(0, 0)));
-        var session = new Session(context, inner, remote, 0);
+        var session = new Session(context, inner, remote, 0, 0);
         session.Assign(new ChannelChoice(0, 0));
         Assert.True(context.Sessions.TryAdd(session));
         return (session, client);
