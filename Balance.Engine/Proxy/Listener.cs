@@ -173,23 +173,22 @@ internal sealed class Listener : IDisposable
         }
 
         var backoff = FirstBackoff;
-        var troubled = false;
         var failedInARow = 0;
         var full = false;
         while (true)
         {
-            if (context.Sessions.Count >= context.MaxSessions)
+            if (context.Sessions.Count >= context.MaxSessions || context.Budget?.Short == true)
             {
                 // One notice per episode: sessions ending one at a time must not make it repeat.
-                if (!full && fullNotices.TryPass())
+                if (!full && context.Budget?.Short != true && fullNotices.TryPass())
                 {
-                    var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
+                    var text = string.Create(CultureInfo.InvariantCulture, $"{context.Budget?.TotalCap ?? context.MaxSessions} sessions: the descriptor limit is reached ({DescribeLimit()}), accepting paused until sessions end");
                     context.Notices?.WriteLine(text);
                     context.Publish(EngineEventKind.AcceptError, -1, -1, text);
                 }
 
                 full = true;
-                await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                await context.NextTick.NextAsync().ConfigureAwait(false);
                 if (IsClosed)
                 {
                     return;
@@ -215,15 +214,8 @@ internal sealed class Listener : IDisposable
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
             {
-                if (!troubled)
-                {
-                    troubled = true;
-                    var text = string.Create(CultureInfo.InvariantCulture, $"accept error {(int)e.SocketErrorCode}: {e.Message}; backing off until descriptors are free");
-                    context.Notices?.WriteLine(text);
-                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
-                }
-
-                await Task.Delay(backoff).ConfigureAwait(false);
+                ReportShortage(context, "accept", e);
+                await PauseAsync(context, backoff).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 continue;
             }
@@ -243,22 +235,51 @@ internal sealed class Listener : IDisposable
                 // the thread that relays every session.
                 if (++failedInARow >= 8)
                 {
-                    await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                    await context.NextTick.NextAsync().ConfigureAwait(false);
                 }
 
                 continue;
-            }
-
-            if (troubled)
-            {
-                troubled = false;
-                context.Publish(EngineEventKind.AcceptError, -1, -1, "accepting again");
             }
 
             backoff = FirstBackoff;
             failedInARow = 0;
             accepted(client, remote);
         }
+
+        string DescribeLimit()
+        {
+            var limit = DescriptorLimit.ReadSoftLimit();
+            return limit is { } l ? string.Create(CultureInfo.InvariantCulture, $"the per-process open-files limit, ulimit -n, is {l}") : "raise ulimit -n";
+        }
+    }
+
+    /// <summary>
+    /// Out of descriptors or buffers: the budget's episode (one notice for the engine), or for a
+    /// lone worker without one a notice per listener episode.
+    /// </summary>
+    private void ReportShortage(EngineContext context, string what, SocketException e)
+    {
+        if (context.Budget is { } budget)
+        {
+            budget.ReportShortage(what);
+        }
+        else if (fullNotices.TryPass())
+        {
+            var text = $"{what}: {e.Message}; backing off until descriptors are free";
+            context.Notices?.WriteLine(text);
+            context.Publish(EngineEventKind.AcceptError, -1, -1, text);
+        }
+    }
+
+    /// <summary>Waits at least <paramref name="pause"/> in ticks of the worker's own loop (<see cref="TickWait"/>).</summary>
+    private async Task PauseAsync(EngineContext context, TimeSpan pause)
+    {
+        var until = Environment.TickCount64 + (long)pause.TotalMilliseconds;
+        do
+        {
+            await context.NextTick.NextAsync().ConfigureAwait(false);
+        }
+        while (Environment.TickCount64 < until && !IsClosed);
     }
 
     private bool IsClosed => Volatile.Read(ref closed) != 0;
