@@ -78,7 +78,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         var listenAddress = SegmentName.ResolveListenAddress(config.BindAddress, config.IPv6);
         var name = SegmentName.FromNormalized(listenAddress.ToString(), config.Port);
 
-        var listeners = Listener.BindAll(new IPEndPoint(listenAddress, config.Port), config.EffectiveWorkers);
+        var listeners = Listener.BindAll(new IPEndPoint(listenAddress, config.Port), config.EffectiveWorkers, config.Keepalive);
         FileLock? ownerLock = null;
         ControlSegment? segment = null;
         BalanceEngine? engine = null;

@@ -49,6 +49,19 @@ internal sealed class Connector
                     return;
                 }
 
+                if (context.Configuration.Keepalive is { } keepalive)
+                {
+                    try
+                    {
+                        socket.SetKeepalive(keepalive);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+                }
+
                 BindOutbound(socket, endpoint.AddressFamily);
                 var token = session.BeginAttempt(socket, Environment.TickCount64 + context.ConnectTimeoutMs);
                 if (session.IsAborted)

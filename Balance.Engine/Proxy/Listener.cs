@@ -40,12 +40,12 @@ internal sealed class Listener : IDisposable
     /// one socket, and each worker's accept loop takes from it. A failure is a
     /// <see cref="ConfigurationException"/> with exit code 71.
     /// </summary>
-    public static Listener[] BindAll(IPEndPoint endpoint, int count)
+    public static Listener[] BindAll(IPEndPoint endpoint, int count, KeepaliveTiming? keepalive = null)
     {
         var all = new Listener[count];
         if (count == 1 || !OperatingSystem.IsLinux() || !ReusePortWorks(endpoint.AddressFamily))
         {
-            all[0] = Bind(endpoint);
+            all[0] = Bind(endpoint, null, keepalive);
             for (var i = 1; i < count; i++)
             {
                 all[i] = new Listener(all[0].socket, all[0].fullNotices);
@@ -63,7 +63,7 @@ internal sealed class Listener : IDisposable
         {
             for (var i = 0; i < count; i++)
             {
-                all[i] = Bind(endpoint, gate);
+                all[i] = Bind(endpoint, gate, keepalive);
             }
 
             return all;
@@ -80,7 +80,7 @@ internal sealed class Listener : IDisposable
     }
 
     /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
-    public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null);
+    public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null, null);
 
     private static bool ReusePortWorks(AddressFamily family)
     {
@@ -118,7 +118,8 @@ internal sealed class Listener : IDisposable
     }
 
     /// <summary>With <paramref name="group"/>, the socket joins an SO_REUSEPORT group whose listeners share that gate.</summary>
-    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group)
+    /// <param name="keepalive">The <c>--keepalive</c> timing, which accepted sockets inherit; null = the system's.</param>
+    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group, KeepaliveTiming? keepalive)
     {
         var reusePort = group is not null;
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -132,7 +133,7 @@ internal sealed class Listener : IDisposable
 
             // Linux and the BSDs copy both options into every accepted socket, which saves two
             // setsockopt calls per client connection (Windows: see SocketsAcceptor).
-            SessionOptions.Apply(socket);
+            SessionOptions.Apply(socket, keepalive);
             if (reusePort)
             {
                 EnableReusePort(socket);
