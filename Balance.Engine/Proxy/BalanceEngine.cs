@@ -264,6 +264,9 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             worker.Start(share);
         }
+
+        // The first count before the first accept: a limit changed from here on is noticed.
+        budget.Tick();
     }
 
     /// <summary>Stops every worker's machinery; false when one did not end in time.</summary>
