@@ -56,6 +56,7 @@ public sealed class DescriptorExhaustionTests
 
         await using var backend = TestBackend.Start("A", BackendMode.Greet);
         using var engine = await EngineChild.StartAsync([backend.Channel]);
+        Assert.True(await ServesAsync(engine), engine.Error); // its workers run: a change from now on is noticed
         engine.SetSoftLimit(120);
         Assert.True(await Loopback.EventuallyAsync(() => engine.Error.Contains("is now 120", StringComparison.Ordinal), Wait), engine.Error);
         var clients = await ConnectManyAsync(engine.Port, 300);
@@ -85,6 +86,7 @@ public sealed class DescriptorExhaustionTests
 
         await using var backend = TestBackend.Start("A", BackendMode.Greet);
         using var engine = await EngineChild.StartAsync([backend.Channel]);
+        Assert.True(await ServesAsync(engine), engine.Error);
         var open = engine.OpenDescriptors();
 
         // Below the count every new descriptor fails: accept4 meets EMFILE, whatever the cap says.
