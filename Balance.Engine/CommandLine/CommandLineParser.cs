@@ -22,7 +22,7 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
-    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file", PolicyOption.Name };
+    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file", PolicyOption.Name, "keepalive" };
 
     private const string WorkersOption = "workers";
 
@@ -50,6 +50,9 @@ internal static class CommandLineParser
                     break;
                 case "metrics":
                     options.MetricsEndpoint = MetricsAddress.Parse(value!);
+                    break;
+                case "keepalive":
+                    options.Keepalive = KeepaliveTiming.Parse(value!);
                     break;
                 case "metrics-file":
                     options.MetricsFile = string.IsNullOrWhiteSpace(value)
@@ -132,6 +135,7 @@ internal static class CommandLineParser
             Debug = options.Debug,
             Workers = options.Workers,
             MetricsEndpoint = options.MetricsEndpoint,
+            Keepalive = options.Keepalive,
             Checks = options.Checks,
             Groups = policies.Apply(GroupSpec.ParseList(operands.Skip(1), port)),
         }.WithLimitsSized();
@@ -252,6 +256,9 @@ internal static class CommandLineParser
         /// <summary><c>--workers</c>; 0 = one per CPU.</summary>
         public int Workers { get; set; }
         public System.Net.IPEndPoint? MetricsEndpoint { get; set; }
+
+        /// <summary><c>--keepalive</c>; null = the system's timing.</summary>
+        public KeepaliveTiming? Keepalive { get; set; }
 
         public string? MetricsFile { get; set; }
 

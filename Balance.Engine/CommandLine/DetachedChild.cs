@@ -23,7 +23,7 @@ internal static class DetachedChild
 
     /// <summary>
     /// When this process is the background copy: clears the marker (so nothing it starts inherits
-    /// it) and makes Console write straight to descriptors 1 and 2 instead of duplicates of them,
+    /// it), closes the descriptors it inherited beyond 0-2 (<see cref="InheritedDescriptors"/>), and makes Console write straight to descriptors 1 and 2 instead of duplicates of them,
     /// so that replacing the descriptors later really disconnects the launcher's pipes. Must run
     /// before anything touches Console.
     /// </summary>
@@ -35,6 +35,7 @@ internal static class DetachedChild
         }
 
         Environment.SetEnvironmentVariable(Marker, null);
+        InheritedDescriptors.CloseInherited();
         Console.SetOut(DescriptorWriter(1));
         Console.SetError(DescriptorWriter(2));
         return true;

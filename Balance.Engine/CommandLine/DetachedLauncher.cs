@@ -20,6 +20,7 @@ internal static class DetachedLauncher
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
         var start = SelfStartInfo(args);
+        InheritedDescriptors.KeepFromChildren();
         Process? child;
         try
         {

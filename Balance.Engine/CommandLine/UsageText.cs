@@ -45,6 +45,8 @@ internal static class UsageText
                    (default 0: one per CPU this process may run on)
           --metrics addr:port  serve /metrics (Prometheus) and a status page at / on this address,
                    e.g. 127.0.0.1:9100 (off unless given; read-only; docs/monitoring.md)
+          --keepalive idle,intvl,cnt  TCP keepalive on both sockets of a session: probe after idle
+                   s of silence, every intvl s, drop after cnt unanswered (default: the system's)
           -h, --help   show this text      --version   show the version
 
         Health checks (off unless given; times in ms or with a unit: 500ms, 2s, 1m):

@@ -75,6 +75,12 @@ public sealed record BalanceConfiguration
     /// </summary>
     public int Workers { get; init; }
 
+    /// <summary>
+    /// <c>--keepalive IDLE,INTERVAL,COUNT</c>: TCP keepalive timing on the client and the back-end
+    /// socket of every session; null (the default) keeps the system's timing, as the original did.
+    /// </summary>
+    public KeepaliveTiming? Keepalive { get; init; }
+
     /// <summary>Active and passive health checks (<c>--check-interval</c>, <c>--max-fails</c>, ...); off unless set.</summary>
     public HealthCheckOptions Checks { get; init; } = HealthCheckOptions.None;
 
@@ -116,6 +122,7 @@ public sealed record BalanceConfiguration
             throw new ConfigurationException($"invalid worker count [{Workers}]: use 1-{LimitWorkers}, or 0 for one per CPU", "--workers");
         }
 
+        Keepalive?.Validate();
         if (MetricsEndpoint is { } metrics && metrics.Port == Port)
         {
             throw new ConfigurationException($"invalid metrics endpoint [{metrics}]: it must not use the proxied port {Port}; give a port of its own, e.g. 127.0.0.1:9100", "--metrics", ExitCodes.Usage);

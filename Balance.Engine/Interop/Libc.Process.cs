@@ -12,6 +12,11 @@ internal static unsafe partial class Libc
     public const int LockExclusive = 2; // LOCK_EX
     public const int LockNonBlocking = 4; // LOCK_NB
     public const int RlimitNoFile = 7; // RLIMIT_NOFILE on Linux
+    public const int OpenDirectory = 0x10000; // O_DIRECTORY, Linux x86-64
+    public const int OpenCloseOnExec = 0x80000; // O_CLOEXEC, Linux
+    public const int SetDescriptorFlags = 2; // F_SETFD
+    public const int DescriptorCloseOnExec = 1; // FD_CLOEXEC
+    public const uint CloseRangeCloseOnExec = 4; // CLOSE_RANGE_CLOEXEC
 
     /// <summary><c>struct rlimit</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -33,6 +38,29 @@ internal static unsafe partial class Libc
     public static int GetRLimit(int resource, out RLimit limit) => Result(Raw.GetRLimit(resource, out limit));
 
     public static int SetRLimit(int resource, in RLimit limit) => Result(Raw.SetRLimit(resource, in limit));
+
+    /// <summary>Rewinds a directory descriptor (whence 0, SEEK_SET) so the next <see cref="GetDirectoryEntries"/> lists it again.</summary>
+    public static long Rewind(int fd) => Result(Raw.Seek(fd, 0, 0));
+
+    /// <summary><c>getdents64</c>: fills <paramref name="buffer"/> with directory records; 0 at the end.</summary>
+    public static nint GetDirectoryEntries(int fd, byte* buffer, nuint length) => Result(Raw.GetDents64(fd, buffer, length));
+
+    /// <summary>
+    /// <c>close_range</c> (Linux 5.9; with <see cref="CloseRangeCloseOnExec"/> 5.11): ENOSYS, EINVAL or
+    /// a missing entry point (glibc before 2.34, reported as ENOSYS) mean the caller walks the
+    /// descriptors itself.
+    /// </summary>
+    public static int CloseRange(uint first, uint last, uint flags)
+    {
+        try
+        {
+            return Result(Raw.CloseRange(first, last, flags));
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return -(int)Errno.ENOSYS;
+        }
+    }
 
     /// <summary>The calling thread's kernel id; never fails.</summary>
     public static int GetThreadId() => Raw.GetThreadId();
@@ -62,6 +90,15 @@ internal static unsafe partial class Libc
 
         [LibraryImport(Library, EntryPoint = "setrlimit", SetLastError = true)]
         internal static partial int SetRLimit(int resource, in RLimit limit);
+
+        [LibraryImport(Library, EntryPoint = "lseek", SetLastError = true)]
+        internal static partial long Seek(int fd, long offset, int whence);
+
+        [LibraryImport(Library, EntryPoint = "getdents64", SetLastError = true)]
+        internal static partial nint GetDents64(int fd, byte* buffer, nuint length);
+
+        [LibraryImport(Library, EntryPoint = "close_range", SetLastError = true)]
+        internal static partial int CloseRange(uint first, uint last, uint flags);
 
         [LibraryImport(Library, EntryPoint = "gettid")]
         internal static partial int GetThreadId();

@@ -16,6 +16,9 @@ internal static unsafe partial class Libc
     public const int SoReusePort = 15;
     public const int TcpNoDelay = 1; // at level IPPROTO_TCP
     public const int TcpQuickAck = 12; // at level IPPROTO_TCP
+    public const int TcpKeepIdle = 4; // at level IPPROTO_TCP
+    public const int TcpKeepInterval = 5; // at level IPPROTO_TCP
+    public const int TcpKeepCount = 6; // at level IPPROTO_TCP
     public const int ShutWrite = 1;
     public const int ShutBoth = 2;
     public const int MsgDontWait = 0x40;

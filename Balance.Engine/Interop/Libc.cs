@@ -26,6 +26,8 @@ internal static unsafe partial class Libc
 
     private static nint Result(nint value) => value >= 0 ? value : -Marshal.GetLastPInvokeError();
 
+    private static long Result(long value) => value >= 0 ? value : -Marshal.GetLastPInvokeError();
+
     private static partial class Raw
     {
         [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]

@@ -30,6 +30,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly FileLock ownerLock;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SegmentWatch segmentWatch;
+    private readonly DescriptorBudget budget;
     private MetricsServer? metrics;
     private int stopping;
 
@@ -40,10 +41,17 @@ public sealed class BalanceEngine : IAsyncDisposable
         this.listeners = listeners;
         this.ownerLock = ownerLock;
         var writers = EngineWriters.From(output);
+        budget = new DescriptorBudget(
+            text =>
+            {
+                writers.Notices?.WriteLine(text);
+                EventRing.Publish(segment, EngineEventKind.AcceptError, -1, -1, text);
+            },
+            text => EventRing.Publish(segment, EngineEventKind.AcceptError, -1, -1, text));
         workers = new Worker[listeners.Length];
         for (var i = 0; i < workers.Length; i++)
         {
-            var context = new EngineContext(segment, configuration, outbound, writers, i);
+            var context = new EngineContext(segment, configuration, outbound, writers, i, budget);
             // One worker's tick also watches the segment, so a fault is reported once.
             workers[i] = new Worker(context, listeners[i], i == 0 ? OnTick : CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
         }
@@ -70,7 +78,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         var listenAddress = SegmentName.ResolveListenAddress(config.BindAddress, config.IPv6);
         var name = SegmentName.FromNormalized(listenAddress.ToString(), config.Port);
 
-        var listeners = Listener.BindAll(new IPEndPoint(listenAddress, config.Port), config.EffectiveWorkers);
+        var listeners = Listener.BindAll(new IPEndPoint(listenAddress, config.Port), config.EffectiveWorkers, config.Keepalive);
         FileLock? ownerLock = null;
         ControlSegment? segment = null;
         BalanceEngine? engine = null;
@@ -91,6 +99,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             metrics?.Dispose();
             engine?.StopWorkers();
+            engine?.budget.Dispose();
             segment?.Dispose();
             if (ownerLock is not null)
             {
@@ -257,6 +266,9 @@ public sealed class BalanceEngine : IAsyncDisposable
         {
             worker.Start(share);
         }
+
+        // The first count before the first accept: a limit changed from here on is noticed.
+        budget.Tick();
     }
 
     /// <summary>Stops every worker's machinery; false when one did not end in time.</summary>
@@ -307,6 +319,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     {
         CheckKillRequest();
         segmentWatch.Check();
+        budget.Tick();
     }
 
     private void ReportFault(int group, int channel, string message)
@@ -335,7 +348,16 @@ public sealed class BalanceEngine : IAsyncDisposable
         // whose pool is busy (a PowerShell session, a test host). On the epoll transport the
         // sessions it aborts unwind on the loop's thread too, bulk directions that yielded
         // included. It sleeps while it waits and ends with the stop.
-        new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
+        try
+        {
+            new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
+        }
+        catch (OutOfMemoryException)
+        {
+            // Out of descriptors the runtime cannot start a thread (each costs it a pipe): the
+            // request stays open, and the next tick's kill check or signal asks again.
+            Volatile.Write(ref stopping, 0);
+        }
     }
 
     private void StopCore(TimeSpan grace, Exception? fault)
@@ -393,6 +415,7 @@ public sealed class BalanceEngine : IAsyncDisposable
 
                 TryDelete(segment.Name.Path);
                 TryDelete(segment.Name.ControlLockPath);
+                budget.Dispose();
                 ownerLock.DeleteOnDispose();
                 ownerLock.Dispose();
             }

@@ -45,12 +45,21 @@ internal sealed class Connector
                 {
                     // Out of descriptors or similar: a local problem, not the back-end's fault, so
                     // no failure is counted and nothing is disabled; this client cannot be served.
-                    session.ReleaseSlot();
-                    context.Counters.Rejected();
-                    context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "cannot open a back-end socket: " + e.Message);
-                    context.Notices?.WriteLine("cannot open a back-end socket: " + e.Message);
-                    session.Finish();
+                    RejectForLocalShortage(session, choice, e.SocketErrorCode);
                     return;
+                }
+
+                if (context.Configuration.Keepalive is { } keepalive)
+                {
+                    try
+                    {
+                        socket.SetKeepalive(keepalive);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
                 }
 
                 BindOutbound(socket, endpoint.AddressFamily);
@@ -71,6 +80,14 @@ internal sealed class Connector
                 if (session.IsAborted)
                 {
                     session.Finish();
+                    return;
+                }
+
+                if (IsLocalShortage(error))
+                {
+                    // The socket could not join the loop (no room, no memory): the engine's shortage, not the channel's.
+                    socket.Dispose();
+                    RejectForLocalShortage(session, choice, error);
                     return;
                 }
 
@@ -128,6 +145,30 @@ internal sealed class Connector
             context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, "connect: " + e.Message);
             session.Finish();
         }
+    }
+
+    private static bool IsLocalShortage(SocketError error) => error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
+
+    /// <summary>
+    /// Closes a client the engine has no descriptor or buffer for: its slot goes back, it counts as
+    /// rejected, and a shortage is reported once per episode (not once per client).
+    /// </summary>
+    private void RejectForLocalShortage(Session session, ChannelChoice choice, SocketError error)
+    {
+        session.ReleaseSlot();
+        context.Counters.Rejected();
+        if (IsLocalShortage(error) && context.Budget is { } budget)
+        {
+            budget.ReportShortage("a back-end socket");
+        }
+        else
+        {
+            var text = "cannot open a back-end socket: " + new SocketException((int)error).Message;
+            context.Publish(EngineEventKind.Error, choice.Group, choice.Channel, text);
+            context.Debug?.WriteLine(text);
+        }
+
+        session.Finish();
     }
 
     private void BindOutbound(ISessionSocket socket, AddressFamily family)

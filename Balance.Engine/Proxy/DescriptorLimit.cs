@@ -14,6 +14,43 @@ internal static class DescriptorLimit
     /// <summary>Descriptors left for the runtime, the segment, log files and the host application.</summary>
     public const int Reserve = 128;
 
+    /// <summary>The soft limit in force now (Linux), or null when unknown: it can change at run time (<c>prlimit --pid</c>).</summary>
+    public static long? ReadSoftLimit()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            return Libc.GetRLimit(Libc.RlimitNoFile, out var limit) < 0 ? null : (long)Math.Min(limit.Current, long.MaxValue);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Descriptors kept free under <paramref name="limit"/> once what is open is counted: the
+    /// runtime needs two for every thread it starts, and health checks, the metrics endpoint and
+    /// new splice pipes take theirs from here. An eighth of the limit, 32 to <see cref="Reserve"/>.
+    /// </summary>
+    public static int FreeReserve(long limit) => (int)Math.Clamp(limit / 8, 32, Reserve);
+
+    /// <summary>
+    /// Sessions the whole engine may hold under <paramref name="limit"/> when <paramref name="open"/>
+    /// descriptors are open, <paramref name="sessions"/> of them sessions (two each) and
+    /// <paramref name="pipeDescriptors"/> splice pipe ends: whatever else is open (the runtime,
+    /// inherited descriptors, the segment) is counted, not assumed.
+    /// </summary>
+    public static int SessionCap(long limit, int open, int sessions, int pipeDescriptors)
+    {
+        var others = Math.Max(0L, open - (2L * sessions) - pipeDescriptors);
+        return (int)Math.Clamp((limit - others - FreeReserve(limit) - pipeDescriptors) / 2, 0, int.MaxValue);
+    }
+
     /// <summary>Raises the soft limit to the hard limit (Linux); returns the limit now in force, or null when unknown.</summary>
     public static long? RaiseSoftLimit()
     {

@@ -16,6 +16,7 @@ internal sealed class EngineContext
 {
     private int connectsInFlight;
     private ITransport? transport;
+    private int sessionCeiling;
 
     /// <summary>A context for a lone worker (tests, benchmarks), with writers of its own.</summary>
     public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output)
@@ -23,9 +24,14 @@ internal sealed class EngineContext
     {
     }
 
-    /// <summary>The context of worker <paramref name="worker"/>; every worker of an engine shares <paramref name="writers"/>.</summary>
-    public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineWriters writers, int worker)
+    /// <summary>
+    /// The context of worker <paramref name="worker"/>; every worker of an engine shares
+    /// <paramref name="writers"/> and <paramref name="budget"/> (null: the cap set at start holds).
+    /// </summary>
+    public EngineContext(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineWriters writers, int worker, DescriptorBudget? budget = null)
     {
+        Budget = budget;
+        budget?.Add(this);
         Segment = segment;
         Configuration = configuration;
         Outbound = outbound;
@@ -57,6 +63,15 @@ internal sealed class EngineContext
     /// <summary>The transport that accepts, connects and relays; set by <see cref="Start(long?)"/>.</summary>
     public ITransport Transport => transport ?? throw new InvalidOperationException("the engine context is not started");
 
+    /// <summary>The transport, or null before <see cref="Start(long?)"/>.</summary>
+    public ITransport? TransportOrNull => Volatile.Read(ref transport);
+
+    /// <summary>The engine's descriptor count, cap and shortage episodes; null for a lone worker (tests), whose cap is set at start.</summary>
+    public DescriptorBudget? Budget { get; }
+
+    /// <summary>The tick that a listener waiting for descriptors or a free session waits for: never a runtime timer, which needs a new thread.</summary>
+    public TickWait NextTick { get; } = new();
+
     public Connector Connector { get; }
 
     public ControlSegment Segment { get; }
@@ -81,8 +96,11 @@ internal sealed class EngineContext
 
     public SessionTable Sessions { get; } = new();
 
-    /// <summary>Concurrent sessions that fit under the descriptor limit; accepting pauses at this count. Set by <see cref="Start(long?)"/>.</summary>
-    public int MaxSessions { get; private set; }
+    /// <summary>
+    /// Concurrent sessions that fit under the descriptor limit; accepting pauses at this count.
+    /// The budget's cap from what is open now, never above what the transport was sized for at start.
+    /// </summary>
+    public int MaxSessions => Math.Min(sessionCeiling, Budget?.WorkerCap ?? int.MaxValue);
 
     public long ConnectTimeoutMs { get; }
 
@@ -110,7 +128,7 @@ internal sealed class EngineContext
     {
         var runtime = Configuration.RuntimeSockets || TransportFactory.RuntimeSocketsRequested();
         transport = TransportFactory.Start(runtime, descriptors, Dump, ReportError);
-        MaxSessions = DescriptorLimit.MaxSessions(descriptors, transport.ReservedDescriptors / 2);
+        sessionCeiling = DescriptorLimit.MaxSessions(descriptors, transport.ReservedDescriptors / 2);
     }
 
     /// <summary>Stops the transport (after the sessions); false when its thread did not end in time.</summary>

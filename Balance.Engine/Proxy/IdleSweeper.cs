@@ -99,5 +99,8 @@ internal sealed class IdleSweeper
         {
             Volatile.Write(ref running, 0);
         }
+
+        // After the sweep, outside its guard: the listener that goes on here may accept at once.
+        context.NextTick.Release();
     }
 }

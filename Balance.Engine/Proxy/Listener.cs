@@ -40,12 +40,12 @@ internal sealed class Listener : IDisposable
     /// one socket, and each worker's accept loop takes from it. A failure is a
     /// <see cref="ConfigurationException"/> with exit code 71.
     /// </summary>
-    public static Listener[] BindAll(IPEndPoint endpoint, int count)
+    public static Listener[] BindAll(IPEndPoint endpoint, int count, KeepaliveTiming? keepalive = null)
     {
         var all = new Listener[count];
         if (count == 1 || !OperatingSystem.IsLinux() || !ReusePortWorks(endpoint.AddressFamily))
         {
-            all[0] = Bind(endpoint);
+            all[0] = Bind(endpoint, null, keepalive);
             for (var i = 1; i < count; i++)
             {
                 all[i] = new Listener(all[0].socket, all[0].fullNotices);
@@ -63,7 +63,7 @@ internal sealed class Listener : IDisposable
         {
             for (var i = 0; i < count; i++)
             {
-                all[i] = Bind(endpoint, gate);
+                all[i] = Bind(endpoint, gate, keepalive);
             }
 
             return all;
@@ -80,7 +80,7 @@ internal sealed class Listener : IDisposable
     }
 
     /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
-    public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null);
+    public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null, null);
 
     private static bool ReusePortWorks(AddressFamily family)
     {
@@ -118,7 +118,10 @@ internal sealed class Listener : IDisposable
     }
 
     /// <summary>With <paramref name="group"/>, the socket joins an SO_REUSEPORT group whose listeners share that gate.</summary>
-    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group)
+    /// <param name="endpoint">The address and port to listen on.</param>
+    /// <param name="group">The notice gate the group's listeners share; null for a listener alone.</param>
+    /// <param name="keepalive">The <c>--keepalive</c> timing, which accepted sockets inherit; null = the system's.</param>
+    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group, KeepaliveTiming? keepalive)
     {
         var reusePort = group is not null;
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -132,7 +135,7 @@ internal sealed class Listener : IDisposable
 
             // Linux and the BSDs copy both options into every accepted socket, which saves two
             // setsockopt calls per client connection (Windows: see SocketsAcceptor).
-            SessionOptions.Apply(socket);
+            SessionOptions.Apply(socket, keepalive);
             if (reusePort)
             {
                 EnableReusePort(socket);
@@ -173,23 +176,22 @@ internal sealed class Listener : IDisposable
         }
 
         var backoff = FirstBackoff;
-        var troubled = false;
         var failedInARow = 0;
         var full = false;
         while (true)
         {
-            if (context.Sessions.Count >= context.MaxSessions)
+            if (context.Sessions.Count >= context.MaxSessions || context.Budget?.Short == true)
             {
                 // One notice per episode: sessions ending one at a time must not make it repeat.
-                if (!full && fullNotices.TryPass())
+                if (!full && context.Budget?.Short != true && fullNotices.TryPass())
                 {
-                    var text = string.Create(CultureInfo.InvariantCulture, $"{context.MaxSessions} sessions: the descriptor limit is reached, accepting paused (raise ulimit -n)");
+                    var text = string.Create(CultureInfo.InvariantCulture, $"{context.Budget?.TotalCap ?? context.MaxSessions} sessions: the descriptor limit is reached ({DescribeLimit()}), accepting paused until sessions end");
                     context.Notices?.WriteLine(text);
                     context.Publish(EngineEventKind.AcceptError, -1, -1, text);
                 }
 
                 full = true;
-                await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                await context.NextTick.NextAsync().ConfigureAwait(false);
                 if (IsClosed)
                 {
                     return;
@@ -215,15 +217,8 @@ internal sealed class Listener : IDisposable
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
             {
-                if (!troubled)
-                {
-                    troubled = true;
-                    var text = string.Create(CultureInfo.InvariantCulture, $"accept error {(int)e.SocketErrorCode}: {e.Message}; backing off until descriptors are free");
-                    context.Notices?.WriteLine(text);
-                    context.Publish(EngineEventKind.AcceptError, -1, -1, text);
-                }
-
-                await Task.Delay(backoff).ConfigureAwait(false);
+                ReportShortage(context, "accept", e);
+                await PauseAsync(context, backoff).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 continue;
             }
@@ -243,22 +238,51 @@ internal sealed class Listener : IDisposable
                 // the thread that relays every session.
                 if (++failedInARow >= 8)
                 {
-                    await Task.Delay(FirstBackoff).ConfigureAwait(false);
+                    await context.NextTick.NextAsync().ConfigureAwait(false);
                 }
 
                 continue;
-            }
-
-            if (troubled)
-            {
-                troubled = false;
-                context.Publish(EngineEventKind.AcceptError, -1, -1, "accepting again");
             }
 
             backoff = FirstBackoff;
             failedInARow = 0;
             accepted(client, remote);
         }
+
+        string DescribeLimit()
+        {
+            var limit = DescriptorLimit.ReadSoftLimit();
+            return limit is { } l ? string.Create(CultureInfo.InvariantCulture, $"the per-process open-files limit, ulimit -n, is {l}") : "raise ulimit -n";
+        }
+    }
+
+    /// <summary>
+    /// Out of descriptors or buffers: the budget's episode (one notice for the engine), or for a
+    /// lone worker without one a notice per listener episode.
+    /// </summary>
+    private void ReportShortage(EngineContext context, string what, SocketException e)
+    {
+        if (context.Budget is { } budget)
+        {
+            budget.ReportShortage(what);
+        }
+        else if (fullNotices.TryPass())
+        {
+            var text = $"{what}: {e.Message}; backing off until descriptors are free";
+            context.Notices?.WriteLine(text);
+            context.Publish(EngineEventKind.AcceptError, -1, -1, text);
+        }
+    }
+
+    /// <summary>Waits at least <paramref name="pause"/> in ticks of the worker's own loop (<see cref="TickWait"/>).</summary>
+    private async Task PauseAsync(EngineContext context, TimeSpan pause)
+    {
+        var until = Environment.TickCount64 + (long)pause.TotalMilliseconds;
+        do
+        {
+            await context.NextTick.NextAsync().ConfigureAwait(false);
+        }
+        while (Environment.TickCount64 < until && !IsClosed);
     }
 
     private bool IsClosed => Volatile.Read(ref closed) != 0;

@@ -13,6 +13,9 @@ internal interface ISessionSocket : IDisposable
     /// <summary>Binds the local end (the <c>-B</c> source address); throws <see cref="SocketException"/>.</summary>
     void Bind(IPEndPoint local);
 
+    /// <summary>Sets the TCP keepalive timing (<c>--keepalive</c>); throws <see cref="SocketException"/>.</summary>
+    void SetKeepalive(Configuration.KeepaliveTiming timing);
+
     /// <summary>Sends FIN after what was sent; receiving goes on. Throws <see cref="SocketException"/>.</summary>
     void ShutdownSend();
 

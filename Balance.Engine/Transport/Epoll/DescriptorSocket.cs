@@ -102,6 +102,14 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
         }
     }
 
+    public void SetKeepalive(Configuration.KeepaliveTiming timing)
+    {
+        ArgumentNullException.ThrowIfNull(timing);
+        Set(Libc.ProtocolTcp, Libc.TcpKeepIdle, timing.IdleSeconds);
+        Set(Libc.ProtocolTcp, Libc.TcpKeepInterval, timing.IntervalSeconds);
+        Set(Libc.ProtocolTcp, Libc.TcpKeepCount, timing.Count);
+    }
+
     public void ShutdownSend()
     {
         if (Libc.Shutdown(this, Libc.ShutWrite) is var shut and < 0)
@@ -148,10 +156,11 @@ internal sealed unsafe class DescriptorSocket : SafeHandle, ISessionSocket
         base.Dispose(disposing);
     }
 
-    private void Enable(int level, int name)
+    private void Enable(int level, int name) => Set(level, name, 1);
+
+    private void Set(int level, int name, int value)
     {
-        var one = 1;
-        if (Libc.SetOption(this, level, name, &one, sizeof(int)) is var set and < 0)
+        if (Libc.SetOption(this, level, name, &value, sizeof(int)) is var set and < 0)
         {
             throw Errors.SocketException(set);
         }

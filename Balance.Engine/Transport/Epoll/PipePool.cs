@@ -35,15 +35,34 @@ internal sealed class PipePool : IDisposable
     private int disposed;
     private int disabled;
     private long refusedUntil;
+    private int allowed;
 
     public PipePool(int capacity)
     {
         Capacity = capacity;
+        allowed = capacity;
         idle = new long[capacity];
         Array.Fill(idle, Empty);
     }
 
     public int Capacity { get; }
+
+    /// <summary>
+    /// Lets at most <paramref name="count"/> pipes exist from now on (up to <see cref="Capacity"/>):
+    /// the descriptor budget after the open-files limit changed. Kept pipes over it close now,
+    /// pipes in use as they come back.
+    /// </summary>
+    public void Allow(int count)
+    {
+        Volatile.Write(ref allowed, Math.Clamp(count, 0, Capacity));
+        for (var i = 0; i < idle.Length && Existing > Volatile.Read(ref allowed); i++)
+        {
+            if (Volatile.Read(ref idle[i]) != Empty && Interlocked.Exchange(ref idle[i], Empty) is var packed and not Empty)
+            {
+                Destroy(Unpack(packed));
+            }
+        }
+    }
 
     /// <summary>Pipes open now, in use or kept.</summary>
     public int Existing => Volatile.Read(ref existing);
@@ -89,7 +108,7 @@ internal sealed class PipePool : IDisposable
             return null;
         }
 
-        if (Interlocked.Increment(ref existing) > Capacity)
+        if (Interlocked.Increment(ref existing) > Volatile.Read(ref allowed))
         {
             Interlocked.Decrement(ref existing);
             return null;
@@ -112,7 +131,7 @@ internal sealed class PipePool : IDisposable
     {
         Interlocked.Decrement(ref inUse);
         var packed = Pack(pipe);
-        for (var i = 0; i < idle.Length && !IsClosing; i++)
+        for (var i = 0; i < idle.Length && !IsClosing && Existing <= Volatile.Read(ref allowed); i++)
         {
             if (Interlocked.CompareExchange(ref idle[i], packed, Empty) == Empty)
             {

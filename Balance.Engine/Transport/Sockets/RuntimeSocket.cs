@@ -22,6 +22,8 @@ internal sealed class RuntimeSocket : ISessionSocket
     /// <summary>Made at first use: a finalizable object with buffers of its own.</summary>
     public SocketOperation Operation => operation ??= new();
 
+    public void SetKeepalive(Configuration.KeepaliveTiming timing) => SessionOptions.ApplyKeepalive(Socket, timing);
+
     /// <summary>A new TCP socket with TCP_NODELAY and SO_KEEPALIVE, as the epoll transport's descriptors have.</summary>
     public static RuntimeSocket Open(AddressFamily family)
     {

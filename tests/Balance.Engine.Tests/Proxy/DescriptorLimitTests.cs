@@ -46,4 +46,38 @@ public class DescriptorLimitTests
         Assert.Equal(fields[1], fields[0]);
         Assert.Equal(fields[0], limit?.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    [Theory]
+    [InlineData(1024L, 373, 0, 0, 261)] // 301 inherited and the runtime's: counted, not assumed
+    [InlineData(1024L, 373, 100, 0, 261)] // sessions open do not count as others
+    [InlineData(120L, 75, 0, 0, 6)] // a limit lowered at run time: the reserve shrinks with it
+    [InlineData(50L, 75, 0, 0, 0)] // below what is open: no session fits
+    [InlineData(20000L, 70, 0, 128, 9837)]
+    public void The_session_cap_comes_from_what_is_open(long limit, int open, int sessions, int pipeEnds, int expected)
+    {
+        Assert.Equal(expected, DescriptorLimit.SessionCap(limit, open + (2 * sessions) + pipeEnds, sessions, pipeEnds));
+    }
+
+    [Fact]
+    public void Open_descriptors_are_counted_without_a_new_descriptor()
+    {
+        using var counter = OpenDescriptors.TryOpen();
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Null(counter);
+            return;
+        }
+
+        // Other tests of this process open and close descriptors meanwhile: 64 more, give or take 20.
+        var before = counter!.Count();
+        var extra = Enumerable.Range(0, 64).Select(_ => File.OpenRead("/proc/self/status")).ToList();
+        try
+        {
+            Assert.InRange(counter.Count() - before, 44, 84);
+        }
+        finally
+        {
+            extra.ForEach(f => f.Dispose());
+        }
+    }
 }

@@ -37,7 +37,8 @@ internal sealed class EngineChild : IDisposable
     /// <summary>True where prlimit can set a child's limits (root may also raise the hard limit).</summary>
     public static bool CanLimit => OperatingSystem.IsLinux() && File.Exists("/usr/bin/prlimit");
 
-    public static async Task<EngineChild> StartAsync(IEnumerable<string> channels, int? openFiles = null, IEnumerable<string>? options = null)
+    /// <param name="inheritedDescriptors">Descriptors the engine inherits from its launcher (numbered from 10, not close-on-exec), as a careless launcher leaves them.</param>
+    public static async Task<EngineChild> StartAsync(IEnumerable<string> channels, int? openFiles = null, IEnumerable<string>? options = null, int inheritedDescriptors = 0)
     {
         var segments = new SegmentDirectory();
         try
@@ -49,10 +50,19 @@ internal sealed class EngineChild : IDisposable
                 args.AddRange(options ?? []);
                 args.Add(port.ToString(CultureInfo.InvariantCulture));
                 args.AddRange(channels);
-                string[]? prefix = openFiles is { } n
-                    ? ["/usr/bin/prlimit", string.Create(CultureInfo.InvariantCulture, $"--nofile={n}:{n}"), "--"]
-                    : null;
-                var process = Process.Start(BalanceExecutable.StartInfo(segments, args, prefix)) ?? throw new InvalidOperationException("no process");
+                var prefix = new List<string>();
+                if (inheritedDescriptors > 0)
+                {
+                    var last = (9 + inheritedDescriptors).ToString(CultureInfo.InvariantCulture);
+                    prefix.AddRange(["/bin/bash", "-c", "for i in $(seq 10 " + last + "); do eval \"exec $i</dev/null\"; done; exec \"$@\"", "bash"]);
+                }
+
+                if (openFiles is { } n)
+                {
+                    prefix.AddRange(["/usr/bin/prlimit", string.Create(CultureInfo.InvariantCulture, $"--nofile={n}:{n}"), "--"]);
+                }
+
+                var process = Process.Start(BalanceExecutable.StartInfo(segments, args, prefix.Count > 0 ? prefix : null)) ?? throw new InvalidOperationException("no process");
                 segments.Track(process);
                 var running = new RunningProcess(process);
                 var name = segments.NameFor("127.0.0.1", port);
@@ -88,6 +98,19 @@ internal sealed class EngineChild : IDisposable
         catch (System.Net.Sockets.SocketException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Sets the engine's soft open-files limit while it runs (the hard limit stays, so it can be raised again).</summary>
+    public void SetSoftLimit(int openFiles)
+    {
+        var hard = File.ReadLines($"/proc/{Pid}/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[4];
+        using var prlimit = Process.Start("/usr/bin/prlimit", ["--pid", Pid.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"--nofile={openFiles}:{hard}")]);
+        prlimit.WaitForExit(10_000);
+        if (prlimit.ExitCode != 0)
+        {
+            throw new InvalidOperationException("prlimit failed");
         }
     }
 
