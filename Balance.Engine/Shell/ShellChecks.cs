@@ -10,6 +10,7 @@ namespace Balance.Shell;
 /// </summary>
 internal static class ShellChecks
 {
+    /// <remarks>An error reply is thrown as a <see cref="ShellReplyException"/>, so the session marks the command failed.</remarks>
     public static string Set(ControlClient client, int group, ShellArguments arguments)
     {
         var channel = arguments.Integer(0);
@@ -20,7 +21,7 @@ internal static class ShellChecks
         }
         catch (ControlException e) when (e.Error == ControlError.NoSuchChannel)
         {
-            return ShellReplies.NoSuchChannel(channel);
+            throw new ShellReplyException(ShellReplies.NoSuchChannel(channel));
         }
 
         var o = info.CheckOverrides;
@@ -28,7 +29,7 @@ internal static class ShellChecks
         {
             if (i + 1 >= arguments.Count)
             {
-                return string.Create(CultureInfo.InvariantCulture, $"check: [{arguments.Word(i)}] needs a value: check <channel> [interval <ms>] [rise <n>] [fall <n>] [port <p>]");
+                throw new ShellReplyException(string.Create(CultureInfo.InvariantCulture, $"check: [{arguments.Word(i)}] needs a value: check <channel> [interval <ms>] [rise <n>] [fall <n>] [port <p>]"));
             }
 
             var value = arguments.Integer(i + 1);
@@ -39,7 +40,7 @@ internal static class ShellChecks
                 case "fall": o = o with { Fall = value }; break;
                 case "port": o = o with { Port = value }; break;
                 default:
-                    return $"check: unknown setting [{arguments.Word(i)}]: use interval, rise, fall or port";
+                    throw new ShellReplyException($"check: unknown setting [{arguments.Word(i)}]: use interval, rise, fall or port");
             }
         }
 
@@ -49,7 +50,7 @@ internal static class ShellChecks
         }
         catch (ControlException e) when (e.Error == ControlError.InvalidArgument)
         {
-            return "check: " + e.Message;
+            throw new ShellReplyException("check: " + e.Message);
         }
 
         return string.Create(

@@ -215,7 +215,7 @@ public sealed class ShellSession
         }
         catch (ControlException e) when (e.Error == ControlError.NoSuchChannel)
         {
-            return ShellReplies.NoSuchChannel(channel);
+            return Fail(ShellReplies.NoSuchChannel(channel));
         }
     }
 

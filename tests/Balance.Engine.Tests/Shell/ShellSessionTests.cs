@@ -1,5 +1,6 @@
 using System.Net;
 using Balance.Configuration;
+using Balance.Control;
 using Balance.Shell;
 using Xunit;
 using Balance.Tests.Infrastructure;
@@ -329,6 +330,31 @@ public sealed class ShellSessionTests : IDisposable
         Assert.Equal(reply, session.Run(line));
         Assert.True(session.LastCommandFailed);
         Assert.Equal(1, instance.Client.GetChannel(0, 0).Weight);
+    }
+
+    [Theory]
+    [InlineData("drain 9", "no such channel 9\n")]
+    [InlineData("check 9", "no such channel 9\n")]
+    [InlineData("check 0 interval", "check: [interval] needs a value: check <channel> [interval <ms>] [rise <n>] [fall <n>] [port <p>]\n")]
+    [InlineData("check 0 speed 3", "check: unknown setting [speed]: use interval, rise, fall or port\n")]
+    public void Drain_and_check_error_replies_fail_the_command(string line, string reply)
+    {
+        instance.AddChannel(0, "127.0.0.1", 9101);
+        Assert.Equal(reply, session.Run(line));
+        Assert.True(session.LastCommandFailed);
+        Assert.Equal(ChannelAdminState.Enabled, instance.Client.GetChannel(0, 0).AdminState);
+    }
+
+    [Fact]
+    public void A_check_value_the_instance_refuses_fails_the_command_and_changes_nothing()
+    {
+        instance.AddChannel(0, "127.0.0.1", 9101);
+        var before = instance.Client.GetChannel(0, 0).CheckOverrides;
+        Assert.StartsWith("check: ", session.Run("check 0 interval -1"), StringComparison.Ordinal);
+        Assert.True(session.LastCommandFailed);
+        Assert.Equal(before, instance.Client.GetChannel(0, 0).CheckOverrides);
+        session.Run("check 0 rise 3");
+        Assert.False(session.LastCommandFailed);
     }
 
     [Fact]
