@@ -219,11 +219,12 @@ async def standby_trial(cfg, failure, sessions_per_vip):
     for cmd in failure["fail"]:
         run(cmd)
     # Over when node 2 holds VIP1 and new connections have worked for 2 s in a row.
-    deadline = t0 + cfg["trial_secs"]
+    deadline, moved = t0 + cfg["trial_secs"], None
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
         if not has_addr(ns2, vip1):
             continue
+        moved = moved or time.monotonic() - t0
         recent = [a for a in prober.attempts if a[0] > time.monotonic() - 2.0]
         last_fail = max((a[0] for a in prober.attempts if not a[2] and a[0] >= t0), default=t0)
         if recent and all(a[2] for a in recent) and time.monotonic() - last_fail > 2.0:
@@ -247,7 +248,7 @@ async def standby_trial(cfg, failure, sessions_per_vip):
     for s in s1 + s2:
         s.close()
     return {
-        "failure": failure["name"], "took_over": took_over, "failed": fails, "outage": outage,
+        "failure": failure["name"], "took_over": took_over, "vip_moved": moved, "failed": fails, "outage": outage,
         "attempts": sum(1 for a in prober.attempts if t0 <= a[0] < t1), "pre_fail": pre_fail,
         "vip2_alive": vip2_alive, "vip1_alive": vip1_alive, "sessions": sessions_per_vip,
         "back_failed": back_fails, "back_outage": back_outage,
@@ -271,14 +272,15 @@ def standby(cfg):
         f"workers, each opening a connection to VIP1 and reading the back-end's greeting with a "
         f"{cfg['probe_timeout']} s timeout, {cfg['probe_pause']} s apart.",
         "",
-        "| Failure of node 1 (VIP1's master) | New connections to VIP1 failed for (s) | Failed / attempts | "
-        "In advert intervals | VIP2 sessions on node 2 intact | VIP1 sessions on node 1 alive after | "
+        "| Failure of node 1 (VIP1's master) | VIP1 on node 2 after (s) | New connections to VIP1 failed for (s) | "
+        "Failed / attempts | In advert intervals | VIP2 sessions on node 2 intact | VIP1 sessions on node 1 alive after | "
         "Failback: failed for (s), failed attempts |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
+        moved = "never" if r["vip_moved"] is None else f"{r['vip_moved']:.2f}"
         lines.append(
-            f"| {r['failure']} | {r['outage']:.2f} | {r['failed']} / {r['attempts']} | "
+            f"| {r['failure']} | {moved} | {r['outage']:.2f} | {r['failed']} / {r['attempts']} | "
             f"{r['outage'] / adv:.1f} | {r['vip2_alive']} / {r['sessions']} | {r['vip1_alive']} / {r['sessions']} | "
             f"{r['back_outage']:.2f}, {r['back_failed']} |")
     return "\n".join(lines), rows
