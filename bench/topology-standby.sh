@@ -99,7 +99,11 @@ EOF
   cat >"$d/check-balance.sh" <<EOF
 #!/bin/sh
 # keepalived's check of node $k: both Balance instances run (their pids are in balance.pids).
-for p in \$(cat "$d/balance.pids"); do kill -0 "\$p" 2>/dev/null || exit 1; done
+# A killed process stays a zombie until its new parent reaps it, so its state must not be Z.
+for p in \$(cat "$d/balance.pids"); do
+  state=\$(cut -d' ' -f3 "/proc/\$p/stat" 2>/dev/null) || exit 1
+  [ -n "\$state" ] && [ "\$state" != Z ] || exit 1
+done
 EOF
   chmod 755 "$d/check-balance.sh"
   for vi in 1 2; do

@@ -125,7 +125,7 @@ ns_cleanup() {
     ip netns del "${NS_MADE[$i]}" 2>/dev/null || log "could not delete namespace ${NS_MADE[$i]}"
   done
   if [ -n "${SCRATCH:-}" ] && [ -d "$SCRATCH" ]; then
-    if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
+    if [ "${KEEP:-0}" = 1 ] || [ "$rc" = 1 ]; then   # a failure (not an interruption): keep the logs
       log "scratch kept for inspection: $SCRATCH"
     else
       rm -rf "$SCRATCH"
