@@ -125,3 +125,4 @@ NS_STEP=""
   echo
   cat "$RESULT"
 } | tee "${OUT:-/dev/null}"
+if [ -n "$OUT" ]; then cp "$SCRATCH/result.json" "${OUT%.*}.json"; fi
