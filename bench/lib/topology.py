@@ -202,8 +202,8 @@ async def standby_trial(cfg, failure, sessions_per_vip):
     await asyncio.sleep(cfg["advert_int"] * 2)        # both nodes settled (adverts seen)
     s1 = await open_sessions(vip1, port, [None] * sessions_per_vip)
     s2 = await open_sessions(vip2, port, [None] * sessions_per_vip)
-    assert all(s.node == cfg["node1_addr"] for s in s1), "VIP1 sessions not through node 1"
-    assert all(s.node == cfg["node2_addr"] for s in s2), "VIP2 sessions not through node 2"
+    if not all(s.node == cfg["node1_addr"] for s in s1) or not all(s.node == cfg["node2_addr"] for s in s2):
+        raise RuntimeError("the sessions did not start through their VIP's master (node 1 for VIP1, node 2 for VIP2)")
     prober = Prober(vip1, port, cfg["probe_workers"], cfg["probe_timeout"], cfg["probe_pause"])
     tasks = [asyncio.create_task(prober.worker()) for _ in range(cfg["probe_workers"])]
 
