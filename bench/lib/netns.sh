@@ -21,11 +21,13 @@ ns_require_root() {
 }
 
 # One topology run at a time on a host: two runs would share the namespace prefix. The lock is
-# released when the shell exits, however it exits.
+# released when the shell exits, however it exits; every process the run starts gets the lock's
+# descriptor closed ({NS_LOCK_FD}>&-), so processes a SIGKILLed run left behind do not hold it.
 ns_lock() {  # lockfile
   exec {NS_LOCK_FD}>"$1"
   flock -n "$NS_LOCK_FD" || die "another topology run holds $1; wait for it to finish"
 }
+
 
 # Namespaces with our prefix that no running topology owns (we hold the lock) are leftovers of a
 # run killed with SIGKILL, which no trap can catch: remove them first so this run starts clean.
@@ -64,14 +66,14 @@ ns_plug() {  # switch-name member-name: member's eth0 on the switch's bridge
 ns_exec() {  # name cmd...: runs cmd inside $NS_PREFIX-name
   local ns="$NS_PREFIX-$1"
   shift
-  ip netns exec "$ns" "$@"
+  ip netns exec "$ns" "$@" {NS_LOCK_FD}>&-
 }
 
 ns_start() {  # label name logfile cmd...: long-lived process inside $NS_PREFIX-name; sets STARTED_PID
   local label=$1 ns="$NS_PREFIX-$2" logf=$3
   shift 3
   # ip netns exec execs the command, so the pid recorded is the process itself.
-  ip netns exec "$ns" "$@" >"$logf" 2>&1 </dev/null &
+  ip netns exec "$ns" "$@" >"$logf" 2>&1 </dev/null {NS_LOCK_FD}>&- &
   STARTED_PID=$!
   NS_PIDS+=("$STARTED_PID")
   NS_PID_NAMES+=("$label")
@@ -140,13 +142,22 @@ ns_cleanup() {
 # The whole run is bounded: a watchdog sends TERM to the script (whose trap cleans up) when the
 # budget is spent. Long steps run in the background and are waited for, so the trap runs at once.
 ns_deadline() {  # seconds
-  local main=$$
-  ( sleep "$1"; log "time budget of $1 s spent; stopping"; kill -TERM "$main" ) >/dev/null 2>&1 &
+  local main=$$ end=$((SECONDS + $1))
+  (
+    local me=$BASHPID
+    while [ "$SECONDS" -lt "$end" ]; do
+      sleep 1
+      # A run killed with SIGKILL leaves this loop orphaned: then it must not signal a reused pid.
+      [ "$(ps -o ppid= -p "$me" | tr -d ' ')" = "$main" ] || exit 0
+    done
+    log "time budget of $1 s spent; stopping"
+    kill -TERM "$main"
+  ) 2>&1 >/dev/null {NS_LOCK_FD}>&- &
   NS_WATCHDOG=$!
 }
 
 ns_wait_step() {  # cmd...: runs it in the background and waits (interruptible by the traps)
-  "$@" &
+  "$@" {NS_LOCK_FD}>&- &
   NS_STEP=$!
   wait "$NS_STEP"
 }
@@ -167,7 +178,7 @@ ns_balance_bin() {  # repo given-path -> prints the path
   fi
   log "building Balance.Engine (dotnet publish -c Release, native AOT)"
   timeout 900 dotnet publish "$repo/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" \
-      --artifacts-path "$SCRATCH/artifacts" >"$SCRATCH/build.log" 2>&1 \
+      --artifacts-path "$SCRATCH/artifacts" >"$SCRATCH/build.log" 2>&1 {NS_LOCK_FD}>&- \
     || { tail -n 30 "$SCRATCH/build.log" >&2; die "dotnet publish failed (log above)"; }
   rm -rf "$SCRATCH/artifacts"
   echo "$SCRATCH/balance-bin/balance"
