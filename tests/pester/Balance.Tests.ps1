@@ -71,7 +71,7 @@ AfterAll {
 Describe 'Module contract' {
     It 'exports exactly the cmdlets of the manifest, with approved verbs and the Balance noun prefix' {
         $commands = Get-Command -Module Balance
-        $commands.Count | Should -Be 16
+        $commands.Count | Should -Be 17
         $verbs = (Get-Verb).Verb
         foreach ($command in $commands) {
             $command.Verb | Should -BeIn $verbs
@@ -476,7 +476,7 @@ Import-Module Balance
             $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'Import-Module Balance -ErrorAction Stop; (Get-Module Balance).ModuleBase; (Get-Command -Module Balance).Count'
             $LASTEXITCODE | Should -Be 0
             "$($output[0])" | Should -BeLike "$work*"
-            $output[1] | Should -Be 16
+            $output[1] | Should -Be 17
         }
         finally {
             $env:HOME = $saved
