@@ -95,6 +95,26 @@ public sealed class FleetCmdletTests : IDisposable
     }
 
     [Fact]
+    public void Invoke_BalanceCommand_runs_the_script_on_every_piped_instance_and_tags_each_reply()
+    {
+        // The gone instance in the middle fails alone; its neighbours still run the script.
+        var r = ps.Run(
+            "@(Get-Balance -Port $args[0]) + @([pscustomobject]@{ Port = $args[2] }) + @(Get-Balance -Port $args[1]) | Invoke-BalanceCommand -Command 'group 0; drain 1'",
+            a.Port,
+            b.Port,
+            FreePort.Next());
+        Assert.Equal(["InstanceNotFound,Balance.PowerShell.InvokeBalanceCommandCommand"], r.ErrorIds);
+        Assert.Equal(["channel 1 draining", "channel 1 draining"], r.Strings);
+        Assert.Equal([a.Port, b.Port], r.Output.Select(o => o.P<int>("Port")));
+        Assert.All(r.Output, o => Assert.Equal("127.0.0.1", o.P<string>("BindAddress")));
+        Assert.All([a, b], f => Assert.Equal(ChannelAdminState.Draining, f.Client.GetChannel(0, 1).AdminState));
+
+        // A script that ends its session (quit) on one instance does not skip the next.
+        ps.Run("Get-Balance -Port $args[0], $args[1] | Invoke-BalanceCommand -Command 'group 0; enable 1; quit'", a.Port, b.Port).ThrowOnError();
+        Assert.All([a, b], f => Assert.Equal(ChannelAdminState.Enabled, f.Client.GetChannel(0, 1).AdminState));
+    }
+
+    [Fact]
     public async Task Drain_Wait_drains_every_piped_instance_first_then_waits_for_all()
     {
         a.Segment.Channel(0, 1).Connections = 1;
