@@ -139,6 +139,36 @@ public sealed class FleetCmdletTests : IDisposable
     }
 
     [Fact]
+    public async Task Stop_Drain_drains_every_piped_instance_first_and_stops_each_once_all_are_empty()
+    {
+        a.Segment.Channel(0, 0).Connections = 1;
+        b.Segment.Channel(0, 2).Connections = 1;
+        var run = Task.Run(() => ps.Run("Get-Balance -Port $args[0], $args[1] | Stop-Balance -Drain -Timeout 20 -Confirm:$false -PassThru", a.Port, b.Port));
+
+        await Eventually.TrueAsync(() => b.Client.GetChannel(0, 2).AdminState == ChannelAdminState.Draining, "b draining while a still has a session");
+        b.Segment.Channel(0, 2).Connections = 0;
+        await Task.Delay(300);
+        Assert.False(b.Killed, "b stopped before the wait for every instance ended");
+        a.Segment.Channel(0, 0).Connections = 0;
+
+        var stopped = (await run).ThrowOnError().Of("BalanceInstance");
+        Assert.Equal([a.Port, b.Port], stopped.Select(i => i.P<int>("Port")));
+        Assert.True(a.Killed && b.Killed);
+    }
+
+    [Fact]
+    public void Stop_Drain_stops_the_instances_that_emptied_and_reports_the_one_that_did_not()
+    {
+        b.Segment.Channel(0, 1).Connections = 2;
+        var r = ps.Run("Get-Balance -Port $args[0], $args[1] | Stop-Balance -Drain -Timeout 1 -Confirm:$false", a.Port, b.Port);
+        Assert.Equal(["DrainTimeout,Balance.PowerShell.StopBalanceCommand"], r.ErrorIds);
+        Assert.Contains($"2 connection(s) of the Balance instance on 127.0.0.1:{b.Port}", r.Errors[0].ToString(), StringComparison.Ordinal);
+        Assert.True(a.Killed);
+        Assert.False(b.Killed);
+        Assert.Equal(ChannelAdminState.Draining, b.Client.GetChannel(0, 0).AdminState);
+    }
+
+    [Fact]
     public void Wait_BalanceChannel_reports_each_instance_left_at_the_timeout_and_passes_the_empty_ones_on()
     {
         a.Client.Drain(0, 1);
