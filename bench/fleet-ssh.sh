@@ -32,12 +32,14 @@ done
 WORK=$(mktemp -d /tmp/balance-fleet-ssh.XXXXXX)
 chmod 700 "$WORK"
 PIDS=()
+STEP_GROUPS=()
 MADE_PRIVSEP=0
 STOPS=()
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  for group in "${STEP_GROUPS[@]+"${STEP_GROUPS[@]}"}"; do kill -TERM -- "-$group" 2>/dev/null || true; done
   for stop in "${STOPS[@]+"${STOPS[@]}"}"; do eval "$stop" >/dev/null 2>&1 || true; done
   for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -48,8 +50,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-# Every step is bounded: the waits poll a fixed number of times, the clients hold for seconds, and
-# the two recipes run under timeout; whatever happens, the trap stops and removes what was made.
+# Every step is bounded: the waits poll a fixed number of times and the two recipes run under
+# timeout; whatever happens, the trap stops and removes what was made.
+
+# A long step: in a process group of its own under the time limit, waited for in the background so
+# that an interrupt reaches the trap at once, which then ends the whole group (pwsh and its ssh too).
+bounded() {
+  setsid timeout "$LIMIT" "$@" &
+  local pid=$!
+  STEP_GROUPS+=("$pid")
+  wait "$pid"
+}
 BIN="$REPO/Balance.Engine/bin/Release/net10.0/balance"
 if [ ! -x "$BIN" ] || [ ! -f "$REPO/Balance.PowerShell/bin/Module/Balance.PowerShell.dll" ]; then
   log "building the solution (dotnet build -c Release)"
@@ -222,8 +233,8 @@ foreach ($c in $after) {
 PS1
 
 log "running the Invoke-Command recipe of docs/fleet.md"
-(cd "$REPO" && timeout "$LIMIT" dotnet pwsh -NoProfile -NonInteractive -File "$WORK/driver.ps1" -Doc "$REPO/docs/fleet.md" -Port "$SSH_PORT" \
-  -User "$USER_NAME" -Key "$WORK/client_key" -KnownHosts "$WORK/known_hosts") || die "the Invoke-Command recipe failed (sshd logs: $(cat "$WORK"/node*/sshd.log 2>/dev/null | tail -n 5))"
+bounded env -C "$REPO" dotnet pwsh -NoProfile -NonInteractive -File "$WORK/driver.ps1" -Doc "$REPO/docs/fleet.md" -Port "$SSH_PORT" \
+  -User "$USER_NAME" -Key "$WORK/client_key" -KnownHosts "$WORK/known_hosts" || die "the Invoke-Command recipe failed (sshd logs: $(cat "$WORK"/node*/sshd.log 2>/dev/null | tail -n 5))"
 [ -e "$WORK/ssh-waited" ] || die "Invoke-Command recipe: the sessions were not still live while both nodes drained, so the wait was not exercised"
 echo "Invoke-Command recipe: both nodes kept channel 1 draining until their live sessions ended"
 
@@ -250,7 +261,7 @@ print(re.sub(r'(?m)^ports=".*"$', 'ports="%s"' % sys.argv[2], code))
 PY
 log "running the balance -c recipe of docs/fleet.md on ports $P1 $P2"
 start=$(date +%s.%N)
-PATH="$CLI/bin:$PATH" BALANCE_SEGMENT_DIR="$CLI/segments" timeout "$LIMIT" bash -euo pipefail "$CLI/recipe.sh" \
+bounded env PATH="$CLI/bin:$PATH" BALANCE_SEGMENT_DIR="$CLI/segments" bash -euo pipefail "$CLI/recipe.sh" \
   || die "the balance -c recipe failed or ran over ${LIMIT}s"
 took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
 shown=$(BALANCE_SEGMENT_DIR="$CLI/segments" "$BIN" -b 127.0.0.1 -c show "$P1" "$P2")
