@@ -34,6 +34,7 @@
         'Set-BalanceGroup'
         'Start-Balance'
         'Stop-Balance'
+        'Wait-BalanceChannel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -97,19 +97,12 @@ internal static class CommandLineParser
 
         if (shellMode)
         {
-            if (operands.Length > 1)
-            {
-                throw new ConfigurationException(
-                    $"unexpected argument [{operands[1]}]: -i and -c take only the port of a running instance; channels are given when starting it",
-                    operands[1],
-                    ExitCodes.Usage);
-            }
-
             var endpoint = new BalanceConfiguration { BindAddress = options.BindAddress, Port = port, IPv6 = options.IPv6 };
             return new ParsedCommandLine(options.Command is null ? BalanceMode.Interactive : BalanceMode.Command, endpoint)
             {
                 CommandText = options.Command,
                 MappedFileRequested = options.MappedFile,
+                Ports = ShellPorts(operands, options.Command is null),
             };
         }
 
@@ -145,6 +138,37 @@ internal static class CommandLineParser
             Foreground = options.Foreground,
             MappedFileRequested = options.MappedFile,
         };
+    }
+
+    /// <summary>
+    /// The ports a shell mode addresses: <c>-i</c> talks to one instance, <c>-c</c> runs its script
+    /// on each port given in turn (the fleet form, <c>balance -c "drain 1" 8080 8081</c>).
+    /// </summary>
+    private static IReadOnlyList<int> ShellPorts(string[] operands, bool interactive)
+    {
+        if (interactive && operands.Length > 1)
+        {
+            throw new ConfigurationException(
+                $"unexpected argument [{operands[1]}]: -i takes only the port of a running instance (-c takes several); channels are given when starting it",
+                operands[1],
+                ExitCodes.Usage);
+        }
+
+        var ports = new List<int>();
+        foreach (var operand in operands)
+        {
+            if (!ServicePorts.TryParse(operand, out var port))
+            {
+                throw new ConfigurationException(
+                    $"unexpected argument [{operand}]: -c takes the ports of running instances (balance -c \"show\" 8080 8081); channels are given when starting it",
+                    operand,
+                    ExitCodes.Usage);
+            }
+
+            ports.Add(port);
+        }
+
+        return ports;
     }
 
     /// <summary><c>--metrics-file FILE port</c>: the running instance's figures written once for a textfile collector.</summary>

@@ -13,6 +13,34 @@ internal static class ControlMode
     public static int Run(ParsedCommandLine command, TextReader input, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(command);
+        return command.Ports.Count > 1 ? RunOnEach(command, output, error) : RunOn(command, input, output, error);
+    }
+
+    /// <summary>
+    /// <c>-c</c> with several ports: the script runs on each instance in turn, every line of its
+    /// replies and errors headed by the port, and a failure on one does not stop the others. The
+    /// exit status is the first failure's, or 0.
+    /// </summary>
+    private static int RunOnEach(ParsedCommandLine command, TextWriter output, TextWriter error)
+    {
+        var status = ExitCodes.Ok;
+        foreach (var port in command.Ports)
+        {
+            var prefix = port.ToString(System.Globalization.CultureInfo.InvariantCulture) + ": ";
+            using var prefixedOutput = new LinePrefixWriter(output, prefix);
+            using var prefixedError = new LinePrefixWriter(error, prefix);
+            var one = command with { Configuration = command.Configuration with { Port = port }, Ports = [port] };
+            var code = RunOn(one, TextReader.Null, prefixedOutput, prefixedError);
+            prefixedOutput.Flush();
+            prefixedError.Flush();
+            status = status == ExitCodes.Ok ? code : status;
+        }
+
+        return status;
+    }
+
+    private static int RunOn(ParsedCommandLine command, TextReader input, TextWriter output, TextWriter error)
+    {
         var endpoint = command.Configuration;
         ControlClient client;
         try

@@ -14,6 +14,9 @@ internal sealed record ParsedCommandLine(BalanceMode Mode, BalanceConfiguration 
     /// <summary>The <c>-c</c> text.</summary>
     public string? CommandText { get; init; }
 
+    /// <summary>The ports of the shell modes, the first being the configuration's; <c>-c</c> may have several.</summary>
+    public IReadOnlyList<int> Ports { get; init; } = [];
+
     /// <summary>
     /// <c>-M</c> was given. Accepted for compatibility: the control segment is always a mapped
     /// file here, so there is nothing to switch.

@@ -13,7 +13,7 @@ internal static class UsageText
                   [--policy word] port host1[:port1[:maxc[:weight]]] [!|%] ...
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
-          balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
+          balance [-b addr] -c cmd [-d] [-M] port...   run commands ("cmd1; cmd2") on each and exit
           balance [-b addr] --metrics-file FILE port   write its Prometheus figures to FILE and exit
 
         The port is a number or a TCP service name (http, smtp, ...). Each channel is a back-end
@@ -28,7 +28,7 @@ internal static class UsageText
           -a       switch a channel off when connecting to it fails; enable it again by hand
           -b addr  listen on this address or host name only (and find the instance there with -i/-c)
           -B addr  connect to back-ends from this local address
-          -c cmd   run shell commands against the running instance on port, then exit
+          -c cmd   run shell commands against the running instance on each port given, then exit
           -d       print debug lines on stderr (start-up, every connection)
           -f       stay in the foreground; without it balance starts in the background and returns
                    once it is listening (its -d and -p output is then discarded: use -f to see it)

@@ -8,12 +8,16 @@ namespace Balance.PowerShell;
 /// Disable-BalanceChannel: stops new sessions going to a channel; live sessions continue (the
 /// shell's <c>disable</c>). With -Drain the channel drains instead (the shell's <c>drain</c>);
 /// -Wait then waits until its live connections reach 0 and disables it, or fails at -Timeout
-/// saying how many are left (-Force closes them there).
+/// saying how many are left (-Force closes them there). Piped channels of several instances are
+/// all drained first and then waited for together, so the wait is the slowest one's, not the sum.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Disable, "BalanceChannel", SupportsShouldProcess = true, DefaultParameterSetName = IdentitySet)]
 [OutputType(typeof(BalanceChannel))]
-public sealed class DisableBalanceChannelCommand : ChannelCommandBase
+public sealed class DisableBalanceChannelCommand : ChannelCommandBase, IDisposable
 {
+    private readonly DrainWatch watch = new();
+    private readonly CancellationTokenSource stop = new();
+
     /// <summary>Drain: no new sessions, the live ones continue.</summary>
     [Parameter]
     public SwitchParameter Drain { get; set; }
@@ -32,6 +36,8 @@ public sealed class DisableBalanceChannelCommand : ChannelCommandBase
     public SwitchParameter Force { get; set; }
 
     private protected override string Action => Drain ? "Drain" : "Disable";
+
+    private protected override bool DefersOutput => Wait;
 
     /// <inheritdoc/>
     protected override void BeginProcessing()
@@ -74,7 +80,26 @@ public sealed class DisableBalanceChannelCommand : ChannelCommandBase
 
         if (Wait)
         {
-            DrainWait.Finish(this, client, [(group, index)], TimeSpan.FromSeconds(Timeout), Force, DescribeChannel(client, group, index));
+            watch.Add(client, group, index);
         }
+    }
+
+    /// <inheritdoc/>
+    protected override void EndProcessing()
+    {
+        if (!watch.IsEmpty)
+        {
+            watch.Finish(this, TimeSpan.FromSeconds(Timeout), Force, disable: true, PassThru, stop.Token, DrainWait.DrainFix);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void StopProcessing() => stop.Cancel();
+
+    /// <summary>Lets go of the instances waited for (PowerShell also calls it when the pipeline is stopped).</summary>
+    public void Dispose()
+    {
+        watch.Dispose();
+        stop.Dispose();
     }
 }

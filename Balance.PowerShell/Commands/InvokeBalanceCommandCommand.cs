@@ -10,7 +10,8 @@ namespace Balance.PowerShell;
 /// <c>group 1; disable 0</c>, <c>mrtg-bytes 0 0</c>...) against an instance and writes their
 /// replies as strings; a refusal (<c>no such channel 9</c>, <c>syntax error</c>) is a
 /// non-terminating error instead. One session per call, so <c>group</c> carries over to later
-/// commands, piped ones included.
+/// commands, piped ones included. Instances piped in (Get-Balance) each get their own session, and
+/// each reply line carries Port and BindAddress, so the replies of several instances stay apart.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "BalanceCommand", SupportsShouldProcess = true)]
 [OutputType(typeof(string))]
@@ -35,7 +36,7 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        if (ended || Open() is not { } shell)
+        if (Open() is not { } shell || ended)
         {
             return;
         }
@@ -75,11 +76,22 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
             return session;
         }
 
+        // Another instance: a session that ended on the previous one (quit, kill, a failure) does not end this one.
         Dispose();
+        ended = false;
         opened = (Port, BindAddress);
         client = TryOpen(Port, BindAddress);
         session = client is null ? null : ShellBridge.NewSession(client);
         return session;
+    }
+
+    /// <summary>A reply line that still compares and prints as the string, with the instance it came from as Port and BindAddress.</summary>
+    private PSObject Tagged(string line)
+    {
+        var tagged = new PSObject(line);
+        tagged.Properties.Add(new PSNoteProperty(nameof(Port), client!.Name.Port));
+        tagged.Properties.Add(new PSNoteProperty(nameof(BindAddress), client.Name.NormalizedAddress));
+        return tagged;
     }
 
     /// <summary>Runs one command; false when the session is over (quit, kill, or a failure).</summary>
@@ -109,7 +121,7 @@ public sealed class InvokeBalanceCommandCommand : AddressedCmdlet, IDisposable
         {
             if (part.Length > 0)
             {
-                WriteObject(part.TrimEnd('\r'));
+                WriteObject(Tagged(part.TrimEnd('\r')));
             }
         }
 

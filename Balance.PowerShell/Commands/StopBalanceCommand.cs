@@ -7,13 +7,17 @@ namespace Balance.PowerShell;
 /// <summary>
 /// Stop-Balance: asks an instance to stop through its control segment (the shell's <c>kill</c>, but
 /// graceful) and waits until it has released the endpoint. Works for instances started by
-/// Start-Balance, Start-Balance -Detached or the balance executable.
+/// Start-Balance, Start-Balance -Detached or the balance executable. With -Drain, every piped
+/// instance drains first and they are waited for together, then each one that emptied stops.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Balance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(BalanceInstance))]
-public sealed class StopBalanceCommand : InstanceCmdlet
+public sealed class StopBalanceCommand : InstanceCmdlet, IDisposable
 {
     private static readonly TimeSpan Margin = TimeSpan.FromSeconds(5);
+
+    private readonly List<(DrainTarget Target, InstanceInfo Info)> draining = [];
+    private readonly CancellationTokenSource stop = new();
 
     /// <summary>Seconds to wait for the stop; default: the instance's grace period plus 5 seconds (with -Drain: for the drain, default 30).</summary>
     [Parameter]
@@ -35,7 +39,7 @@ public sealed class StopBalanceCommand : InstanceCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        using var client = TryOpen(Port, BindAddress);
+        var client = TryOpen(Port, BindAddress);
         if (client is null)
         {
             return;
@@ -44,16 +48,65 @@ public sealed class StopBalanceCommand : InstanceCmdlet
         var endpoint = ControlSegment.Endpoint(client.Name);
         if (!ShouldProcess(endpoint, "Stop the Balance instance"))
         {
+            client.Dispose();
             return;
         }
 
-        var info = client.GetInstance();
-        var before = new BalanceInstance(info);
-        if (Drain && !DrainAll(client, endpoint))
+        if (Drain)
+        {
+            try
+            {
+                // Kept open: the instance stops at the end, once every piped instance has drained.
+                draining.Add((DrainAll(client, endpoint), client.GetInstance()));
+            }
+            catch (Exception e) when (IsExpected(e))
+            {
+                client.Dispose();
+                WriteFailure(e, endpoint);
+            }
+
+            return;
+        }
+
+        using (client)
+        {
+            Kill(client, client.GetInstance(), endpoint);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void EndProcessing()
+    {
+        if (draining.Count == 0)
         {
             return;
         }
 
+        var timeout = TimeSpan.FromSeconds(MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : 30);
+        foreach (var target in DrainWait.Finish(this, draining.Select(d => d.Target).ToArray(), timeout, Force, disable: true, stop.Token))
+        {
+            Kill(target.Client, draining.First(d => d.Target == target).Info, ControlSegment.Endpoint(target.Client.Name));
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void StopProcessing() => stop.Cancel();
+
+    /// <summary>Lets go of the instances still held for the drain (PowerShell also calls it when the pipeline is stopped).</summary>
+    public void Dispose()
+    {
+        foreach (var (target, _) in draining)
+        {
+            target.Client.Dispose();
+        }
+
+        draining.Clear();
+        stop.Dispose();
+    }
+
+    private void Kill(ControlClient client, InstanceInfo info, string endpoint)
+    {
+        var before = new BalanceInstance(info);
         var wait = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) && !Drain ? TimeSpan.FromSeconds(Timeout) : client.GracePeriod + Margin;
         if (!client.Kill(wait))
         {
@@ -82,10 +135,10 @@ public sealed class StopBalanceCommand : InstanceCmdlet
         }
     }
 
-    /// <summary>Drains every channel and waits; false (an error written, the instance still up and draining) at the timeout without -Force.</summary>
-    private bool DrainAll(ControlClient client, string endpoint)
+    /// <summary>Drains every channel; the wait for them comes at the end, for every piped instance at once.</summary>
+    private static DrainTarget DrainAll(ControlClient client, string endpoint)
     {
-        var channels = new List<(int Group, int Channel)>();
+        var target = new DrainTarget(client, "the Balance instance on " + endpoint);
         foreach (var group in client.GetGroups())
         {
             foreach (var channel in client.GetChannels(group.Group))
@@ -95,11 +148,10 @@ public sealed class StopBalanceCommand : InstanceCmdlet
                     client.Drain(group.Group, channel.Index);
                 }
 
-                channels.Add((group.Group, channel.Index));
+                target.Channels.Add((group.Group, channel.Index));
             }
         }
 
-        var timeout = TimeSpan.FromSeconds(MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : 30);
-        return DrainWait.Finish(this, client, channels, timeout, Force, "the Balance instance on " + endpoint);
+        return target;
     }
 }

@@ -45,12 +45,23 @@ public abstract class BalanceCmdlet : PSCmdlet
     }
 
     /// <summary>
+    /// The instances on any of <paramref name="ports"/> (every visible one when null), in the order
+    /// the ports were given; a port that fails has its own error and the others are still listed.
+    /// </summary>
+    internal IReadOnlyList<InstanceInfo> ListInstances(IReadOnlyList<int>? ports, string? bindAddress) =>
+        ports is null ? ListInstances((int?)null, bindAddress) : ports.Distinct().SelectMany(p => ListInstances(p, bindAddress)).ToArray();
+
+    /// <summary>Opens each instance on one port (every visible one when null); see the list overload.</summary>
+    internal IEnumerable<(InstanceInfo Instance, ControlClient Client)> OpenEach(int? port, string? bindAddress) =>
+        OpenEach(port is { } p ? [p] : null, bindAddress);
+
+    /// <summary>
     /// Opens each instance a query addresses in turn; the caller disposes each client. An instance
     /// that stopped between listing and opening is simply no longer there, so it is skipped.
     /// </summary>
-    internal IEnumerable<(InstanceInfo Instance, ControlClient Client)> OpenEach(int? port, string? bindAddress)
+    internal IEnumerable<(InstanceInfo Instance, ControlClient Client)> OpenEach(IReadOnlyList<int>? ports, string? bindAddress)
     {
-        foreach (var instance in ListInstances(port, bindAddress))
+        foreach (var instance in ListInstances(ports, bindAddress))
         {
             ControlClient client;
             try

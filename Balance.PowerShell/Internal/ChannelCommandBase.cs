@@ -78,6 +78,9 @@ public abstract class ChannelCommandBase : BalanceCmdlet
     /// <summary>The action's verb phrase for ShouldProcess, e.g. "Disable".</summary>
     private protected abstract string Action { get; }
 
+    /// <summary>True when the cmdlet writes the changed channels itself at the end (a wait over every instance).</summary>
+    private protected virtual bool DefersOutput => false;
+
     /// <summary>Changes one channel; ShouldProcess has already agreed.</summary>
     private protected abstract void Change(ControlClient client, int group, int index);
 
@@ -94,7 +97,7 @@ public abstract class ChannelCommandBase : BalanceCmdlet
             }
 
             Change(client, group, index);
-            if (PassThru)
+            if (PassThru && !DefersOutput)
             {
                 WriteObject(new BalanceChannel(client.Name.Port, client.Name.NormalizedAddress, client.GetChannel(group, index)));
             }

@@ -71,7 +71,7 @@ AfterAll {
 Describe 'Module contract' {
     It 'exports exactly the cmdlets of the manifest, with approved verbs and the Balance noun prefix' {
         $commands = Get-Command -Module Balance
-        $commands.Count | Should -Be 16
+        $commands.Count | Should -Be 17
         $verbs = (Get-Verb).Verb
         foreach ($command in $commands) {
             $command.Verb | Should -BeIn $verbs
@@ -94,7 +94,7 @@ Describe 'Module contract' {
         $command.HelpUri | Should -BeNullOrEmpty
     }
 
-    It '<_> supports ShouldProcess when it changes something' -ForEach ($commands | Where-Object { $_ -notlike 'Get-*' -and $_ -ne 'New-BalanceGroup' }) {
+    It '<_> supports ShouldProcess when it changes something' -ForEach ($commands | Where-Object { $_ -notlike 'Get-*' -and $_ -notlike 'Wait-*' -and $_ -ne 'New-BalanceGroup' }) {
         (Get-Command $_).Parameters.Keys | Should -Contain 'WhatIf'
     }
 
@@ -351,6 +351,73 @@ Describe 'Instances sharing a port' {
     }
 }
 
+Describe 'Fleet recipe (docs/fleet.md)' {
+    BeforeDiscovery {
+        $doc = Get-Content -Raw (Join-Path $PSScriptRoot '..' '..' 'docs' 'fleet.md')
+        $local = [regex]::Match($doc, '<!-- fleet recipe: local[^>]*-->\s*```powershell\r?\n(?<code>.*?)```', 'Singleline').Groups['code'].Value
+    }
+
+    BeforeAll {
+        # A segment directory of its own: Get-Balance in the recipe then sees these two instances
+        # only, as a node sees its own, whatever else runs on this machine.
+        $segments = Join-Path ([System.IO.Path]::GetTempPath()) "balance-fleet-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory -Path $segments
+        [System.IO.File]::SetUnixFileMode($segments, [System.IO.UnixFileMode] 'UserRead, UserWrite, UserExecute')
+        $savedSegments = $env:BALANCE_SEGMENT_DIR
+        $env:BALANCE_SEGMENT_DIR = $segments
+
+        # Back-ends that never answer: the kernel completes their connects, so sessions stay open until closed.
+        $backends = 1..2 | ForEach-Object { $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $l }
+        $ports = 1..2 | ForEach-Object { Get-FreePort }
+        $jobs = foreach ($p in $ports) {
+            Start-Balance -Port $p -BindAddress 127.0.0.1 -Workers 1 -Channel ($backends | ForEach-Object { "127.0.0.1:$($_.LocalEndpoint.Port)" })
+        }
+    }
+
+    AfterAll {
+        $jobs | Remove-Job -Force -ErrorAction SilentlyContinue
+        $backends | ForEach-Object Stop
+        $env:BALANCE_SEGMENT_DIR = $savedSegments
+        Remove-Item -LiteralPath $segments -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'finds the local recipe on the page' -ForEach @{ Code = $local } {
+        $Code | Should -Match 'Wait-BalanceChannel'
+    }
+
+    It 'moves channel 1 on every instance only after every one of them is empty' -ForEach @{ Code = $local } {
+        # Two clients per instance: round robin puts one on each channel, so channel 1 has a live session everywhere.
+        $clients = foreach ($p in $ports) { 1..2 | ForEach-Object { [System.Net.Sockets.TcpClient]::new('127.0.0.1', $p) } }
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while (@(Get-BalanceChannel -Port $ports -Group 0 -Index 1 | Where-Object Connections -eq 1).Count -lt 2) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw 'the sessions did not reach channel 1 of both instances' }
+            Start-Sleep -Milliseconds 50
+        }
+        # The sessions end as a client and its back-end both close (a half-closed session lives on).
+        $closer = Start-ThreadJob {
+            Start-Sleep -Seconds 1.5
+            $using:clients | ForEach-Object Dispose
+            foreach ($l in $using:backends) { while ($l.Pending()) { $l.AcceptTcpClient().Dispose() } }
+        }
+        try {
+            $ErrorActionPreference = 'Stop'
+            $watch = [System.Diagnostics.Stopwatch]::StartNew()
+            $moved = & ([scriptblock]::Create($Code))
+            $watch.Stop()
+        }
+        finally { $closer | Wait-Job | Remove-Job }
+
+        $watch.Elapsed.TotalSeconds | Should -BeGreaterThan 1.2 -Because 'the recipe waits for the sessions'
+        @($moved).Count | Should -Be 2
+        ($moved.Port | Sort-Object) | Should -Be ($ports | Sort-Object)
+        foreach ($channel in Get-BalanceChannel -Port $ports -Group 0 -Index 1) {
+            $channel.Destination | Should -Be '192.0.2.20:80'
+            $channel.AdminState | Should -Be 'Enabled'
+        }
+        (Get-BalanceChannel -Port $ports -Group 0 -Index 0).Destination | Should -Not -Contain '192.0.2.20:80'
+    }
+}
+
 Describe 'A detached instance' {
     BeforeAll {
         $port = Get-FreePort
@@ -476,7 +543,7 @@ Import-Module Balance
             $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'Import-Module Balance -ErrorAction Stop; (Get-Module Balance).ModuleBase; (Get-Command -Module Balance).Count'
             $LASTEXITCODE | Should -Be 0
             "$($output[0])" | Should -BeLike "$work*"
-            $output[1] | Should -Be 16
+            $output[1] | Should -Be 17
         }
         finally {
             $env:HOME = $saved

@@ -249,6 +249,19 @@ public class CommandLineParserTests
     }
 
     [Fact]
+    public void Command_mode_takes_several_ports_and_interactive_mode_one()
+    {
+        var parsed = Parse("-c", "drain 1", "9000", "9001", "http");
+        Assert.Equal([9000, 9001, 80], parsed.Ports);
+        Assert.Equal(9000, parsed.Configuration.Port);
+        Assert.Equal([9000], Parse("-c", "show", "9000").Ports);
+        var e = Fails("-c", "show", "9000", "web1:80");
+        Assert.Equal(("web1:80", ExitCodes.Usage), (e.Token, e.ExitCode));
+        Assert.Contains("-c takes the ports of running instances", e.Message, StringComparison.Ordinal);
+        Assert.Contains("-i takes only the port", Fails("-i", "9000", "9001").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void C_wins_over_i_as_in_the_original()
     {
         Assert.Equal(BalanceMode.Command, Parse("-i", "-c", "show", "9000").Mode);

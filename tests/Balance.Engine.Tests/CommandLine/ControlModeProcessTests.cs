@@ -55,6 +55,32 @@ public sealed class ControlModeProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Several_ports_run_the_script_on_each_with_every_line_headed_by_its_port()
+    {
+        using var first = new LiveSegment(segments);
+        using var second = new LiveSegment(segments);
+        foreach (var instance in new[] { first, second })
+        {
+            instance.Client.Create(0, "127.0.0.1", 9101, enabled: true);
+            instance.Client.Create(0, "127.0.0.1", 9102, enabled: true);
+        }
+
+        // A port with no instance in the middle fails alone: the instances after it still run the script.
+        var result = await BalanceExecutable.RunAsync(segments, ["-b", "127.0.0.1", "-c", "drain 1; show", first.PortText, "19", second.PortText]);
+        Assert.Equal(ExitCodes.Unavailable, result.ExitCode);
+        Assert.All([first, second], i => Assert.Equal(ChannelAdminState.Draining, i.Client.GetChannel(0, 1).AdminState));
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(first.PortText + ": channel 1 draining", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith(second.PortText + ": channel 1 draining", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Matches("^(" + first.PortText + "|" + second.PortText + "): ", l));
+        Assert.StartsWith("19: balance: no Balance instance is running on 127.0.0.1:19", result.Error, StringComparison.Ordinal);
+
+        result = await BalanceExecutable.RunAsync(segments, ["-b", "127.0.0.1", "-c", "group 0; enable 1", first.PortText, second.PortText]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.All([first, second], i => Assert.Equal(ChannelAdminState.Enabled, i.Client.GetChannel(0, 1).AdminState));
+    }
+
+    [Fact]
     public async Task Commands_run_in_one_session_and_change_the_instance()
     {
         using var instance = new LiveSegment(segments);
