@@ -73,7 +73,8 @@ internal sealed class LayoutReader
 
         if (endCount is not { } expected)
         {
-            throw Bad("the file ends without its end line: it is truncated (save it again), or add 'end N channels' after the last channel");
+            lineNumber = count;
+            throw Bad("the file ends here without its end line: it is truncated (save it again), or add 'end N channels' after the last channel");
         }
 
         var found = groups.Sum(g => g.Channels.Count);

@@ -60,7 +60,7 @@ public class LayoutFileTests
         { string.Empty, 1, "the file is empty" },
         { "balance-layout 1\ngroup 0 rr\nchannel 10.0.0.1:80 maxc 0 wei", 3, "[wei] needs a value" },
         { "balance-layout 1\ngroup 0 rr\nchannel 10.0.0.1:80 maxc 0 weight 1 enabled\nchannel 10.0.0.2:80 ma", 4, "[ma] needs a value" },
-        { "balance-layout 1\ngroup 0 rr\nchannel 10.0.0.1:80 maxc 0 weight 1 enabled\n", 4, "the file ends without its end line: it is truncated" },
+        { "balance-layout 1\ngroup 0 rr\nchannel 10.0.0.1:80 maxc 0 weight 1 enabled\n", 3, "the file ends here without its end line: it is truncated" },
         { "balance-layout 1\ngroup 0 rr\nchannel 10.0.0.1:80\nchannel 10.0.0.2:80\nend 3 channels\n", 5, "the end line counts 3 channels but the file holds 2" },
         { "balance-layout 1\ngroup 0 rr\nchannel 10.0.0.1:80 wieght 3\nend 1 channels\n", 3, "unknown word [wieght]" },
         { "balance-layout 1\ngroup 0 rr\nchanel 10.0.0.1:80\nend 1 channels\n", 3, "unknown record [chanel]" },
