@@ -73,15 +73,23 @@ public static class LayoutFile
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            UnixFileMode? kept = null;
             if (!OperatingSystem.IsWindows())
             {
-                options.UnixCreateMode = File.Exists(full) ? File.GetUnixFileMode(full) : NewFileMode;
+                kept = File.Exists(full) ? File.GetUnixFileMode(full) : null;
+                options.UnixCreateMode = NewFileMode;
             }
 
             using (var stream = new FileStream(temporary, options))
             {
                 stream.Write(new UTF8Encoding(false).GetBytes(text));
                 stream.Flush(flushToDisk: true);
+            }
+
+            if (kept is { } mode && !OperatingSystem.IsWindows())
+            {
+                // chmod, unlike the mode given at creation, is not narrowed by the umask.
+                File.SetUnixFileMode(temporary, mode);
             }
 
             if (overwrite)
