@@ -190,22 +190,17 @@ internal sealed class LayoutReader
                 case "draining": spec = spec with { AdminState = ChannelAdminState.Draining }; continue;
             }
 
-            if (i + 1 >= words.Length)
+            if (!IsField(word))
             {
-                throw Bad($"[{word}] needs a value" + (IsField(word) ? string.Empty : $"; a channel line takes {ChannelWords}"));
+                throw Bad($"unknown word [{word}]: a channel line takes {ChannelWords}");
             }
 
-            var value = words[++i];
-            switch (word)
+            if (i + 1 >= words.Length)
             {
-                case "maxc": spec = spec with { MaxConnections = Number(value, "maxc", 0, int.MaxValue) }; break;
-                case "weight": spec = spec with { Weight = Number(value, "weight", 0, ControlClient.MaxWeight) }; break;
-                case "check-interval": checks = checks with { IntervalMs = Interval(value) }; break;
-                case "check-rise": checks = checks with { Rise = Number(value, "check-rise", 0, HealthCheckOptions.MaxCount) }; break;
-                case "check-fall": checks = checks with { Fall = Number(value, "check-fall", 0, HealthCheckOptions.MaxCount) }; break;
-                case "check-port": checks = checks with { Port = Number(value, "check-port", 0, 65535) }; break;
-                default: throw Bad($"unknown word [{word}]: a channel line takes {ChannelWords}");
+                throw Bad($"[{word}] needs a value, e.g. {word} 1");
             }
+
+            (spec, checks) = Field(spec, checks, word, words[++i]);
         }
 
         if (current.Count >= BalanceConfiguration.LimitMaxChannelsPerGroup)
@@ -216,6 +211,17 @@ internal sealed class LayoutReader
         current.Add(spec with { CheckOverrides = checks });
         lines[^1].Add(lineNumber);
     }
+
+    /// <summary>One <c>word value</c> pair of a channel line, <paramref name="word"/> known to be a field.</summary>
+    private (ChannelSpec Spec, ChannelCheckOverrides Checks) Field(ChannelSpec spec, ChannelCheckOverrides checks, string word, string value) => word switch
+    {
+        "maxc" => (spec with { MaxConnections = Number(value, "maxc", 0, int.MaxValue) }, checks),
+        "weight" => (spec with { Weight = Number(value, "weight", 0, ControlClient.MaxWeight) }, checks),
+        "check-interval" => (spec, checks with { IntervalMs = Interval(value) }),
+        "check-rise" => (spec, checks with { Rise = Number(value, "check-rise", 0, HealthCheckOptions.MaxCount) }),
+        "check-fall" => (spec, checks with { Fall = Number(value, "check-fall", 0, HealthCheckOptions.MaxCount) }),
+        _ => (spec, checks with { Port = Number(value, "check-port", 0, 65535) }),
+    };
 
     private static bool IsField(string word) =>
         word is "maxc" or "weight" or "check-interval" or "check-rise" or "check-fall" or "check-port";

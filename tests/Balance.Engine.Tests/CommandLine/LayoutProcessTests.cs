@@ -57,7 +57,7 @@ public sealed class LayoutProcessTests : IDisposable
         var port = Loopback.FreePort();
         var result = await BalanceExecutable.RunAsync(segments, ["-b", "127.0.0.1", "--layout", path, Text(port)]);
         Assert.Equal(ExitCodes.DataError, result.ExitCode);
-        Assert.StartsWith($"balance: layout file {path} line 4: [wei] needs a value", result.Error, StringComparison.Ordinal);
+        Assert.StartsWith($"balance: layout file {path} line 4: unknown word [wei]", result.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(segments.NameFor("127.0.0.1", port).Path));
         Assert.Empty(segments.LiveProcesses());
     }
