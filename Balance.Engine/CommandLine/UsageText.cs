@@ -11,8 +11,8 @@ internal static class UsageText
         Start a proxy:
           balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n]
                   [--policy word] port host1[:port1[:maxc[:weight]]] [!|%] ...
-          balance [options] --layout FILE port           start from a saved layout
-          balance [options] --state-file FILE port ...   start from FILE if it exists; keep it current
+          balance [options] --layout FILE port         start from a saved layout
+          balance [options] --state-file FILE port ... start from FILE if it exists; keep it current
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
