@@ -30,6 +30,7 @@
         'Invoke-BalanceCommand'
         'New-BalanceGroup'
         'Reset-BalanceChannel'
+        'Save-BalanceLayout'
         'Set-BalanceChannel'
         'Set-BalanceGroup'
         'Start-Balance'

@@ -6,7 +6,9 @@ namespace Balance.CommandLine;
 
 /// <summary>
 /// Turns the original's command line into a <see cref="ParsedCommandLine"/>. Pure: no network, no
-/// files (except the services database for port names). Every mistake is a
+/// files (except the services database for port names), but for a <c>--layout</c> or
+/// <c>--state-file</c> file, which is read and its hosts resolved here so that its mistakes name
+/// its lines before anything starts (<see cref="LayoutOptions"/>). Every mistake is a
 /// <see cref="ConfigurationException"/> naming the offending word, with the original's exit code.
 /// </summary>
 internal static class CommandLineParser
@@ -22,7 +24,7 @@ internal static class CommandLineParser
 
     private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
 
-    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file", PolicyOption.Name, "keepalive" };
+    private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file", PolicyOption.Name, "keepalive", LayoutOptions.LayoutName, LayoutOptions.StateFileName };
 
     private const string WorkersOption = "workers";
 
@@ -33,6 +35,7 @@ internal static class CommandLineParser
         var options = new StartOptions();
         var policies = new PolicyOption();
         var policyGiven = false;
+        var layout = new LayoutOptions();
         while (reader.TryNext(out var name, out var value))
         {
             switch (name)
@@ -58,6 +61,9 @@ internal static class CommandLineParser
                     options.MetricsFile = string.IsNullOrWhiteSpace(value)
                         ? throw new ConfigurationException("option --metrics-file has an empty value: give the file to write, e.g. /var/lib/node_exporter/textfile/balance.prom", "--metrics-file", ExitCodes.Usage)
                         : value;
+                    break;
+                case LayoutOptions.LayoutName or LayoutOptions.StateFileName:
+                    layout.Set(name, value!);
                     break;
                 case { Length: > 1 }:
                     options.Checks = HealthOptionParser.Apply(options.Checks, name, value!);
@@ -85,6 +91,7 @@ internal static class CommandLineParser
             throw new ConfigurationException("option --policy sets the groups of a proxy you start: give it with the channels, not with -i or -c (there, use the words wrr, leastconn, maglev)", "--policy", ExitCodes.Usage);
         }
 
+        layout.RejectOutsideStart(shellMode || options.MetricsFile is not null, policyGiven);
         if (options.MetricsFile is not null)
         {
             return MetricsFileMode(options, port, operands);
@@ -106,7 +113,8 @@ internal static class CommandLineParser
             };
         }
 
-        if (operands.Length == 1)
+        var groups = layout.Groups(operands);
+        if (groups is null && operands.Length == 1)
         {
             throw new ConfigurationException(
                 $"no channel after port [{operands[0]}]: give at least one back-end host[:port[:maxc]] to forward to (balance [options] port channels...)",
@@ -130,7 +138,8 @@ internal static class CommandLineParser
             MetricsEndpoint = options.MetricsEndpoint,
             Keepalive = options.Keepalive,
             Checks = options.Checks,
-            Groups = policies.Apply(GroupSpec.ParseList(operands.Skip(1), port)),
+            Groups = groups ?? policies.Apply(GroupSpec.ParseList(operands.Skip(1), port)),
+            StateFile = layout.StateFile,
         }.WithLimitsSized();
         configuration.Validate();
         return new ParsedCommandLine(BalanceMode.Start, configuration)

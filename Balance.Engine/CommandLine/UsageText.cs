@@ -11,6 +11,8 @@ internal static class UsageText
         Start a proxy:
           balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n]
                   [--policy word] port host1[:port1[:maxc[:weight]]] [!|%] ...
+          balance [options] --layout FILE port         start from a saved layout
+          balance [options] --state-file FILE port ... start from FILE if it exists; keep it current
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port...   run commands ("cmd1; cmd2") on each and exit
@@ -47,6 +49,10 @@ internal static class UsageText
                    e.g. 127.0.0.1:9100 (off unless given; read-only; docs/monitoring.md)
           --keepalive idle,intvl,cnt  TCP keepalive on both sockets of a session: probe after idle
                    s of silence, every intvl s, drop after cnt unanswered (default: the system's)
+          --layout FILE  take groups and channels from a layout file (saved by the shell's save FILE;
+                   docs/layout-file.md); no channels on the command line then
+          --state-file FILE  keep FILE current with every change; when it exists, start from it
+                   (it wins over the channels given, which are the first start's)
           -h, --help   show this text      --version   show the version
 
         Health checks (off unless given; times in ms or with a unit: 500ms, 2s, 1m):

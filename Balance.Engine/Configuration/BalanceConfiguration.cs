@@ -81,6 +81,12 @@ public sealed record BalanceConfiguration
     /// </summary>
     public KeepaliveTiming? Keepalive { get; init; }
 
+    /// <summary>
+    /// <c>--state-file</c>: the layout file the engine keeps current while it runs, rewriting it
+    /// after every change (docs/layout-file.md); null = none.
+    /// </summary>
+    public string? StateFile { get; init; }
+
     /// <summary>Active and passive health checks (<c>--check-interval</c>, <c>--max-fails</c>, ...); off unless set.</summary>
     public HealthCheckOptions Checks { get; init; } = HealthCheckOptions.None;
 

@@ -17,6 +17,12 @@ public sealed record ChannelSpec(string Host, int Port, int MaxConnections)
     /// <summary>The channel's weight: its share of new clients under weighted policies; 0 takes none (default 1).</summary>
     public int Weight { get; init; } = 1;
 
+    /// <summary>The admin state the channel starts in: enabled unless a layout file says otherwise.</summary>
+    public Control.ChannelAdminState AdminState { get; init; } = Control.ChannelAdminState.Enabled;
+
+    /// <summary>The channel's own check settings at start (a layout file's); none by default.</summary>
+    public Control.ChannelCheckOverrides CheckOverrides { get; init; } = Control.ChannelCheckOverrides.None;
+
     /// <summary>The text shown back to users: <c>host:port</c>, with brackets around IPv6 literals.</summary>
     public string Destination => FormatDestination(Host, Port);
 

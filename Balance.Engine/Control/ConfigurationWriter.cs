@@ -5,7 +5,7 @@ namespace Balance.Control;
 
 /// <summary>
 /// Writes a start configuration's groups and channels into a fresh segment: every group's policy,
-/// every channel enabled with its weight and the next stable id, its resolved address under the
+/// every channel in its admin state (enabled unless a layout said otherwise) with its weight, check settings and the next stable id, its resolved address under the
 /// seqlock, and each group's channel count published last so the engine never sees a half-filled group.
 /// </summary>
 internal static class ConfigurationWriter
@@ -31,7 +31,11 @@ internal static class ConfigurationWriter
                 record.Id = ++segment.Header.LastChannelId;
                 record.Weight = channel.Weight;
                 record.MaxConnections = channel.MaxConnections;
-                record.AdminState = (int)ChannelAdminState.Enabled;
+                record.AdminState = (int)channel.AdminState;
+                record.CheckIntervalMs = channel.CheckOverrides.IntervalMs;
+                record.Rise = channel.CheckOverrides.Rise;
+                record.Fall = channel.CheckOverrides.Fall;
+                record.CheckPort = channel.CheckOverrides.Port;
             }
 
             Volatile.Write(ref group.ChannelCount, spec.Channels.Count);

@@ -31,6 +31,9 @@ public sealed class ControlClient : IDisposable
     /// <summary>The mapped segment, for in-process readers that need more than the typed API (tests, benchmarks).</summary>
     internal ControlSegment Segment => segment;
 
+    /// <summary>A client over the engine's own segment, for the engine's own readers (the state file); never disposed by them.</summary>
+    internal static ControlClient ForEngine(ControlSegment segment) => new(segment);
+
     /// <summary>Opens the instance listening on <paramref name="bindAddress"/> (null = wildcard) and <paramref name="port"/>.</summary>
     public static ControlClient Open(string? bindAddress, int port, bool ipv6 = false)
     {

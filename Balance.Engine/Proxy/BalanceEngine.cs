@@ -31,6 +31,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SegmentWatch segmentWatch;
     private readonly DescriptorBudget budget;
+    private readonly StateFileKeeper? stateFile;
     private MetricsServer? metrics;
     private int stopping;
 
@@ -56,6 +57,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             workers[i] = new Worker(context, listeners[i], i == 0 ? OnTick : CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
         }
         segmentWatch = new SegmentWatch(segment, ReportFault);
+        stateFile = configuration.StateFile is { } path ? new StateFileKeeper(segment, path, text => ReportFault(-1, -1, text)) : null;
     }
 
     /// <summary>
@@ -320,6 +322,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         CheckKillRequest();
         segmentWatch.Check();
         budget.Tick();
+        stateFile?.Tick();
     }
 
     private void ReportFault(int group, int channel, string message)
@@ -390,6 +393,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             }
 
             machineryStopped = StopWorkers();
+            stateFile?.Flush();
             Volatile.Write(ref segment.Header.State, (int)EngineState.Stopped);
             Publish(EngineEventKind.Stopped, "stopped");
         }

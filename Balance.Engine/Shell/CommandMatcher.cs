@@ -12,7 +12,7 @@ internal static class CommandMatcher
 
     /// <summary>
     /// Commands the original did not have answer to their full name only, so no abbreviation a
-    /// script wrote for the original (<c>d</c> for disable, <c>he</c> for help, <c>ma</c> for maxc) changes meaning.
+    /// script wrote for the original (<c>d</c> for disable, <c>he</c> for help, <c>ma</c> for maxc, <c>s</c> for show) changes meaning.
     /// </summary>
     private static readonly (string Name, ShellCommand Command)[] FullNameOnly =
     [
@@ -24,6 +24,7 @@ internal static class CommandMatcher
         ("leastconn", ShellCommand.LeastConnections),
         ("maglev", ShellCommand.Maglev),
         ("weight", ShellCommand.Weight),
+        ("save", ShellCommand.Save),
     ];
 
     /// <summary>Sorted by name: the order candidates are listed in.</summary>

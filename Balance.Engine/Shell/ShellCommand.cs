@@ -43,4 +43,7 @@ internal enum ShellCommand
 
     /// <summary>New: a channel's weight (full name only).</summary>
     Weight,
+
+    /// <summary>New: writes the live layout to a file (full name only, so <c>s</c> still means show).</summary>
+    Save,
 }

@@ -29,5 +29,6 @@ internal static class ShellHelp
         "  wrr                            current group: smooth weighted round robin\n" +
         "  leastconn                      current group: fewest connections per weight\n" +
         "  maglev                         current group: Maglev hash of client address\n" +
-        "  weight <channel> <w>           share of new clients, 0 (none) to 256\n";
+        "  weight <channel> <w>           share of new clients, 0 (none) to 256\n" +
+        "  save <file>                    write the live layout to a layout file\n";
 }

@@ -172,6 +172,9 @@ public sealed class ShellSession
             case ShellCommand.Weight:
                 WriteLine(output, SetWeight(arguments.Integer(0), arguments.Integer(1)));
                 break;
+            case ShellCommand.Save:
+                WriteLine(output, ShellLayout.Save(client, arguments));
+                break;
             default:
                 throw new InvalidOperationException($"shell command {command} has no handler");
         }

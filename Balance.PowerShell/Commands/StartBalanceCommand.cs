@@ -12,14 +12,16 @@ namespace Balance.PowerShell;
 /// session, and a <see cref="BalanceInstance"/> is returned.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "Balance", SupportsShouldProcess = true, DefaultParameterSetName = ChannelSet)]
-[OutputType(typeof(BalanceJob), ParameterSetName = [ChannelSet, GroupSet])]
-[OutputType(typeof(BalanceInstance), ParameterSetName = [ChannelDetachedSet, GroupDetachedSet])]
+[OutputType(typeof(BalanceJob), ParameterSetName = [ChannelSet, GroupSet, LayoutSet])]
+[OutputType(typeof(BalanceInstance), ParameterSetName = [ChannelDetachedSet, GroupDetachedSet, LayoutDetachedSet])]
 public sealed class StartBalanceCommand : BalanceCmdlet
 {
     private const string ChannelSet = "Channel";
     private const string GroupSet = "Group";
     private const string ChannelDetachedSet = "ChannelDetached";
     private const string GroupDetachedSet = "GroupDetached";
+    private const string LayoutSet = "Layout";
+    private const string LayoutDetachedSet = "LayoutDetached";
 
     /// <summary>The port clients connect to; also the port of a channel written without one.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -43,6 +45,17 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     [Parameter(Mandatory = true, ParameterSetName = GroupDetachedSet)]
     [ValidateNotNullOrEmpty]
     public BalanceGroupSpec[] Group { get; set; } = [];
+
+    /// <summary>A layout file (Save-BalanceLayout, the shell's save) that gives the groups and channels, checked whole before anything starts.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LayoutSet)]
+    [Parameter(Mandatory = true, ParameterSetName = LayoutDetachedSet)]
+    [ValidateNotNullOrEmpty]
+    public string LayoutPath { get; set; } = string.Empty;
+
+    /// <summary>A layout file the engine keeps current with every change; when it exists, the instance starts from it instead of -Channel, -Group or -LayoutPath.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateFile { get; set; }
 
     /// <summary>Address to listen on (<c>balance -b</c>); default every IPv4 address (every address with -IPv6).</summary>
     [Parameter]
@@ -89,6 +102,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     /// <summary>The job's name; default <c>Balance@</c> and the endpoint, so jobs on one port but different addresses differ.</summary>
     [Parameter(ParameterSetName = ChannelSet)]
     [Parameter(ParameterSetName = GroupSet)]
+    [Parameter(ParameterSetName = LayoutSet)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
@@ -135,6 +149,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     /// <summary>Runs the engine in a process of its own that outlives the session, and returns the instance instead of a job.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ChannelDetachedSet)]
     [Parameter(Mandatory = true, ParameterSetName = GroupDetachedSet)]
+    [Parameter(Mandatory = true, ParameterSetName = LayoutDetachedSet)]
     public SwitchParameter Detached { get; set; }
 
     /// <inheritdoc/>
@@ -175,17 +190,23 @@ public sealed class StartBalanceCommand : BalanceCmdlet
                 Workers = Workers,
                 MetricsEndpoint = MetricsEndpoint is null ? null : Metrics.MetricsAddress.Parse(MetricsEndpoint),
                 Checks = Checks(),
-                Groups = Groups(),
+                Groups = StartLayout.Groups(this, Groups),
+                StateFile = StateFile is null ? null : GetUnresolvedProviderPathFromPSPath(StateFile),
             }.WithLimitsSized();
             configuration.Validate();
             return configuration;
         }
         catch (ConfigurationException e)
         {
-            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.InvalidConfiguration, ErrorCategory.InvalidArgument, e.Token));
+            ThrowTerminatingError(StartLayout.IsFileError(e)
+                ? new ErrorRecord(e, ErrorIds.InvalidLayoutFile, e.ExitCode == ExitCodes.NoInput ? ErrorCategory.ReadError : ErrorCategory.InvalidData, e.Token)
+                : new ErrorRecord(e, ErrorIds.InvalidConfiguration, ErrorCategory.InvalidArgument, e.Token));
             throw;
         }
     }
+
+    /// <summary>-LayoutPath as a file system path, or null when the channels come from -Channel or -Group.</summary>
+    internal string? LayoutFilePath => ParameterSetName is LayoutSet or LayoutDetachedSet ? GetUnresolvedProviderPathFromPSPath(LayoutPath) : null;
 
     private HealthCheckOptions Checks() => new()
     {
@@ -254,7 +275,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
 
         // The endpoint in the default name keeps jobs on one port but different addresses apart.
         var name = Name ?? "Balance@" + ControlSegment.Endpoint(engine.Name);
-        var command = OriginalCommandLine.Text(configuration);
+        var command = OriginalCommandLine.Text(configuration, LayoutFilePath);
         BalanceJob job;
         try
         {
@@ -304,7 +325,7 @@ public sealed class StartBalanceCommand : BalanceCmdlet
     {
         try
         {
-            WriteObject(new BalanceInstance(DetachedStarter.Start(configuration, MyInvocation.MyCommand.Module?.Path)));
+            WriteObject(new BalanceInstance(DetachedStarter.Start(configuration, MyInvocation.MyCommand.Module?.Path, LayoutFilePath)));
         }
         catch (InvalidOperationException e)
         {

@@ -16,14 +16,17 @@ internal static class DetachedStarter
 {
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(30);
 
-    public static InstanceInfo Start(BalanceConfiguration configuration, string? manifestPath)
+    /// <param name="configuration">The start options.</param>
+    /// <param name="manifestPath">The module's manifest, for the pwsh fallback.</param>
+    /// <param name="layoutPath">The layout file the groups came from (-LayoutPath), passed on as the file itself.</param>
+    public static InstanceInfo Start(BalanceConfiguration configuration, string? manifestPath, string? layoutPath = null)
     {
         var moduleFolder = Path.GetDirectoryName(typeof(DetachedStarter).Assembly.Location) ?? ".";
         var engineDll = Path.Combine(moduleFolder, "balance.dll");
-        var arguments = OriginalCommandLine.Arguments(configuration);
+        var arguments = OriginalCommandLine.Arguments(configuration, layoutPath);
         var start = FindDotnet() is { } dotnet && File.Exists(engineDll)
             ? Program(dotnet, [engineDll, .. arguments])
-            : PowerShellHost(configuration, manifestPath);
+            : PowerShellHost(configuration, manifestPath, layoutPath);
         return Run(start, configuration);
     }
 
@@ -85,7 +88,7 @@ internal static class DetachedStarter
         return start;
     }
 
-    private static ProcessStartInfo PowerShellHost(BalanceConfiguration configuration, string? manifestPath)
+    private static ProcessStartInfo PowerShellHost(BalanceConfiguration configuration, string? manifestPath, string? layoutPath)
     {
         if (manifestPath is null || !File.Exists(manifestPath))
         {
@@ -95,10 +98,12 @@ internal static class DetachedStarter
         var pwsh = Environment.ProcessPath ?? "pwsh";
         var script = string.Format(
             CultureInfo.InvariantCulture,
-            "Import-Module '{0}'; $job = Start-Balance -Port {1} -Channel {2}{3}{4}; $null = Wait-Job -Job $job",
+            "Import-Module '{0}'; $job = Start-Balance -Port {1} {2}{3}{4}; $null = Wait-Job -Job $job",
             manifestPath.Replace("'", "''", StringComparison.Ordinal),
             configuration.Port,
-            string.Join(",", OriginalCommandLine.ChannelWords(configuration).Select(a => "'" + a.Replace("'", "''", StringComparison.Ordinal) + "'")),
+            layoutPath is null
+                ? "-Channel " + string.Join(",", OriginalCommandLine.ChannelWords(configuration).Select(a => "'" + a.Replace("'", "''", StringComparison.Ordinal) + "'"))
+                : "-LayoutPath '" + layoutPath.Replace("'", "''", StringComparison.Ordinal) + "'",
             configuration.BindAddress is { } b ? " -BindAddress '" + b.Replace("'", "''", StringComparison.Ordinal) + "'" : string.Empty,
             Options(configuration));
         string[] pwshArgs = ["-NoProfile", "-NonInteractive", "-Command", script];
@@ -114,6 +119,7 @@ internal static class DetachedStarter
         c.HashFailover ? " -HashFailover" : string.Empty,
         c.IPv6 ? " -IPv6" : string.Empty,
         c.Workers > 0 ? string.Create(CultureInfo.InvariantCulture, $" -Workers {c.Workers}") : string.Empty,
+        c.StateFile is { } state ? " -StateFile '" + state.Replace("'", "''", StringComparison.Ordinal) + "'" : string.Empty,
         CheckParameters(c.Checks));
 
     private static string CheckParameters(HealthCheckOptions k) => string.Concat(

@@ -29,4 +29,8 @@ internal static class ErrorIds
     public const string ShellCommandFailed = "ShellCommandFailed";
     public const string EngineFailed = "EngineFailed";
     public const string DrainTimeout = "DrainTimeout";
+    public const string LayoutFileExists = "LayoutFileExists";
+    public const string LayoutFileReadOnly = "LayoutFileReadOnly";
+    public const string SaveFailed = "SaveFailed";
+    public const string InvalidLayoutFile = "InvalidLayoutFile";
 }

@@ -9,7 +9,9 @@ namespace Balance.PowerShell;
 /// </summary>
 internal static class OriginalCommandLine
 {
-    public static IReadOnlyList<string> Arguments(BalanceConfiguration configuration)
+    /// <param name="configuration">The start options.</param>
+    /// <param name="layoutPath">A layout file the groups came from: passed as <c>--layout</c>, since channel words cannot carry admin states or check settings.</param>
+    public static IReadOnlyList<string> Arguments(BalanceConfiguration configuration, string? layoutPath = null)
     {
         var args = new List<string>();
         if (configuration.BindAddress is { } bind)
@@ -60,6 +62,17 @@ internal static class OriginalCommandLine
         }
 
         args.AddRange(CheckOptions(configuration.Checks));
+        if (configuration.StateFile is { } state)
+        {
+            args.AddRange(["--state-file", state]);
+        }
+
+        if (layoutPath is not null)
+        {
+            args.AddRange(["--layout", layoutPath, configuration.Port.ToString(CultureInfo.InvariantCulture)]);
+            return args;
+        }
+
         args.AddRange(PolicyOptions(configuration));
         args.Add(configuration.Port.ToString(CultureInfo.InvariantCulture));
         args.AddRange(ChannelWords(configuration));
@@ -131,7 +144,7 @@ internal static class OriginalCommandLine
 
     private static string Number(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-    public static string Text(BalanceConfiguration configuration) => "balance " + string.Join(' ', Arguments(configuration));
+    public static string Text(BalanceConfiguration configuration, string? layoutPath = null) => "balance " + string.Join(' ', Arguments(configuration, layoutPath));
 
     private static string Word(ChannelSpec c) => c switch
     {

@@ -71,7 +71,7 @@ AfterAll {
 Describe 'Module contract' {
     It 'exports exactly the cmdlets of the manifest, with approved verbs and the Balance noun prefix' {
         $commands = Get-Command -Module Balance
-        $commands.Count | Should -Be 17
+        $commands.Count | Should -Be 18
         $verbs = (Get-Verb).Verb
         foreach ($command in $commands) {
             $command.Verb | Should -BeIn $verbs
@@ -457,6 +457,118 @@ Describe 'A detached instance' {
     }
 }
 
+Describe 'A layout that survives (docs/layout-file.md)' {
+    BeforeAll {
+        $folder = Join-Path ([System.IO.Path]::GetTempPath()) "balance-layout-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory -Path $folder
+        $port = Get-FreePort
+        $null = Start-Balance -Port $port -BindAddress 127.0.0.1 -Name "layout$port" -Group @(
+            New-BalanceGroup -Channel '127.0.0.1:9101', '127.0.0.1:9102:4' -Type RoundRobin
+            New-BalanceGroup -Channel '127.0.0.1:9103' -Type Hash
+            New-BalanceGroup -Channel '127.0.0.1:9104:0:3', '127.0.0.1:9105' -Type WeightedRoundRobin
+            New-BalanceGroup -Channel '127.0.0.1:9106' -Type LeastConnections
+            New-BalanceGroup -Channel '127.0.0.1:9107:0:0', '127.0.0.1:9108:0:256' -Type Maglev
+        )
+        Disable-BalanceChannel -Port $port -Group 0 -Index 1 -Confirm:$false
+        Disable-BalanceChannel -Port $port -Group 2 -Index 0 -Drain -Confirm:$false
+        Invoke-BalanceCommand -Port $port 'group 3; check 0 interval 500 rise 4 fall 5 port 8443' | Out-Null
+
+        # The records of a layout file, its comments left out.
+        function Get-LayoutBody([string] $Path) { (Get-Content -LiteralPath $Path | Where-Object { $_ -notmatch '^\s*#' }) -join "`n" }
+    }
+
+    AfterAll {
+        Stop-Everything $port
+        Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'saves every policy, state, weight and check setting, and a start from the file has the same layout' {
+        $file = Save-BalanceLayout -Port $port -Path (Join-Path $folder 'first.layout') -PassThru
+        $file | Should -BeOfType ([System.IO.FileInfo])
+        $text = Get-Content -Raw -LiteralPath $file.FullName
+        $text | Should -Match '(?m)^balance-layout 1$'
+        $text | Should -Match '(?m)^channel 127\.0\.0\.1:9102 maxc 4 weight 1 disabled$'
+        $text | Should -Match '(?m)^channel 127\.0\.0\.1:9104 maxc 0 weight 3 draining$'
+        $text | Should -Match '(?m)^channel 127\.0\.0\.1:9106 maxc 0 weight 1 enabled check-interval 500 check-rise 4 check-fall 5 check-port 8443$'
+        $text | Should -Match '(?m)^group 4 maglev$'
+        if (-not $IsWindows) { [System.IO.File]::GetUnixFileMode($file.FullName) | Should -Be ([System.IO.UnixFileMode] 'UserRead, UserWrite') }
+
+        $second = Get-FreePort
+        try {
+            $null = Start-Balance -Port $second -BindAddress 127.0.0.1 -LayoutPath $file.FullName -Name "layout$second"
+            Save-BalanceLayout -Port $second -Path (Join-Path $folder 'second.layout')
+            Get-LayoutBody (Join-Path $folder 'second.layout') | Should -Be (Get-LayoutBody $file.FullName)
+            (Get-BalanceChannel -Port $second -Group 2 -Index 0).AdminState | Should -Be 'Draining'
+        }
+        finally { Stop-Balance -Port $second -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+
+    It 'binds the instance by property name and writes one file per instance into a folder' {
+        $into = Join-Path $folder 'all'
+        $null = New-Item -ItemType Directory -Path $into
+        $files = @(Get-Balance -Port $port | Save-BalanceLayout -Path $into -PassThru)
+        $files.Count | Should -Be 1
+        $files[0].Name | Should -Be "balance-$port-127.0.0.1.layout"
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $path = Join-Path $folder 'whatif.layout'
+        Save-BalanceLayout -Port $port -Path $path -WhatIf -ErrorAction Stop
+        Test-Path -LiteralPath $path | Should -BeFalse
+    }
+
+    It 'keeps an existing file with -NoClobber and a read-only one without -Force' {
+        $path = Join-Path $folder 'kept.layout'
+        Set-Content -LiteralPath $path -Value 'mine'
+        { Save-BalanceLayout -Port $port -Path $path -NoClobber -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LayoutFileExists,Balance.PowerShell.SaveBalanceLayoutCommand'
+        Get-Content -LiteralPath $path | Should -Be 'mine'
+        if ($IsWindows) { Set-ItemProperty -LiteralPath $path -Name IsReadOnly -Value $true } else { [System.IO.File]::SetUnixFileMode($path, 'UserRead') }
+        { Save-BalanceLayout -Port $port -Path $path -ErrorAction Stop } |
+            Should -Throw -ErrorId 'LayoutFileReadOnly,Balance.PowerShell.SaveBalanceLayoutCommand'
+        Save-BalanceLayout -Port $port -Path $path -Force
+        (Get-Content -LiteralPath $path)[0] | Should -Be 'balance-layout 1'
+    }
+
+    It 'reports a folder that does not exist as SaveFailed' {
+        { Save-BalanceLayout -Port $port -Path (Join-Path $folder 'no' 'such.layout') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SaveFailed,Balance.PowerShell.SaveBalanceLayoutCommand'
+    }
+
+    It 'refuses a <Kind> file with its line, and nothing starts' -ForEach @(
+        @{ Kind = 'newer'; Text = "balance-layout 2`ngroup 0 rr`nchannel 127.0.0.1:9101`nend 1 channels`n"; Line = 1 }
+        @{ Kind = 'truncated'; Text = "balance-layout 1`ngroup 0 rr`nchannel 127.0.0.1:9101 maxc 0 weight 1 enabled`nchannel 127.0.0.1:9102 ma"; Line = 4 }
+        @{ Kind = 'hand-edited'; Text = "balance-layout 1`ngroup 0 rr`nchannel 127.0.0.1:9101 wieght 2`nend 1 channels`n"; Line = 3 }
+        @{ Kind = 'out-of-range'; Text = "balance-layout 1`ngroup 0 rr`nchannel 127.0.0.1:9101 weight 257`nend 1 channels`n"; Line = 3 }
+    ) {
+        $path = Join-Path $folder "$Kind.layout"
+        Set-Content -LiteralPath $path -Value $Text -NoNewline
+        $other = Get-FreePort
+        $failure = $null
+        try { Start-Balance -Port $other -BindAddress 127.0.0.1 -LayoutPath $path -ErrorAction Stop } catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -Be 'InvalidLayoutFile,Balance.PowerShell.StartBalanceCommand'
+        $failure.CategoryInfo.Category | Should -Be 'InvalidData'
+        $failure.Exception.Message | Should -BeLike "layout file $path line $($Line): *"
+        Get-Balance -Port $other -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'keeps a state file current and starts from it the next time' {
+        $state = Join-Path $folder 'live.state'
+        $other = Get-FreePort
+        try {
+            $null = Start-Balance -Port $other -BindAddress 127.0.0.1 -Channel '127.0.0.1:9101', '127.0.0.1:9102' -StateFile $state
+            Set-BalanceChannel -Port $other -Index 1 -Weight 7 -Confirm:$false
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while (-not ((Test-Path $state) -and (Get-Content -Raw $state) -match 'weight 7') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Get-Content -Raw $state | Should -Match '(?m)^channel 127\.0\.0\.1:9102 maxc 0 weight 7 enabled$'
+            Stop-Balance -Port $other -Confirm:$false
+            $null = Start-Balance -Port $other -BindAddress 127.0.0.1 -Channel '127.0.0.1:9999' -StateFile $state
+            (Get-BalanceChannel -Port $other).Destination | Should -Be '127.0.0.1:9101', '127.0.0.1:9102'
+        }
+        finally { Stop-Balance -Port $other -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+}
+
 Describe 'Errors by id' {
     It 'reports a missing instance as InstanceNotFound' {
         { Get-BalanceChannel -Port (Get-FreePort) -ErrorAction Stop } |
@@ -543,7 +655,7 @@ Import-Module Balance
             $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'Import-Module Balance -ErrorAction Stop; (Get-Module Balance).ModuleBase; (Get-Command -Module Balance).Count'
             $LASTEXITCODE | Should -Be 0
             "$($output[0])" | Should -BeLike "$work*"
-            $output[1] | Should -Be 17
+            $output[1] | Should -Be 18
         }
         finally {
             $env:HOME = $saved

@@ -136,6 +136,7 @@ public class CommandMatchingTests
         ShellCommand.LeastConnections => "leastconn",
         ShellCommand.Maglev => "maglev",
         ShellCommand.Weight => "weight",
+        ShellCommand.Save => "save",
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 }

@@ -16,7 +16,7 @@ public class ShellHelpTests
         Assert.Equal(
             ["create", "assign", "disable", "enable", "group", "hash", "help", "kill", "maxc", "mrtg-bytes", "mrtg-conns", "quit", "reset", "rr", "show", "version"],
             names);
-        Assert.Equal(["drain", "health", "check", "mrtg-health", "wrr", "leastconn", "maglev", "weight"], lines[(added + 1)..^1].Select(l => l.TrimStart().Split(' ')[0]));
+        Assert.Equal(["drain", "health", "check", "mrtg-health", "wrr", "leastconn", "maglev", "weight", "save"], lines[(added + 1)..^1].Select(l => l.TrimStart().Split(' ')[0]));
         Assert.All(lines[added..], l => Assert.True(l.Length <= 80, l));
     }
 
