@@ -31,6 +31,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SegmentWatch segmentWatch;
     private readonly DescriptorBudget budget;
+    private readonly StopThread stopThread;
     private MetricsServer? metrics;
     private int stopping;
 
@@ -56,6 +57,7 @@ public sealed class BalanceEngine : IAsyncDisposable
             workers[i] = new Worker(context, listeners[i], i == 0 ? OnTick : CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
         }
         segmentWatch = new SegmentWatch(segment, ReportFault);
+        stopThread = new StopThread("balance stop");
     }
 
     /// <summary>
@@ -98,6 +100,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         catch
         {
             metrics?.Dispose();
+            engine?.stopThread.Cancel();
             engine?.StopWorkers();
             engine?.budget.Dispose();
             segment?.Dispose();
@@ -344,20 +347,10 @@ public sealed class BalanceEngine : IAsyncDisposable
             return;
         }
 
-        // A thread of its own, not the pool: the stop's timing must hold in a host process
-        // whose pool is busy (a PowerShell session, a test host). On the epoll transport the
-        // sessions it aborts unwind on the loop's thread too, bulk directions that yielded
-        // included. It sleeps while it waits and ends with the stop.
-        try
-        {
-            new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
-        }
-        catch (OutOfMemoryException)
-        {
-            // Out of descriptors the runtime cannot start a thread (each costs it a pipe): the
-            // request stays open, and the next tick's kill check or signal asks again.
-            Volatile.Write(ref stopping, 0);
-        }
+        // On the thread started with the engine: out of descriptors no thread could start now.
+        // On the epoll transport the sessions it aborts unwind on the loop's thread, bulk
+        // directions that yielded included.
+        stopThread.Run(() => StopCore(grace, fault));
     }
 
     private void StopCore(TimeSpan grace, Exception? fault)

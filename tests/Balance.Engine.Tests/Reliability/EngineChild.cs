@@ -114,6 +114,20 @@ internal sealed class EngineChild : IDisposable
         }
     }
 
+    /// <summary>Sends the engine the signal <paramref name="name"/> ("TERM", "INT", "HUP") through kill(1).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, Pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit(10_000);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException("kill -" + name + " failed");
+        }
+    }
+
+    /// <summary>The engine's exit code once it ends within <paramref name="timeout"/>.</summary>
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => running.WaitForExitAsync(timeout);
+
     /// <summary>Open descriptors of the engine process right now.</summary>
     public int OpenDescriptors() => Directory.GetFiles($"/proc/{Pid}/fd").Length;
 

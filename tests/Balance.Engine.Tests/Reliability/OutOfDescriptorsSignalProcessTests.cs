@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Sockets;
+using Balance.Tests.CommandLine;
+using Balance.Tests.Infrastructure;
+using Xunit;
+
+namespace Balance.Tests.Reliability;
+
+/// <summary>
+/// Issue 20, the last gap of item 1: a signal that arrives while the engine has no free descriptor
+/// stops it like <c>balance -c kill</c> (listener closed, grace period, segment removed, exit 0).
+/// Before: the runtime's signal callback had to start a thread, which CoreCLR cannot do without a
+/// descriptor, and the process ended with exit 70 (an OutOfMemoryException), a segmentation fault
+/// or an abort, leaving its segment behind. The class name ends in ProcessTests so the native
+/// build runs it too.
+/// </summary>
+public sealed class OutOfDescriptorsSignalProcessTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    [InlineData("HUP")]
+    public async Task A_signal_while_no_descriptor_is_free_stops_the_engine_gracefully(string signal)
+    {
+        if (!EngineChild.CanLimit)
+        {
+            return;
+        }
+
+        await using var backend = TestBackend.Start("A", BackendMode.Greet);
+        using var engine = await EngineChild.StartAsync([backend.Channel]);
+        Assert.Equal("A", await Loopback.GreetingAsync(engine.Port, Wait));
+
+        // A limit below what is open: no descriptor can be made, by the engine or by the runtime.
+        engine.SetSoftLimit(engine.OpenDescriptors() - 10);
+        var clients = await ConnectAsync(engine.Port, 50);
+        try
+        {
+            Assert.True(await Loopback.EventuallyAsync(() => engine.Error.Contains("out of descriptors (accept)", StringComparison.Ordinal), Wait), engine.Error);
+            Assert.False(engine.HasExited, engine.Error);
+            engine.Signal(signal);
+            Assert.True(await engine.WaitForExitAsync(Wait) == 0, engine.Error);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+
+        Assert.False(File.Exists(engine.Name.Path), "the segment was left behind");
+        Assert.False(File.Exists(engine.Name.OwnerLockPath), "the owner lock was left behind");
+        Assert.DoesNotContain("internal error", engine.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Connections the kernel completes into the engine's backlog; each one the engine tries to accept meets EMFILE.</summary>
+    private static async Task<List<Socket>> ConnectAsync(int port, int count)
+    {
+        var clients = new List<Socket>();
+        for (var i = 0; i < count; i++)
+        {
+            try
+            {
+                clients.Add(await LoopbackClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout: Wait));
+            }
+            catch (Exception e) when (e is SocketException or TimeoutException or OperationCanceledException)
+            {
+                // A full backlog may refuse a few: the rest still press the engine.
+            }
+        }
+
+        return clients;
+    }
+}
