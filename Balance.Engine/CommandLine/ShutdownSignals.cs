@@ -52,7 +52,7 @@ internal sealed class ShutdownSignals : IDisposable
         var count = Volatile.Read(ref received);
         if (count > 0)
         {
-            _ = StopQuietlyAsync(started, count == 1 ? null : TimeSpan.Zero);
+            Stop(started, count == 1 ? null : TimeSpan.Zero);
         }
     }
 
@@ -97,19 +97,14 @@ internal sealed class ShutdownSignals : IDisposable
         var count = Interlocked.Increment(ref received);
         if (Volatile.Read(ref engine) is { } target)
         {
-            _ = StopQuietlyAsync(target, count == 1 ? null : TimeSpan.Zero);
+            Stop(target, count == 1 ? null : TimeSpan.Zero);
         }
     }
 
-    private static async Task StopQuietlyAsync(BalanceEngine engine, TimeSpan? grace)
-    {
-        try
-        {
-            await engine.StopAsync(grace).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A stop that fails shows up as a faulted Completion, which EngineHost reports.
-        }
-    }
+    /// <summary>
+    /// Asks for the stop and returns at once. Nothing waits on it here: a continuation would need a
+    /// pool thread, which may not start while descriptors are short; a failed stop shows up as a
+    /// faulted Completion, which EngineHost reports.
+    /// </summary>
+    private static void Stop(BalanceEngine engine, TimeSpan? grace) => _ = engine.StopAsync(grace);
 }

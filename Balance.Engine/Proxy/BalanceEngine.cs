@@ -34,6 +34,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly StopThread stopThread;
     private MetricsServer? metrics;
     private int stopping;
+    private long drainDeadline = long.MaxValue; // Environment.TickCount64 when the grace period ends
 
     private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[] listeners, FileLock ownerLock)
     {
@@ -144,7 +145,11 @@ public sealed class BalanceEngine : IAsyncDisposable
     /// <summary>Completes when the engine has stopped (kill request through the segment, StopAsync, or a fatal error: faulted).</summary>
     public Task Completion => completion.Task;
 
-    /// <summary>Stops accepting, lets live sessions finish for up to <paramref name="grace"/> (default: the configured grace period), closes the rest, removes the segment.</summary>
+    /// <summary>
+    /// Stops accepting, lets live sessions finish for up to <paramref name="grace"/> (default: the
+    /// configured grace period), closes the rest, removes the segment. Called again while stopping,
+    /// a shorter grace period cuts the running one short (a second signal: zero).
+    /// </summary>
     public Task StopAsync(TimeSpan? grace = null)
     {
         BeginStop(grace ?? configuration.GracePeriod, null);
@@ -264,6 +269,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     /// </summary>
     private void StartWorkers()
     {
+        RuntimeThreads.StartPool();
         var share = DescriptorLimit.WorkerShare(DescriptorLimit.RaiseSoftLimit(), workers.Length);
         foreach (var worker in workers)
         {
@@ -342,6 +348,7 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     private void BeginStop(TimeSpan grace, Exception? fault)
     {
+        ShortenGrace(Environment.TickCount64 + (long)grace.TotalMilliseconds);
         if (Interlocked.Exchange(ref stopping, 1) != 0)
         {
             return;
@@ -351,6 +358,22 @@ public sealed class BalanceEngine : IAsyncDisposable
         // On the epoll transport the sessions it aborts unwind on the loop's thread, bulk
         // directions that yielded included.
         stopThread.Run(() => StopCore(grace, fault));
+    }
+
+    /// <summary>The earliest deadline any stop asked for wins.</summary>
+    private void ShortenGrace(long deadline)
+    {
+        var current = Volatile.Read(ref drainDeadline);
+        while (deadline < current)
+        {
+            var seen = Interlocked.CompareExchange(ref drainDeadline, deadline, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     private void StopCore(TimeSpan grace, Exception? fault)
@@ -365,8 +388,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 worker.StopAccepting();
             }
 
-            var deadline = Environment.TickCount64 + (long)grace.TotalMilliseconds;
-            while (SessionCount > 0 && Environment.TickCount64 < deadline)
+            while (SessionCount > 0 && Environment.TickCount64 < Volatile.Read(ref drainDeadline))
             {
                 Thread.Sleep(DrainPoll);
             }
@@ -376,7 +398,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 worker.AbortSessions();
             }
 
-            deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
+            var deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
             while (SessionCount > 0 && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(DrainPoll);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Balance.Tests.CommandLine;
@@ -7,14 +8,15 @@ using Xunit;
 namespace Balance.Tests.Reliability;
 
 /// <summary>
-/// Issue 20, the last gap of item 1: a signal that arrives while the engine has no free descriptor
+/// Issue 20, the last gaps of item 1, in the engine process (the class name ends in ProcessTests
+/// so the native build runs it too). A signal that arrives while the engine has no free descriptor
 /// stops it like <c>balance -c kill</c> (listener closed, grace period, segment removed, exit 0).
 /// Before: the runtime's signal callback had to start a thread, which CoreCLR cannot do without a
 /// descriptor, and the process ended with exit 70 (an OutOfMemoryException), a segmentation fault
-/// or an abort, leaving its segment behind. The class name ends in ProcessTests so the native
-/// build runs it too.
+/// or an abort, leaving its segment behind. And the runtime threads that end the process when they
+/// cannot start later are running from the start.
 /// </summary>
-public sealed class OutOfDescriptorsSignalProcessTests
+public sealed class OutOfDescriptorsProcessTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
@@ -30,7 +32,9 @@ public sealed class OutOfDescriptorsSignalProcessTests
         }
 
         await using var backend = TestBackend.Start("A", BackendMode.Greet);
-        using var engine = await EngineChild.StartAsync([backend.Channel]);
+
+        // A launcher may leave SIGINT ignored (a background job), and the engine keeps that: give it the default.
+        using var engine = await EngineChild.StartAsync([backend.Channel], launcher: signal == "INT" ? ["/usr/bin/env", "--default-signal=INT"] : null);
         Assert.Equal("A", await Loopback.GreetingAsync(engine.Port, Wait));
 
         // A limit below what is open: no descriptor can be made, by the engine or by the runtime.
@@ -41,7 +45,8 @@ public sealed class OutOfDescriptorsSignalProcessTests
             Assert.True(await Loopback.EventuallyAsync(() => engine.Error.Contains("out of descriptors (accept)", StringComparison.Ordinal), Wait), engine.Error);
             Assert.False(engine.HasExited, engine.Error);
             engine.Signal(signal);
-            Assert.True(await engine.WaitForExitAsync(Wait) == 0, engine.Error);
+            var exit = await engine.WaitForExitAsync(Wait);
+            Assert.True(exit == 0, $"exit {exit?.ToString(CultureInfo.InvariantCulture) ?? "none: still running"}\n{engine.Error}");
         }
         finally
         {
@@ -54,6 +59,36 @@ public sealed class OutOfDescriptorsSignalProcessTests
         Assert.False(File.Exists(engine.Name.Path), "the segment was left behind");
         Assert.False(File.Exists(engine.Name.OwnerLockPath), "the owner lock was left behind");
         Assert.DoesNotContain("internal error", engine.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_thread_pools_gate_thread_runs_from_the_start()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // Started on the pool's first work item and kept; under CoreCLR a start that finds no free
+        // descriptor is a FailFast ("Failed to create the thread pool Gate thread"). Before: the
+        // first back-end connect after the limit was lowered could end the engine so.
+        await using var backend = TestBackend.Start("A", BackendMode.Greet);
+        using var engine = await EngineChild.StartAsync([backend.Channel]);
+        Assert.True(await Loopback.EventuallyAsync(() => engine.Error.Contains("the following channels are active:", StringComparison.Ordinal), Wait), engine.Error); // started, no client yet
+        var threads = Directory.GetDirectories($"/proc/{engine.Pid}/task").Select(ThreadName).ToList();
+        Assert.True(threads.Contains(".NET TP Gate"), string.Join(", ", threads));
+    }
+
+    private static string ThreadName(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).Trim();
+        }
+        catch (IOException)
+        {
+            return "(ended)";
+        }
     }
 
     /// <summary>Connections the kernel completes into the engine's backlog; each one the engine tries to accept meets EMFILE.</summary>
