@@ -13,6 +13,7 @@ internal static class BalanceCommand
     {
         ArgumentNullException.ThrowIfNull(args);
         AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
+        ShutdownSignals.OwnProcess();
         var detachedChild = DetachedChild.TryBecomeChild();
         return Run(args, Console.In, Console.Out, Console.Error, detachedChild);
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Balance.Interop;
 using Balance.Proxy;
 
 namespace Balance.CommandLine;
@@ -11,11 +12,13 @@ namespace Balance.CommandLine;
 /// </summary>
 internal sealed class ShutdownSignals : IDisposable
 {
+    private static bool processOwned;
+    private static ShutdownSignals? current;
     private readonly PosixSignalRegistration[] registrations;
     private BalanceEngine? engine;
     private int received;
 
-    public ShutdownSignals()
+    public unsafe ShutdownSignals()
     {
         registrations =
         [
@@ -23,7 +26,23 @@ internal sealed class ShutdownSignals : IDisposable
             PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
             PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal),
         ];
+
+        // The runtime's callback starts a thread per SIGINT or SIGTERM, which fails while the
+        // process has no free descriptor (an abort, not a stop); this one runs on the runtime's
+        // signal thread and only asks the engine's stop thread to go. Without it, OnSignal serves.
+        if (Volatile.Read(ref processOwned))
+        {
+            Volatile.Write(ref current, this);
+            RuntimeSignals.TrySetCallback(&OnRuntimeSignal);
+        }
     }
+
+    /// <summary>
+    /// Called by the balance executable's entry point only: from now on signals reach this class
+    /// through a callback that replaces the runtime's for the whole process, which a host that
+    /// runs the engine in-process (PowerShell) must keep.
+    /// </summary>
+    public static void OwnProcess() => Volatile.Write(ref processOwned, true);
 
     /// <summary>From now on signals stop <paramref name="started"/>; one that came earlier does so now.</summary>
     public void Attach(BalanceEngine started)
@@ -33,37 +52,59 @@ internal sealed class ShutdownSignals : IDisposable
         var count = Volatile.Read(ref received);
         if (count > 0)
         {
-            _ = StopQuietlyAsync(started, count == 1 ? null : TimeSpan.Zero);
+            Stop(started, count == 1 ? null : TimeSpan.Zero);
         }
     }
 
     public void Dispose()
     {
+        Interlocked.CompareExchange(ref current, null, this);
         foreach (var registration in registrations)
         {
             registration.Dispose();
         }
     }
 
-    private void OnSignal(PosixSignalContext context)
+    /// <summary>The runtime's signal thread, for every registered signal: nonzero = handled here.</summary>
+    [UnmanagedCallersOnly]
+    private static int OnRuntimeSignal(int number, PosixSignal signal)
     {
-        context.Cancel = true;
-        var count = Interlocked.Increment(ref received);
-        if (Volatile.Read(ref engine) is { } target)
+        if (signal is not (PosixSignal.SIGINT or PosixSignal.SIGTERM or PosixSignal.SIGHUP) || Volatile.Read(ref current) is not { } target)
         {
-            _ = StopQuietlyAsync(target, count == 1 ? null : TimeSpan.Zero);
+            return 0; // not ours: the runtime's default for it
         }
-    }
 
-    private static async Task StopQuietlyAsync(BalanceEngine engine, TimeSpan? grace)
-    {
         try
         {
-            await engine.StopAsync(grace).ConfigureAwait(false);
+            target.Receive();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A stop that fails shows up as a faulted Completion, which EngineHost reports.
+            // An exception leaving this callback would end the process; a failed stop shows in the engine's Completion.
+        }
+
+        return 1;
+    }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Receive();
+    }
+
+    private void Receive()
+    {
+        var count = Interlocked.Increment(ref received);
+        if (Volatile.Read(ref engine) is { } target)
+        {
+            Stop(target, count == 1 ? null : TimeSpan.Zero);
         }
     }
+
+    /// <summary>
+    /// Asks for the stop and returns at once. Nothing waits on it here: a continuation would need a
+    /// pool thread, which may not start while descriptors are short; a failed stop shows up as a
+    /// faulted Completion, which EngineHost reports.
+    /// </summary>
+    private static void Stop(BalanceEngine engine, TimeSpan? grace) => _ = engine.StopAsync(grace);
 }

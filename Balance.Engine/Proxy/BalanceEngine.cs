@@ -32,8 +32,10 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly SegmentWatch segmentWatch;
     private readonly DescriptorBudget budget;
     private readonly StateFileKeeper? stateFile;
+    private readonly StopThread stopThread;
     private MetricsServer? metrics;
     private int stopping;
+    private long drainDeadline = long.MaxValue; // Environment.TickCount64 when the grace period ends
 
     private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[] listeners, FileLock ownerLock)
     {
@@ -58,6 +60,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         }
         segmentWatch = new SegmentWatch(segment, ReportFault);
         stateFile = configuration.StateFile is { } path ? new StateFileKeeper(segment, path, text => ReportFault(-1, -1, text)) : null;
+        stopThread = new StopThread("balance stop");
     }
 
     /// <summary>
@@ -100,6 +103,7 @@ public sealed class BalanceEngine : IAsyncDisposable
         catch
         {
             metrics?.Dispose();
+            engine?.stopThread.Cancel();
             engine?.StopWorkers();
             engine?.budget.Dispose();
             segment?.Dispose();
@@ -143,7 +147,11 @@ public sealed class BalanceEngine : IAsyncDisposable
     /// <summary>Completes when the engine has stopped (kill request through the segment, StopAsync, or a fatal error: faulted).</summary>
     public Task Completion => completion.Task;
 
-    /// <summary>Stops accepting, lets live sessions finish for up to <paramref name="grace"/> (default: the configured grace period), closes the rest, removes the segment.</summary>
+    /// <summary>
+    /// Stops accepting, lets live sessions finish for up to <paramref name="grace"/> (default: the
+    /// configured grace period), closes the rest, removes the segment. Called again while stopping,
+    /// a shorter grace period cuts the running one short (a second signal: zero).
+    /// </summary>
     public Task StopAsync(TimeSpan? grace = null)
     {
         BeginStop(grace ?? configuration.GracePeriod, null);
@@ -263,6 +271,7 @@ public sealed class BalanceEngine : IAsyncDisposable
     /// </summary>
     private void StartWorkers()
     {
+        RuntimeThreads.StartPool();
         var share = DescriptorLimit.WorkerShare(DescriptorLimit.RaiseSoftLimit(), workers.Length);
         foreach (var worker in workers)
         {
@@ -342,24 +351,31 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     private void BeginStop(TimeSpan grace, Exception? fault)
     {
+        ShortenGrace(Environment.TickCount64 + (long)grace.TotalMilliseconds);
         if (Interlocked.Exchange(ref stopping, 1) != 0)
         {
             return;
         }
 
-        // A thread of its own, not the pool: the stop's timing must hold in a host process
-        // whose pool is busy (a PowerShell session, a test host). On the epoll transport the
-        // sessions it aborts unwind on the loop's thread too, bulk directions that yielded
-        // included. It sleeps while it waits and ends with the stop.
-        try
+        // On the thread started with the engine: out of descriptors no thread could start now.
+        // On the epoll transport the sessions it aborts unwind on the loop's thread, bulk
+        // directions that yielded included.
+        stopThread.Run(() => StopCore(grace, fault));
+    }
+
+    /// <summary>The earliest deadline any stop asked for wins.</summary>
+    private void ShortenGrace(long deadline)
+    {
+        var current = Volatile.Read(ref drainDeadline);
+        while (deadline < current)
         {
-            new Thread(() => StopCore(grace, fault)) { IsBackground = true, Name = "balance stop" }.Start();
-        }
-        catch (OutOfMemoryException)
-        {
-            // Out of descriptors the runtime cannot start a thread (each costs it a pipe): the
-            // request stays open, and the next tick's kill check or signal asks again.
-            Volatile.Write(ref stopping, 0);
+            var seen = Interlocked.CompareExchange(ref drainDeadline, deadline, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
         }
     }
 
@@ -375,8 +391,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 worker.StopAccepting();
             }
 
-            var deadline = Environment.TickCount64 + (long)grace.TotalMilliseconds;
-            while (SessionCount > 0 && Environment.TickCount64 < deadline)
+            while (SessionCount > 0 && Environment.TickCount64 < Volatile.Read(ref drainDeadline))
             {
                 Thread.Sleep(DrainPoll);
             }
@@ -386,7 +401,7 @@ public sealed class BalanceEngine : IAsyncDisposable
                 worker.AbortSessions();
             }
 
-            deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
+            var deadline = Environment.TickCount64 + (long)AbortWait.TotalMilliseconds;
             while (SessionCount > 0 && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(DrainPoll);

@@ -43,6 +43,28 @@ public sealed class EngineProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_SIGTERM_cuts_the_grace_period_short()
+    {
+        await using var holding = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
+        var port = Loopback.FreePort();
+        var name = segments.NameFor("127.0.0.1", port);
+        using var balance = BalanceExecutable.Start(segments, ["-f", "-b", "127.0.0.1", Text(port), holding.Channel]);
+        Assert.True(await Loopback.EventuallyAsync(() => balance.Process.HasExited || (File.Exists(name.Path) && EngineAccepts(port)), Wait), balance.Error);
+        using var client = await LoopbackClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await client.SendAllAsync("abc");
+        Assert.True(await Loopback.EventuallyAsync(() => holding.BytesReceived == 3, Wait), "request not relayed");
+
+        Signal(balance.Process.Id, "TERM"); // the session holds: the default grace period (10 s) runs
+        await Task.Delay(500);
+        Assert.False(balance.Process.HasExited, balance.Error);
+        var second = Environment.TickCount64;
+        Signal(balance.Process.Id, "TERM");
+        Assert.Equal(0, await balance.WaitForExitAsync(Wait));
+        Assert.True(Environment.TickCount64 - second < 5_000, "the second signal did not cut the grace period short");
+        Assert.False(File.Exists(name.Path));
+    }
+
+    [Fact]
     public async Task Workers_on_the_command_line_each_get_a_loop_and_serve()
     {
         var port = Loopback.FreePort();
@@ -182,6 +204,8 @@ public sealed class EngineProcessTests : IDisposable
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static bool EngineAccepts(int port) => Balance.Tests.Reliability.EngineChild.Accepts(port);
 
     private static void Signal(int pid, string signal)
     {

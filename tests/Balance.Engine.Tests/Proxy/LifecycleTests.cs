@@ -64,6 +64,26 @@ public class LifecycleTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_second_stop_with_no_grace_cuts_the_running_grace_period_short()
+    {
+        await using var r = TestBackend.Start("R", BackendMode.ReplyAfterHalfClose);
+        await using var engine = StartEngine([r.Channel], c => c with { GracePeriod = TimeSpan.FromSeconds(30) });
+        using var client = await LoopbackClient.ConnectAsync(engine.LocalEndPoint);
+        await client.SendAllAsync("abc");
+        await Eventually.TrueAsync(() => r.BytesReceived == 3, "request relayed");
+
+        var stop = engine.StopAsync(); // the session never ends by itself: 30 s of grace
+        await Task.Delay(300);
+        Assert.False(stop.IsCompleted);
+        var started = Environment.TickCount64;
+        var second = engine.StopAsync(TimeSpan.Zero); // a second signal
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(Environment.TickCount64 - started < 10_000);
+        Assert.True(stop.IsCompletedSuccessfully);
+        Assert.Empty(await client.ReadToEndAsync()); // closed without its reply
+    }
+
+    [Fact]
     public async Task Started_engine_publishes_its_configuration_in_the_segment()
     {
         await using var a = TestBackend.Start("A");

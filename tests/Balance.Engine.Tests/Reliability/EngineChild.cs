@@ -38,7 +38,8 @@ internal sealed class EngineChild : IDisposable
     public static bool CanLimit => OperatingSystem.IsLinux() && File.Exists("/usr/bin/prlimit");
 
     /// <param name="inheritedDescriptors">Descriptors the engine inherits from its launcher (numbered from 10, not close-on-exec), as a careless launcher leaves them.</param>
-    public static async Task<EngineChild> StartAsync(IEnumerable<string> channels, int? openFiles = null, IEnumerable<string>? options = null, int inheritedDescriptors = 0)
+    /// <param name="launcher">Words that run the engine (a program and its arguments, before any other prefix), or none.</param>
+    public static async Task<EngineChild> StartAsync(IEnumerable<string> channels, int? openFiles = null, IEnumerable<string>? options = null, int inheritedDescriptors = 0, IEnumerable<string>? launcher = null)
     {
         var segments = new SegmentDirectory();
         try
@@ -50,7 +51,7 @@ internal sealed class EngineChild : IDisposable
                 args.AddRange(options ?? []);
                 args.Add(port.ToString(CultureInfo.InvariantCulture));
                 args.AddRange(channels);
-                var prefix = new List<string>();
+                var prefix = new List<string>(launcher ?? []);
                 if (inheritedDescriptors > 0)
                 {
                     var last = (9 + inheritedDescriptors).ToString(CultureInfo.InvariantCulture);
@@ -111,6 +112,30 @@ internal sealed class EngineChild : IDisposable
         if (prlimit.ExitCode != 0)
         {
             throw new InvalidOperationException("prlimit failed");
+        }
+    }
+
+    /// <summary>Sends the engine the signal <paramref name="name"/> ("TERM", "INT", "HUP") through kill(1).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, Pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit(10_000);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException("kill -" + name + " failed");
+        }
+    }
+
+    /// <summary>The engine's exit code once it ends within <paramref name="timeout"/>; null when it runs on.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            return await running.WaitForExitAsync(timeout);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
         }
     }
 
