@@ -43,8 +43,17 @@ public sealed class EcmpTopologyTests
 
         try
         {
-            var (code, _, _) = RunAsync("ip", "netns", "list").GetAwaiter().GetResult();
-            return code == 0;
+            // Listing works without the right to make one (a container without CAP_SYS_ADMIN):
+            // only making and removing a namespace proves the script can run.
+            var probe = "bal-probe-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var (code, _, _) = RunAsync("ip", "netns", "add", probe).GetAwaiter().GetResult();
+            if (code != 0)
+            {
+                return false;
+            }
+
+            RunAsync("ip", "netns", "delete", probe).GetAwaiter().GetResult();
+            return File.Exists("/usr/bin/python3") || File.Exists("/bin/python3");
         }
         catch (System.ComponentModel.Win32Exception)
         {
