@@ -11,6 +11,8 @@ internal static class UsageText
         Start a proxy:
           balance [-b addr] [-B addr] [-t sec] [-T sec] [-adfpHM6] [--workers n]
                   [--policy word] port host1[:port1[:maxc[:weight]]] [!|%] ...
+        Replace a running proxy without dropping a connection (its channels and states carry over):
+          balance [-b addr] [-t sec] [-T sec] [-adfH6] [--workers n] --takeover port
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port      run commands ("cmd1; cmd2") and exit
@@ -47,6 +49,8 @@ internal static class UsageText
                    e.g. 127.0.0.1:9100 (off unless given; read-only; docs/monitoring.md)
           --keepalive idle,intvl,cnt  TCP keepalive on both sockets of a session: probe after idle
                    s of silence, every intvl s, drop after cnt unanswered (default: the system's)
+          --takeover   take over the proxy running on port: its listening sockets, queued clients
+                   and layout; it drains and stops (docs/restart.md)
           -h, --help   show this text      --version   show the version
 
         Health checks (off unless given; times in ms or with a unit: 500ms, 2s, 1m):

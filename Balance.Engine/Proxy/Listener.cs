@@ -24,6 +24,7 @@ internal sealed class Listener : IDisposable
     private readonly NoticeGate fullNotices;
     private IAcceptor? acceptor;
     private int closed;
+    private int shared;
 
     private Listener(Socket socket, NoticeGate fullNotices)
     {
@@ -33,6 +34,43 @@ internal sealed class Listener : IDisposable
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The listening socket's handle: what a takeover passes on (several listeners may share one).</summary>
+    internal System.Runtime.InteropServices.SafeHandle Handle => socket.SafeHandle;
+
+    /// <summary>True when the socket joined an SO_REUSEPORT group (one socket per worker).</summary>
+    internal bool ReusesPort => ReadReusePort(socket);
+
+    /// <summary>A listener around a socket another engine passed on (<see cref="TakeoverListeners"/>); closing it never disturbs that socket for its other holders.</summary>
+    internal static Listener Adopt(Socket socket, NoticeGate gate)
+    {
+        var listener = new Listener(socket, gate);
+        listener.MarkShared();
+        return listener;
+    }
+
+    /// <summary>A second listener on the same socket, for another worker's loop (no SO_REUSEPORT).</summary>
+    internal Listener AnotherLoop()
+    {
+        var listener = new Listener(socket, fullNotices);
+        listener.shared = Volatile.Read(ref shared);
+        return listener;
+    }
+
+    /// <summary>A gate for the notices of one group of listeners.</summary>
+    internal static NoticeGate NewGate() => new(EpisodeGapMs);
+
+    /// <summary>
+    /// The socket is (or is about to be) held by another engine too: closing this copy must leave
+    /// it listening, queue and all, so the runtime is kept from shutting it down on close.
+    /// </summary>
+    internal void MarkShared() => Volatile.Write(ref shared, 1);
+
+    private static bool ReadReusePort(Socket socket)
+    {
+        var value = new byte[4];
+        return socket.GetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, value) == 4 && BitConverter.ToInt32(value) != 0;
+    }
 
     /// <summary>
     /// One listener per worker. On Linux each has a socket of its own in one SO_REUSEPORT group, and
@@ -82,7 +120,7 @@ internal sealed class Listener : IDisposable
     /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
     public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null, null);
 
-    private static bool ReusePortWorks(AddressFamily family)
+    internal static bool ReusePortWorks(AddressFamily family)
     {
         using var probe = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -121,7 +159,7 @@ internal sealed class Listener : IDisposable
     /// <param name="endpoint">The address and port to listen on.</param>
     /// <param name="group">The notice gate the group's listeners share; null for a listener alone.</param>
     /// <param name="keepalive">The <c>--keepalive</c> timing, which accepted sockets inherit; null = the system's.</param>
-    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group, KeepaliveTiming? keepalive)
+    internal static Listener Bind(IPEndPoint endpoint, NoticeGate? group, KeepaliveTiming? keepalive)
     {
         var reusePort = group is not null;
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -289,8 +327,20 @@ internal sealed class Listener : IDisposable
 
     public void Dispose()
     {
-        Volatile.Write(ref closed, 1);
+        if (Interlocked.Exchange(ref closed, 1) != 0)
+        {
+            return;
+        }
+
         Volatile.Read(ref acceptor)?.Dispose();
+        if (Volatile.Read(ref shared) != 0)
+        {
+            // The runtime aborts a stream socket it closes (connect to AF_UNSPEC, which on a
+            // listener drops its queue) unless the descriptor lacks close-on-exec, its mark of a
+            // socket shared with other processes.
+            Libc.Fcntl(socket.SafeHandle, Libc.SetDescriptorFlags, 0);
+        }
+
         socket.Dispose();
     }
 }
