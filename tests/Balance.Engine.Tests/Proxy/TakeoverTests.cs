@@ -139,6 +139,55 @@ public class TakeoverTests
         Assert.False(File.Exists(third.Name.OwnerLockPath));
     }
 
+    [Theory]
+    [InlineData("grant")]
+    [InlineData("commit")]
+    public async Task A_taker_that_vanishes_after_the_step_leaves_the_old_engine_serving_and_owning_its_name(string lastStep)
+    {
+        if (!TakeoverChannel.IsSupported)
+        {
+            return; // takeover needs Linux
+        }
+
+        await using var a = TestBackend.Start("A");
+        await using var old = TestEngine.Start([a.Channel], cfg => cfg with { Workers = 2 });
+        var record = await File.ReadAllBytesAsync(old.Name.Path);
+        var descriptors = new List<int>();
+        var socket = TakeoverChannel.NewSocket();
+        socket.Connect(TakeoverChannel.EndPointOf(old.Name));
+        using (var channel = new TakeoverChannel(socket))
+        {
+            channel.Send("take 1");
+            var count = int.Parse(channel.Expect("grant", descriptors)[0], System.Globalization.CultureInfo.InvariantCulture);
+            channel.Expect("sockets", descriptors);
+            Assert.Equal(1 + 2, descriptors.Count);
+            Assert.Equal(2, count);
+            if (lastStep == "commit")
+            {
+                channel.Send("ready");
+                channel.Expect("commit");
+            }
+        }
+
+        TakeoverListeners.CloseAll(descriptors);
+        using var control = old.Control();
+        var events = new List<BalanceEvent>();
+        long cursor = 0;
+        await Eventually.TrueAsync(
+            () =>
+            {
+                events.AddRange(control.ReadEvents(ref cursor));
+                return events.Any(e => e.Message.StartsWith("takeover failed", StringComparison.Ordinal));
+            },
+            "the old engine reported the failed takeover");
+        Assert.Equal("A", await LoopbackClient.GreetingAsync(old.LocalEndPoint));
+        Assert.Equal(record, await File.ReadAllBytesAsync(old.Name.Path));
+        Assert.True(FileLock.IsHeld(old.Name.OwnerLockPath));
+        await old.StopAsync();
+        Assert.False(File.Exists(old.Name.Path));
+        Assert.False(File.Exists(old.Name.OwnerLockPath));
+    }
+
     private static async Task<string> EchoAsync(Socket socket, string text)
     {
         await socket.SendAllAsync(text);
