@@ -30,6 +30,7 @@
         'Invoke-BalanceCommand'
         'New-BalanceGroup'
         'Reset-BalanceChannel'
+        'Restart-Balance'
         'Set-BalanceChannel'
         'Set-BalanceGroup'
         'Start-Balance'

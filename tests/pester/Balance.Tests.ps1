@@ -71,7 +71,7 @@ AfterAll {
 Describe 'Module contract' {
     It 'exports exactly the cmdlets of the manifest, with approved verbs and the Balance noun prefix' {
         $commands = Get-Command -Module Balance
-        $commands.Count | Should -Be 16
+        $commands.Count | Should -Be 17
         $verbs = (Get-Verb).Verb
         foreach ($command in $commands) {
             $command.Verb | Should -BeIn $verbs
