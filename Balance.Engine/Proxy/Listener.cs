@@ -20,6 +20,7 @@ internal sealed class Listener : IDisposable
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
     private const long EpisodeGapMs = 5000;
+    private const int AcceptingConnections = 30; // SO_ACCEPTCONN
     private readonly Socket socket;
     private readonly NoticeGate fullNotices;
     private IAcceptor? acceptor;
@@ -41,9 +42,21 @@ internal sealed class Listener : IDisposable
     /// <summary>True when the socket joined an SO_REUSEPORT group (one socket per worker).</summary>
     internal bool ReusesPort => ReadReusePort(socket);
 
-    /// <summary>A listener around a socket another engine passed on (<see cref="TakeoverListeners"/>); closing it never disturbs that socket for its other holders.</summary>
+    /// <summary>
+    /// A listener around a socket another engine passed on (<see cref="TakeoverListeners"/>);
+    /// closing it never disturbs that socket for its other holders. Anything but a listening TCP
+    /// socket (SO_ACCEPTCONN) is refused with an <see cref="IOException"/>.
+    /// </summary>
     internal static Listener Adopt(Socket socket, NoticeGate gate)
     {
+        var value = new byte[4];
+        if (socket.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+            || socket.SocketType != SocketType.Stream
+            || socket.GetRawSocketOption(Libc.SolSocket, AcceptingConnections, value) != 4 || BitConverter.ToInt32(value) == 0)
+        {
+            throw new IOException("the running engine passed a socket that is not a listening TCP socket");
+        }
+
         var listener = new Listener(socket, gate);
         listener.MarkShared();
         return listener;

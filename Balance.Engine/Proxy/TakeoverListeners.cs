@@ -23,9 +23,21 @@ internal static class TakeoverListeners
         try
         {
             var gate = Listener.NewGate();
-            foreach (var fd in descriptors)
+            var pending = new Queue<int>(descriptors);
+            while (pending.TryDequeue(out var fd))
             {
-                adopted.Add(Listener.Adopt(Wrap(fd), gate));
+                var socket = Wrap(fd);
+                try
+                {
+                    adopted.Add(Listener.Adopt(socket, gate));
+                }
+                catch
+                {
+                    // Not adopted: closed as received, and the rest with it.
+                    socket.SafeHandle.SetHandleAsInvalid();
+                    CloseAll([fd, .. pending]);
+                    throw;
+                }
             }
 
             foreach (var listener in adopted)
