@@ -346,12 +346,19 @@ internal sealed class Listener : IDisposable
         }
 
         Volatile.Read(ref acceptor)?.Dispose();
-        if (Volatile.Read(ref shared) != 0)
+        if (Volatile.Read(ref shared) != 0 && !socket.SafeHandle.IsClosed)
         {
             // The runtime aborts a stream socket it closes (connect to AF_UNSPEC, which on a
             // listener drops its queue) unless the descriptor lacks close-on-exec, its mark of a
-            // socket shared with other processes.
-            Libc.Fcntl(socket.SafeHandle, Libc.SetDescriptorFlags, 0);
+            // socket shared with other processes. Another worker's listener on the same socket
+            // may have closed it already.
+            try
+            {
+                Libc.Fcntl(socket.SafeHandle, Libc.SetDescriptorFlags, 0);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
         }
 
         socket.Dispose();

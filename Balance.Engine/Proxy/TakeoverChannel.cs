@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using Balance.Control;
 using Balance.Interop;
@@ -36,8 +35,14 @@ internal sealed class TakeoverChannel : IDisposable
     public static string RendezvousName(SegmentName name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(name.Path));
-        return "balance-takeover-" + Convert.ToHexStringLower(digest.AsSpan(0, 16));
+        // FNV-1a: a name, not a secret (the peer checks are the security); no crypto library to load.
+        var hash = 14695981039346656037UL;
+        foreach (var b in Encoding.UTF8.GetBytes(name.Path))
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return "balance-takeover-" + hash.ToString("x16", CultureInfo.InvariantCulture);
     }
 
     public static UnixDomainSocketEndPoint EndPointOf(SegmentName name) => new("\0" + RendezvousName(name));
