@@ -507,7 +507,7 @@ Import-Module Balance
             $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'Import-Module Balance -ErrorAction Stop; (Get-Module Balance).ModuleBase; (Get-Command -Module Balance).Count'
             $LASTEXITCODE | Should -Be 0
             "$($output[0])" | Should -BeLike "$work*"
-            $output[1] | Should -Be 16
+            $output[1] | Should -Be 17
         }
         finally {
             $env:HOME = $saved
