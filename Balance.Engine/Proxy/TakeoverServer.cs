@@ -91,8 +91,10 @@ internal sealed class TakeoverServer : IDisposable
             {
                 Converse(channel);
             }
-            catch (Exception e) when (e is IOException or SocketException or ControlException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // This thread must outlive any one conversation (an exception here would end the
+                // process): an engine that stopped meanwhile, a peer that sent nonsense.
                 report("takeover refused: " + e.Message);
             }
         }
@@ -137,7 +139,7 @@ internal sealed class TakeoverServer : IDisposable
             channel.Send("commit");
             channel.Expect("accepting");
         }
-        catch (Exception e) when (e is IOException or SocketException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             engine.Resume(step, e.Message);
             throw new IOException($"process {pid} gave up {step}: {e.Message}; still serving", e);
