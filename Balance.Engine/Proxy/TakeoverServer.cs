@@ -27,8 +27,8 @@ internal interface IHandover
 }
 
 /// <summary>
-/// The running engine's side of a takeover (see <see cref="TakeoverChannel"/>): a thread of its own
-/// that waits on the abstract socket and answers one engine at a time. Steps: take, grant (owner
+/// The running engine's side of a takeover (see <see cref="TakeoverChannel"/>): waits on the
+/// abstract socket and answers one engine at a time. Steps: take, grant (owner
 /// lock and listening sockets), ready, commit, accepting, released. Until "accepting" the running
 /// engine has changed nothing it cannot undo, and any failure leaves it serving.
 /// </summary>
@@ -68,18 +68,23 @@ internal sealed class TakeoverServer : IDisposable
         }
 
         var server = new TakeoverServer(socket, engine, report);
-        new Thread(server.Serve) { IsBackground = true, Name = "balance takeover" }.Start();
+        _ = server.ServeAsync();
         return server;
     }
 
-    private void Serve()
+    /// <summary>
+    /// Waits for a peer without a thread of its own (an engine out of descriptors must not need one),
+    /// then converses on the pool: takeovers are rare, and each step is bounded by its timeout.
+    /// </summary>
+    private async Task ServeAsync()
     {
         while (Volatile.Read(ref disposed) == 0)
         {
             Socket peer;
             try
             {
-                peer = listening.Accept();
+                peer = await listening.AcceptAsync().ConfigureAwait(false);
+                peer.Blocking = true;
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
