@@ -30,6 +30,7 @@
         'Invoke-BalanceCommand'
         'New-BalanceGroup'
         'Reset-BalanceChannel'
+        'Restart-Balance'
         'Save-BalanceLayout'
         'Set-BalanceChannel'
         'Set-BalanceGroup'

@@ -61,7 +61,7 @@ foreach ($name in $Task) {
 $moduleSource = [System.IO.Path]::Combine($root, 'Balance.PowerShell', 'bin', 'Module')
 
 # Fewer discovered Pester tests than this means a block silently stopped producing tests.
-$MinimumPesterTests = 180
+$MinimumPesterTests = 189
 
 function Invoke-Dotnet {
     param([string[]] $Arguments)

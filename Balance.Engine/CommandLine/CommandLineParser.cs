@@ -22,7 +22,9 @@ internal static class CommandLineParser
     /// <summary>The longest host name DNS allows (RFC 1035: 253 characters written out).</summary>
     public const int MaxHostNameLength = 253;
 
-    private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version" };
+    private static readonly HashSet<string> LongOptions = new(StringComparer.Ordinal) { "help", "version", TakeoverOption };
+
+    private const string TakeoverOption = "takeover";
 
     private static readonly HashSet<string> LongOptionsWithValue = new(HealthOptionParser.Names, StringComparer.Ordinal) { WorkersOption, "metrics", "metrics-file", PolicyOption.Name, "keepalive", LayoutOptions.LayoutName, LayoutOptions.StateFileName };
 
@@ -44,6 +46,9 @@ internal static class CommandLineParser
                     return new ParsedCommandLine(BalanceMode.Help, new BalanceConfiguration());
                 case "version":
                     return new ParsedCommandLine(BalanceMode.Version, new BalanceConfiguration());
+                case TakeoverOption:
+                    options.Takeover = true;
+                    break;
                 case WorkersOption:
                     options.Workers = ParseWorkers(value!);
                     break;
@@ -86,6 +91,11 @@ internal static class CommandLineParser
         var port = ParsePort(operands[0]);
         RejectMisplacedOptions(operands);
         var shellMode = options.Command is not null || options.Interactive;
+        if (options.Takeover && (shellMode || options.MetricsFile is not null || policyGiven))
+        {
+            throw new ConfigurationException("option --takeover starts a proxy that replaces the running one: give it with the engine options, not with -i, -c, --metrics-file or --policy", "--takeover", ExitCodes.Usage);
+        }
+
         if (policyGiven && (shellMode || options.MetricsFile is not null))
         {
             throw new ConfigurationException("option --policy sets the groups of a proxy you start: give it with the channels, not with -i or -c (there, use the words wrr, leastconn, maglev)", "--policy", ExitCodes.Usage);
@@ -113,6 +123,12 @@ internal static class CommandLineParser
             };
         }
 
+        if (options.Takeover)
+        {
+            layout.RejectWithTakeover();
+            return Takeover(options, port, operands, layout.StateFile);
+        }
+
         var groups = layout.Groups(operands);
         if (groups is null && operands.Length == 1)
         {
@@ -122,7 +138,17 @@ internal static class CommandLineParser
                 ExitCodes.Usage);
         }
 
-        var configuration = new BalanceConfiguration
+        var configuration = StartConfiguration(options, port, groups ?? policies.Apply(GroupSpec.ParseList(operands.Skip(1), port)), layout.StateFile);
+        configuration.Validate();
+        return new ParsedCommandLine(BalanceMode.Start, configuration)
+        {
+            Foreground = options.Foreground,
+            MappedFileRequested = options.MappedFile,
+        };
+    }
+
+    private static BalanceConfiguration StartConfiguration(StartOptions options, int port, IReadOnlyList<GroupSpec> groups, string? stateFile) =>
+        new BalanceConfiguration
         {
             BindAddress = options.BindAddress,
             Port = port,
@@ -138,14 +164,31 @@ internal static class CommandLineParser
             MetricsEndpoint = options.MetricsEndpoint,
             Keepalive = options.Keepalive,
             Checks = options.Checks,
-            Groups = groups ?? policies.Apply(GroupSpec.ParseList(operands.Skip(1), port)),
-            StateFile = layout.StateFile,
+            Groups = groups,
+            StateFile = stateFile,
         }.WithLimitsSized();
+
+    /// <summary>
+    /// <c>--takeover [options] port</c>: the engine options as for a start, the channels copied from
+    /// the running instance, so channels given here are refused rather than silently dropped.
+    /// </summary>
+    private static ParsedCommandLine Takeover(StartOptions options, int port, string[] operands, string? stateFile)
+    {
+        if (operands.Length > 1)
+        {
+            throw new ConfigurationException(
+                $"unexpected channel [{operands[1]}] with --takeover: the new engine copies the running instance's channels; change them with the shell once it has taken over",
+                operands[1],
+                ExitCodes.Usage);
+        }
+
+        var configuration = StartConfiguration(options, port, [], stateFile);
         configuration.Validate();
         return new ParsedCommandLine(BalanceMode.Start, configuration)
         {
             Foreground = options.Foreground,
             MappedFileRequested = options.MappedFile,
+            Takeover = true,
         };
     }
 
@@ -285,6 +328,9 @@ internal static class CommandLineParser
         public bool MappedFile { get; private set; }
 
         public bool IPv6 { get; private set; }
+
+        /// <summary><c>--takeover</c>: replace the instance running on the endpoint.</summary>
+        public bool Takeover { get; set; }
 
         /// <summary><c>--workers</c>; 0 = one per CPU.</summary>
         public int Workers { get; set; }

@@ -50,7 +50,8 @@ internal static class DetachedChild
         using var signals = new ShutdownSignals();
 
         // -p output could only go to /dev/null once detached; not producing it saves the formatting.
-        var engine = BalanceEngine.Start(configuration, new EngineOutput { Debug = configuration.Debug ? error : null, Notices = error });
+        var engine = EngineLaunch.Start(command, new EngineOutput { Debug = configuration.Debug ? error : null, Notices = error });
+        EngineLaunch.ReportTakeover(command, engine, output);
         if (configuration.Debug)
         {
             error.WriteLine(string.Create(

@@ -10,7 +10,7 @@ internal static class ForegroundMode
         ArgumentNullException.ThrowIfNull(command);
         var configuration = command.Configuration;
         using var signals = new ShutdownSignals();
-        var engine = BalanceEngine.Start(configuration, new EngineOutput
+        var engine = EngineLaunch.Start(command, new EngineOutput
         {
             Debug = configuration.Debug ? error : null,
             PacketDump = configuration.PacketDump ? output : null,

@@ -57,6 +57,18 @@ internal sealed class LayoutOptions
         }
     }
 
+    /// <summary>
+    /// A takeover copies the running instance's layout, so a layout file with it would be ignored:
+    /// refuse it. A state file is kept current by the new engine as by any other.
+    /// </summary>
+    public void RejectWithTakeover()
+    {
+        if (layout is not null)
+        {
+            throw new ConfigurationException("option --layout cannot go with --takeover: the new engine copies the running instance's layout; start from a file with --layout alone, or load it after the takeover", "--layout", ExitCodes.Usage);
+        }
+    }
+
     /// <summary>The groups from the state file when it exists, else from --layout; null when the command line's channels are meant.</summary>
     public IReadOnlyList<GroupSpec>? Groups(string[] operands)
     {

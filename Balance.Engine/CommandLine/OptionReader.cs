@@ -147,5 +147,5 @@ internal sealed class OptionReader
     }
 
     private static ConfigurationException Unknown(string option) =>
-        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, --policy WORD, --metrics ADDR:PORT, --metrics-file FILE, --keepalive IDLE,INTVL,CNT, --layout FILE, --state-file FILE, the health check options (balance -h), -h and --version; they go before the port", option, ExitCodes.Usage);
+        new($"unknown option [{option}]: options are -a -b -B -c -d -f -H -i -M -p -t -T -6, --workers N, --policy WORD, --metrics ADDR:PORT, --metrics-file FILE, --keepalive IDLE,INTVL,CNT, --layout FILE, --state-file FILE, --takeover, the health check options (balance -h), -h and --version; they go before the port", option, ExitCodes.Usage);
 }

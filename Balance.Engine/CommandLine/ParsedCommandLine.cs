@@ -11,6 +11,9 @@ internal sealed record ParsedCommandLine(BalanceMode Mode, BalanceConfiguration 
     /// <summary><c>-f</c>: stay attached to the terminal.</summary>
     public bool Foreground { get; init; }
 
+    /// <summary><c>--takeover</c>: replace the instance running on the endpoint (docs/restart.md).</summary>
+    public bool Takeover { get; init; }
+
     /// <summary>The <c>-c</c> text.</summary>
     public string? CommandText { get; init; }
 

@@ -13,6 +13,8 @@ internal static class UsageText
                   [--policy word] port host1[:port1[:maxc[:weight]]] [!|%] ...
           balance [options] --layout FILE port         start from a saved layout
           balance [options] --state-file FILE port ... start from FILE if it exists; keep it current
+        Replace a running proxy, dropping no connection (its layout and states carry over):
+          balance [-b addr] [-t sec] [-T sec] [-adfH6] [--workers n] --takeover port
         Control a running proxy:
           balance [-b addr] -i [-d] [-M] port          interactive shell
           balance [-b addr] -c cmd [-d] [-M] port...   run commands ("cmd1; cmd2") on each and exit
@@ -53,6 +55,8 @@ internal static class UsageText
                    docs/layout-file.md); no channels on the command line then
           --state-file FILE  keep FILE current with every change; when it exists, start from it
                    (it wins over the channels given, which are the first start's)
+          --takeover   take over the proxy running on port: its listening sockets, queued clients
+                   and layout; it drains and stops (docs/restart.md)
           -h, --help   show this text      --version   show the version
 
         Health checks (off unless given; times in ms or with a unit: 500ms, 2s, 1m):

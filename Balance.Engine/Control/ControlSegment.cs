@@ -24,6 +24,9 @@ public sealed unsafe class ControlSegment : IDisposable
     private readonly long eventsOffset;
     private FileStream? locator;
     private byte[]? locatorRecord;
+    private int memoryDescriptor = -1;
+    private int locatorReleased;
+    private FileStream? retiredLocator;
     private int disposed;
 
     private ControlSegment(SegmentName name, MemoryMappedFile map, MemoryMappedViewAccessor view, SegmentLimits limits)
@@ -74,7 +77,66 @@ public sealed unsafe class ControlSegment : IDisposable
     /// memory whose size nobody can change, and the name holds a <see cref="SegmentLocator"/>
     /// record: truncating the name can then never crash the engine.
     /// </summary>
-    public static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity = SegmentLayout.DefaultEventCapacity, int stripes = 1, bool sealedMemory = false)
+    public static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity = SegmentLayout.DefaultEventCapacity, int stripes = 1, bool sealedMemory = false) =>
+        Create(name, configuration, eventCapacity, stripes, sealedMemory, replacing: false);
+
+    /// <summary>
+    /// Creates the sealed segment of an engine taking over a running one: the name keeps pointing
+    /// at the running engine's segment until <see cref="PublishReplacing"/>. Linux only.
+    /// </summary>
+    internal static ControlSegment CreateUnpublished(SegmentName name, BalanceConfiguration configuration, int stripes)
+    {
+        if (!SegmentLocator.IsAvailable)
+        {
+            throw new PlatformNotSupportedException("a takeover needs sealed memory (Linux)");
+        }
+
+        return Create(name, configuration, SegmentLayout.DefaultEventCapacity, stripes, sealedMemory: true, replacing: true);
+    }
+
+    /// <summary>
+    /// Points the name at this segment in one rename (<see cref="CreateUnpublished"/>): control
+    /// clients see the old engine's segment or this one, never none.
+    /// </summary>
+    internal void PublishReplacing()
+    {
+        if (memoryDescriptor < 0 || locator is not null)
+        {
+            throw new InvalidOperationException("only an unpublished sealed segment can replace a name");
+        }
+
+        locator = SegmentLocator.PublishReplacing(Name.Path, memoryDescriptor, out locatorRecord);
+    }
+
+    /// <summary>
+    /// Stops the tick's repair of the name (the engine handed the name on to another one), or
+    /// takes the name back by a rename when <paramref name="reclaim"/> and it no longer holds this
+    /// engine's record (a takeover that failed after it replaced the name).
+    /// </summary>
+    internal void ReleaseLocator(bool reclaim)
+    {
+        if (locator is null || locatorRecord is null)
+        {
+            return;
+        }
+
+        if (!reclaim)
+        {
+            Volatile.Write(ref locatorReleased, 1);
+            return;
+        }
+
+        if (!SegmentLocator.Holds(Name.Path, locatorRecord))
+        {
+            // The tick may be repairing through the old stream right now: it is closed with the segment.
+            retiredLocator = locator;
+            locator = SegmentLocator.PublishReplacing(Name.Path, memoryDescriptor, out locatorRecord);
+        }
+
+        Volatile.Write(ref locatorReleased, 0);
+    }
+
+    private static ControlSegment Create(SegmentName name, BalanceConfiguration configuration, int eventCapacity, int stripes, bool sealedMemory, bool replacing)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -82,7 +144,10 @@ public sealed unsafe class ControlSegment : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(stripes, SegmentLayout.MaxStripes);
         var limits = new SegmentLimits(configuration.MaxGroups, configuration.MaxChannelsPerGroup, eventCapacity, stripes);
         var size = SegmentLayout.TotalSize(limits.MaxGroups, limits.MaxChannels, eventCapacity, stripes);
-        RemoveLeftover(name.Path);
+        if (!replacing)
+        {
+            RemoveLeftover(name.Path);
+        }
 
         var inMemory = sealedMemory && SegmentLocator.IsAvailable;
         FileStream stream;
@@ -140,7 +205,8 @@ public sealed unsafe class ControlSegment : IDisposable
 
         // The magic goes last: a reader that sees it also sees a complete header.
         Volatile.Write(ref h.Magic, SegmentLayout.Magic);
-        if (inMemory)
+        segment.memoryDescriptor = inMemory ? descriptor : -1;
+        if (inMemory && !replacing)
         {
             // Published after the header, so a reader that follows the record finds it complete.
             try
@@ -376,7 +442,7 @@ public sealed unsafe class ControlSegment : IDisposable
     /// (the sealed memory itself cannot change size). True when it had to.
     /// </summary>
     internal bool RepairLocator() =>
-        locator is not null && locatorRecord is not null && Volatile.Read(ref disposed) == 0 && SegmentLocator.Repair(locator, locatorRecord);
+        locator is not null && locatorRecord is not null && Volatile.Read(ref disposed) == 0 && Volatile.Read(ref locatorReleased) == 0 && SegmentLocator.Repair(locator, locatorRecord);
 
     /// <summary>Unmaps the segment; safe to call more than once.</summary>
     public void Dispose()
@@ -387,6 +453,7 @@ public sealed unsafe class ControlSegment : IDisposable
         }
 
         locator?.Dispose();
+        retiredLocator?.Dispose();
 
         view.SafeMemoryMappedViewHandle.ReleasePointer();
         view.Dispose();

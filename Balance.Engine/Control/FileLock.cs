@@ -99,6 +99,17 @@ internal sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// The owner lock of a running engine, received as a descriptor in a takeover: the same open
+    /// file, so the lock it holds is now held through this handle too, and stays held when the old
+    /// engine closes its own.
+    /// </summary>
+    public static FileLock Adopt(int descriptor, string path) =>
+        new(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 0), path);
+
+    /// <summary>The descriptor holding the lock, to pass on in a takeover.</summary>
+    public int Descriptor => (int)stream.SafeFileHandle.DangerousGetHandle();
+
     /// <summary>Removes the file when the lock is released (the owner lock of a cleanly stopped engine).</summary>
     public void DeleteOnDispose() => deleteOnDispose = true;
 

@@ -73,6 +73,52 @@ internal static class SegmentLocator
         }
     }
 
+    /// <summary>
+    /// Writes the record to a new file beside the name (mode 0600, O_EXCL: a file planted there
+    /// fails it) and renames it over the name in one step, so a reader finds the old engine's
+    /// record or this one, never none. Keeps it open for <see cref="Repair"/>.
+    /// </summary>
+    public static FileStream PublishReplacing(string path, int descriptor, out byte[] record)
+    {
+        var staging = path + ".takeover";
+        File.Delete(staging); // a crashed takeover's; one of another user's is refused by the sticky directory
+        var stream = Publish(staging, descriptor, out record);
+        try
+        {
+            File.Move(staging, path, overwrite: true);
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            try
+            {
+                File.Delete(staging);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next takeover's O_EXCL to report.
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>True when the name holds exactly <paramref name="record"/> (read through no link).</summary>
+    public static bool Holds(string path, byte[] record)
+    {
+        try
+        {
+            using var file = OwnedFile.Open(path, OwnedFileMode.Existing, lockExclusive: false)!;
+            Span<byte> current = stackalloc byte[Size];
+            return file.Length == Size && RandomAccess.Read(file.SafeFileHandle, current, 0) == Size && current.SequenceEqual(record);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Puts the record back when someone truncated or overwrote it; true when it had to.</summary>
     public static bool Repair(FileStream record, byte[] expected)
     {

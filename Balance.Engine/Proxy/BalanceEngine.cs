@@ -17,7 +17,7 @@ namespace Balance.Proxy;
 /// closes the listener, lets sessions finish for the grace period, closes the rest, and removes
 /// the segment and the owner lock.
 /// </summary>
-public sealed class BalanceEngine : IAsyncDisposable
+public sealed partial class BalanceEngine : IAsyncDisposable
 {
     /// <summary>How long stopping waits for aborted sessions to unwind before giving up on them.</summary>
     private static readonly TimeSpan AbortWait = TimeSpan.FromSeconds(5);
@@ -34,14 +34,19 @@ public sealed class BalanceEngine : IAsyncDisposable
     private readonly StateFileKeeper? stateFile;
     private readonly StopThread stopThread;
     private MetricsServer? metrics;
+    private TakeoverServer? takeoverServer;
     private int stopping;
     private long drainDeadline = long.MaxValue; // Environment.TickCount64 when the grace period ends
 
-    private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[] listeners, FileLock ownerLock)
+    /// <summary>1 while the segment's name and owner file are this engine's to remove at stop (not before a takeover commits, nor after a handover).</summary>
+    private int ownsName = 1;
+
+    // perWorker: each worker's listeners (one each at start; a takeover may give a worker several).
+    private BalanceEngine(ControlSegment segment, BalanceConfiguration configuration, OutboundBinding outbound, EngineOutput output, Listener[][] perWorker, FileLock ownerLock)
     {
         this.segment = segment;
         this.configuration = configuration;
-        this.listeners = listeners;
+        listeners = perWorker.SelectMany(l => l).ToArray();
         this.ownerLock = ownerLock;
         var writers = EngineWriters.From(output);
         budget = new DescriptorBudget(
@@ -51,12 +56,12 @@ public sealed class BalanceEngine : IAsyncDisposable
                 EventRing.Publish(segment, EngineEventKind.AcceptError, -1, -1, text);
             },
             text => EventRing.Publish(segment, EngineEventKind.AcceptError, -1, -1, text));
-        workers = new Worker[listeners.Length];
+        workers = new Worker[perWorker.Length];
         for (var i = 0; i < workers.Length; i++)
         {
             var context = new EngineContext(segment, configuration, outbound, writers, i, budget);
             // One worker's tick also watches the segment, so a fault is reported once.
-            workers[i] = new Worker(context, listeners[i], i == 0 ? OnTick : CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
+            workers[i] = new Worker(context, perWorker[i], i == 0 ? OnTick : CheckKillRequest, e => BeginStop(TimeSpan.Zero, e));
         }
         segmentWatch = new SegmentWatch(segment, ReportFault);
         stateFile = configuration.StateFile is { } path ? new StateFileKeeper(segment, path, text => ReportFault(-1, -1, text)) : null;
@@ -93,11 +98,12 @@ public sealed class BalanceEngine : IAsyncDisposable
             ownerLock = AcquireOwnerLock(name);
             segment = CreateSegment(name, config, stripes: listeners.Length);
             ConfigurationWriter.Write(segment, config, addresses);
-            engine = new BalanceEngine(segment, config, outbound, output, listeners, ownerLock);
+            engine = new BalanceEngine(segment, config, outbound, output, listeners.Select(l => new[] { l }).ToArray(), ownerLock);
             metrics = config.MetricsEndpoint is { } at ? MetricsServer.Start(at, name) : null;
             engine.metrics = metrics;
             engine.StartWorkers();
             engine.Begin();
+            engine.ListenForTakeover();
             return engine;
         }
         catch
@@ -143,6 +149,9 @@ public sealed class BalanceEngine : IAsyncDisposable
 
     /// <summary>The bound endpoint (the real port when 0 was asked for is not supported: Port must be 1-65535).</summary>
     public IPEndPoint LocalEndPoint => listeners[0].LocalEndPoint;
+
+    /// <summary>The process the engine runs in (the segment's owner pid), for reports of a takeover.</summary>
+    public int ProcessId => segment.Header.OwnerPid;
 
     /// <summary>Completes when the engine has stopped (kill request through the segment, StopAsync, or a fatal error: faulted).</summary>
     public Task Completion => completion.Task;
@@ -426,16 +435,23 @@ public sealed class BalanceEngine : IAsyncDisposable
                 // mapping once it is gone). A session that did not unwind, or a tick or loop
                 // that did not end, may still touch the mapping: then it stays mapped.
                 machineryStopped ??= StopWorkers();
-                metrics?.Dispose();
+                takeoverServer?.Dispose();
+                Volatile.Read(ref metrics)?.Dispose();
+                var mine = Volatile.Read(ref ownsName) != 0;
                 if (machineryStopped.Value && SessionCount == 0)
                 {
                     segment.Dispose();
                 }
 
-                TryDelete(segment.Name.Path);
-                TryDelete(segment.Name.ControlLockPath);
+                if (mine)
+                {
+                    // After a handover the name and the owner file are the new engine's.
+                    TryDelete(segment.Name.Path);
+                    TryDelete(segment.Name.ControlLockPath);
+                    ownerLock.DeleteOnDispose();
+                }
+
                 budget.Dispose();
-                ownerLock.DeleteOnDispose();
                 ownerLock.Dispose();
             }
             catch (Exception e) when (e is not OutOfMemoryException)

@@ -20,10 +20,12 @@ internal sealed class Listener : IDisposable
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
     private const long EpisodeGapMs = 5000;
+    private const int AcceptingConnections = 30; // SO_ACCEPTCONN
     private readonly Socket socket;
     private readonly NoticeGate fullNotices;
     private IAcceptor? acceptor;
     private int closed;
+    private int shared;
 
     private Listener(Socket socket, NoticeGate fullNotices)
     {
@@ -33,6 +35,55 @@ internal sealed class Listener : IDisposable
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The listening socket's handle: what a takeover passes on (several listeners may share one).</summary>
+    internal System.Runtime.InteropServices.SafeHandle Handle => socket.SafeHandle;
+
+    /// <summary>True when the socket joined an SO_REUSEPORT group (one socket per worker).</summary>
+    internal bool ReusesPort => ReadReusePort(socket);
+
+    /// <summary>
+    /// A listener around a socket another engine passed on (<see cref="TakeoverListeners"/>);
+    /// closing it never disturbs that socket for its other holders. Anything but a listening TCP
+    /// socket (SO_ACCEPTCONN) is refused with an <see cref="IOException"/>.
+    /// </summary>
+    internal static Listener Adopt(Socket socket, NoticeGate gate)
+    {
+        var value = new byte[4];
+        if (socket.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+            || socket.SocketType != SocketType.Stream
+            || socket.GetRawSocketOption(Libc.SolSocket, AcceptingConnections, value) != 4 || BitConverter.ToInt32(value) == 0)
+        {
+            throw new IOException("the running engine passed a socket that is not a listening TCP socket");
+        }
+
+        var listener = new Listener(socket, gate);
+        listener.MarkShared();
+        return listener;
+    }
+
+    /// <summary>A second listener on the same socket, for another worker's loop (no SO_REUSEPORT).</summary>
+    internal Listener AnotherLoop()
+    {
+        var listener = new Listener(socket, fullNotices);
+        listener.shared = Volatile.Read(ref shared);
+        return listener;
+    }
+
+    /// <summary>A gate for the notices of one group of listeners.</summary>
+    internal static NoticeGate NewGate() => new(EpisodeGapMs);
+
+    /// <summary>
+    /// The socket is (or is about to be) held by another engine too: closing this copy must leave
+    /// it listening, queue and all, so the runtime is kept from shutting it down on close.
+    /// </summary>
+    internal void MarkShared() => Volatile.Write(ref shared, 1);
+
+    private static bool ReadReusePort(Socket socket)
+    {
+        var value = new byte[4];
+        return socket.GetRawSocketOption(Libc.SolSocket, Libc.SoReusePort, value) == 4 && BitConverter.ToInt32(value) != 0;
+    }
 
     /// <summary>
     /// One listener per worker. On Linux each has a socket of its own in one SO_REUSEPORT group, and
@@ -82,7 +133,7 @@ internal sealed class Listener : IDisposable
     /// <summary>Binds and listens; a failure is a <see cref="ConfigurationException"/> with exit code 71.</summary>
     public static Listener Bind(IPEndPoint endpoint) => Bind(endpoint, null, null);
 
-    private static bool ReusePortWorks(AddressFamily family)
+    internal static bool ReusePortWorks(AddressFamily family)
     {
         using var probe = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -121,7 +172,7 @@ internal sealed class Listener : IDisposable
     /// <param name="endpoint">The address and port to listen on.</param>
     /// <param name="group">The notice gate the group's listeners share; null for a listener alone.</param>
     /// <param name="keepalive">The <c>--keepalive</c> timing, which accepted sockets inherit; null = the system's.</param>
-    private static Listener Bind(IPEndPoint endpoint, NoticeGate? group, KeepaliveTiming? keepalive)
+    internal static Listener Bind(IPEndPoint endpoint, NoticeGate? group, KeepaliveTiming? keepalive)
     {
         var reusePort = group is not null;
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -289,8 +340,27 @@ internal sealed class Listener : IDisposable
 
     public void Dispose()
     {
-        Volatile.Write(ref closed, 1);
+        if (Interlocked.Exchange(ref closed, 1) != 0)
+        {
+            return;
+        }
+
         Volatile.Read(ref acceptor)?.Dispose();
+        if (Volatile.Read(ref shared) != 0 && !socket.SafeHandle.IsClosed)
+        {
+            // The runtime aborts a stream socket it closes (connect to AF_UNSPEC, which on a
+            // listener drops its queue) unless the descriptor lacks close-on-exec, its mark of a
+            // socket shared with other processes. Another worker's listener on the same socket
+            // may have closed it already.
+            try
+            {
+                Libc.Fcntl(socket.SafeHandle, Libc.SetDescriptorFlags, 0);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
         socket.Dispose();
     }
 }

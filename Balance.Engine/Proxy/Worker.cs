@@ -17,18 +17,18 @@ namespace Balance.Proxy;
 internal sealed class Worker
 {
     private readonly EngineContext context;
-    private readonly Listener listener;
+    private readonly Listener[] listeners;
     private readonly IdleSweeper sweeper;
     private readonly Action<Exception> acceptFailed;
 
     /// <param name="context">The worker's transport, counters and sessions.</param>
-    /// <param name="listener">The worker's listening socket and accept loop.</param>
+    /// <param name="listeners">The worker's listening sockets, each with its accept loop (one, or several after a takeover from an engine with more workers).</param>
     /// <param name="tick">The engine's own periodic check, run with each sweep.</param>
     /// <param name="acceptFailed">Hears of an accept loop that died of a bug: the engine stops.</param>
-    public Worker(EngineContext context, Listener listener, Action tick, Action<Exception> acceptFailed)
+    public Worker(EngineContext context, Listener[] listeners, Action tick, Action<Exception> acceptFailed)
     {
         this.context = context;
-        this.listener = listener;
+        this.listeners = listeners;
         this.acceptFailed = acceptFailed;
         var closer = new SessionCloser(context);
         sweeper = new IdleSweeper(context, () =>
@@ -51,11 +51,20 @@ internal sealed class Worker
     public void Run()
     {
         sweeper.Start();
-        _ = AcceptAsync();
+        foreach (var listener in listeners)
+        {
+            _ = AcceptAsync(listener);
+        }
     }
 
-    /// <summary>Closes the listening socket: no new client from here on.</summary>
-    public void StopAccepting() => listener.Dispose();
+    /// <summary>Closes the listening sockets: no new client from here on.</summary>
+    public void StopAccepting()
+    {
+        foreach (var listener in listeners)
+        {
+            listener.Dispose();
+        }
+    }
 
     /// <summary>Refuses new sessions and aborts the live ones.</summary>
     public void AbortSessions()
@@ -80,7 +89,7 @@ internal sealed class Worker
         return context.Stop() && ticksOver && checksOver;
     }
 
-    private async Task AcceptAsync()
+    private async Task AcceptAsync(Listener listener)
     {
         try
         {

@@ -30,6 +30,47 @@ internal static class DetachedStarter
         return Run(start, configuration);
     }
 
+    /// <summary>
+    /// Starts a detached <c>balance --takeover</c> that replaces the instance (process
+    /// <paramref name="oldPid"/>) on <paramref name="configuration"/>'s endpoint, and returns the
+    /// instance it runs. Throws <see cref="InvalidOperationException"/> with the executable's own
+    /// line when the takeover failed (the old instance then keeps serving).
+    /// </summary>
+    public static InstanceInfo TakeOver(BalanceConfiguration configuration, int oldPid)
+    {
+        var moduleFolder = Path.GetDirectoryName(typeof(DetachedStarter).Assembly.Location) ?? ".";
+        var engineDll = Path.Combine(moduleFolder, "balance.dll");
+        if (FindDotnet() is not { } dotnet || !File.Exists(engineDll))
+        {
+            throw new InvalidOperationException("Restart-Balance needs a dotnet host and the balance executable in the module folder to replace an instance of another process");
+        }
+
+        var arguments = OriginalCommandLine.Arguments(configuration).ToList();
+        arguments.Insert(arguments.Count - 1, "--takeover"); // before the port: no channels follow it
+        var start = Program(dotnet, [engineDll, .. arguments]);
+        start.RedirectStandardOutput = true;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("the balance --takeover process could not be started");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(StartBound + StartBound))
+        {
+            process.Kill();
+            throw new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "balance --takeover did not finish within {0:0} s", (StartBound + StartBound).TotalSeconds));
+        }
+
+        if (process.ExitCode != 0)
+        {
+            var line = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? string.Empty;
+            throw new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "balance --takeover exited with status {0}: {1}", process.ExitCode, line.StartsWith("balance: ", StringComparison.Ordinal) ? line["balance: ".Length..] : line));
+        }
+
+        _ = stdout.Result;
+        return TryOpen(configuration) is { } info && info.ProcessId != oldPid
+            ? info
+            : throw new InvalidOperationException("balance --takeover reported success but the instance is not the new process");
+    }
+
     private static InstanceInfo Run(ProcessStartInfo start, BalanceConfiguration configuration)
     {
         using var process = Process.Start(start) ?? throw Failed("the process could not be started");

@@ -24,6 +24,7 @@ internal static class ErrorIds
     public const string StartFailed = "StartFailed";
     public const string DetachedStartFailed = "DetachedStartFailed";
     public const string StopFailed = "StopFailed";
+    public const string RestartFailed = "RestartFailed";
     public const string InvalidChannelList = "InvalidChannelList";
     public const string ExportFailed = "ExportFailed";
     public const string ShellCommandFailed = "ShellCommandFailed";

@@ -8,7 +8,7 @@ namespace BalancePowerShellTests;
 /// <summary>The module's public contract: manifest, naming, ShouldProcess, views, help, parseable scripts.</summary>
 public sealed class ModuleContractTests : IDisposable
 {
-    private static readonly string[] StateChanging = ["Start", "Stop", "Enable", "Disable", "Add", "Set", "Reset", "Export", "Invoke", "Save"];
+    private static readonly string[] StateChanging = ["Start", "Stop", "Restart", "Enable", "Disable", "Add", "Set", "Reset", "Export", "Invoke", "Save"];
     private readonly PowerShellSession ps = new();
 
     public void Dispose() => ps.Dispose();
@@ -24,7 +24,7 @@ public sealed class ModuleContractTests : IDisposable
         var exported = ((System.Collections.IDictionary)module.P<object>("ExportedCmdlets")).Keys.Cast<string>().Order(StringComparer.Ordinal);
         var classes = CmdletTypes.Select(t => t.GetCustomAttribute<CmdletAttribute>()!).Select(a => a.VerbName + "-" + a.NounName).Order(StringComparer.Ordinal);
         Assert.Equal(classes, exported);
-        Assert.Equal(18, classes.Count());
+        Assert.Equal(19, classes.Count());
         foreach (var kind in new[] { "ExportedFunctions", "ExportedAliases", "ExportedVariables" })
         {
             Assert.Empty((System.Collections.IDictionary)module.P<object>(kind));
@@ -84,6 +84,7 @@ public sealed class ModuleContractTests : IDisposable
     [InlineData("Add-BalanceChannel", true)]
     [InlineData("Set-BalanceGroup", true)]
     [InlineData("Stop-Balance", true)]
+    [InlineData("Restart-Balance", true)]
     [InlineData("Save-BalanceLayout", true)]
     [InlineData("Get-Balance", false)]
     [InlineData("Get-BalanceGroup", false)]

@@ -71,7 +71,7 @@ AfterAll {
 Describe 'Module contract' {
     It 'exports exactly the cmdlets of the manifest, with approved verbs and the Balance noun prefix' {
         $commands = Get-Command -Module Balance
-        $commands.Count | Should -Be 18
+        $commands.Count | Should -Be 19
         $verbs = (Get-Verb).Verb
         foreach ($command in $commands) {
             $command.Verb | Should -BeIn $verbs
@@ -116,7 +116,7 @@ Describe 'Help examples' {
         # Ports are the one thing an example cannot know: each runs against free ones, nothing else changes.
         $p8080 = Get-FreePort; $p9000 = Get-FreePort; $p2525 = Get-FreePort; $p9100 = Get-FreePort
         $code = $Code -replace '\b8080\b', $p8080 -replace '\b9000\b', $p9000 -replace '\b2525\b', $p2525 -replace '\b9100\b', $p9100
-        $starts = $Code -match 'Start-Balance'
+        $starts = $Code -match '\bStart-Balance' # not Restart-Balance
         if (-not $starts) { $null = Start-ExampleInstance $p8080 }
         $folder = Join-Path ([System.IO.Path]::GetTempPath()) "balance-example-$([guid]::NewGuid().ToString('N'))"
         $null = New-Item -ItemType Directory -Path $folder
@@ -321,6 +321,37 @@ Describe 'A Balance job end to end' {
         $null = Wait-Job $job -Timeout 20
         $job.State | Should -Be 'Completed'
         { Get-Balance -Port $port -ErrorAction Stop } | Should -Throw -ErrorId 'InstanceNotFound,Balance.PowerShell.GetBalanceCommand'
+    }
+}
+
+Describe 'Restart-Balance' {
+    BeforeAll {
+        $port = Get-FreePort
+        $backend = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $backend.Start()
+        $backendPort = $backend.LocalEndpoint.Port
+    }
+
+    AfterAll {
+        Stop-Everything $port
+        $backend.Stop()
+    }
+
+    It 'replaces a job of the session: a new job runs the engine, the old one completes, the channels stay as they were' -Skip:(-not $IsLinux) {
+        $old = Start-Balance -Port $port -BindAddress 127.0.0.1 -Channel "127.0.0.1:$backendPort", "127.0.0.1:$backendPort"
+        Get-BalanceChannel -Port $port -Index 1 | Disable-BalanceChannel
+        $new = $old | Restart-Balance -PassThru
+        $new.Id | Should -Not -Be $old.Id
+        $new.State | Should -Be 'Running'
+        $null = Wait-Job $old -Timeout 20
+        $old.State | Should -Be 'Completed'
+        (Get-BalanceChannel -Port $port).AdminState | Should -Be @('Enabled', 'Disabled')
+        (Get-Balance -Port $port).ProcessId | Should -Be $PID
+    }
+
+    It 'reports an unknown instance as InstanceNotFound' {
+        $free = Get-FreePort
+        { Restart-Balance -Port $free -ErrorAction Stop } | Should -Throw -ErrorId 'InstanceNotFound,Balance.PowerShell.RestartBalanceCommand'
     }
 }
 
@@ -655,7 +686,7 @@ Import-Module Balance
             $output = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command 'Import-Module Balance -ErrorAction Stop; (Get-Module Balance).ModuleBase; (Get-Command -Module Balance).Count'
             $LASTEXITCODE | Should -Be 0
             "$($output[0])" | Should -BeLike "$work*"
-            $output[1] | Should -Be 18
+            $output[1] | Should -Be 19
         }
         finally {
             $env:HOME = $saved

@@ -54,6 +54,30 @@ public class CommandLineParserTests
     }
 
     [Fact]
+    public void Takeover_takes_the_endpoint_and_engine_options_and_no_channel()
+    {
+        var parsed = Parse("-f", "-b", "127.0.0.1", "--workers", "2", "-t", "3", "--takeover", "9000");
+        Assert.True(parsed.Takeover);
+        Assert.Equal(BalanceMode.Start, parsed.Mode);
+        Assert.True(parsed.Foreground);
+        Assert.Equal((9000, "127.0.0.1", 2, TimeSpan.FromSeconds(3)), (parsed.Configuration.Port, parsed.Configuration.BindAddress, parsed.Configuration.Workers, parsed.Configuration.ConnectTimeout));
+        Assert.Empty(parsed.Configuration.Groups);
+        Assert.False(Parse("9000", "backend").Takeover);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--takeover", "9000", "backend" }, "unexpected channel [backend] with --takeover")]
+    [InlineData(new[] { "--takeover", "-c", "show", "9000" }, "option --takeover starts a proxy")]
+    [InlineData(new[] { "--takeover", "--policy", "wrr", "9000" }, "option --takeover starts a proxy")]
+    [InlineData(new[] { "--takeover=1", "9000" }, "option --takeover takes no value")]
+    public void Takeover_refuses_what_it_cannot_use_with_a_usage_error(string[] args, string message)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Parse(args));
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Workers_is_a_long_option_with_its_value_next_or_after_an_equals_sign()
     {
         Assert.Equal(0, Parse("9000", "h").Configuration.Workers);

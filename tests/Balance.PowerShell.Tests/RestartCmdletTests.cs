@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Management.Automation;
+
+namespace BalancePowerShellTests;
+
+/// <summary>Restart-Balance: a job of the session is replaced in process (the old job completes), any other instance by a detached takeover.</summary>
+public sealed class RestartCmdletTests : IDisposable
+{
+    private readonly PowerShellSession ps = new();
+    private readonly TestBackend one = TestBackend.Start("one", BackendMode.GreetThenClose);
+    private readonly TestBackend two = TestBackend.Start("two", BackendMode.GreetThenClose);
+    private readonly int port = FreePort.Next();
+
+    public void Dispose()
+    {
+        ps.Run("Stop-Balance -Port $args[0] -Confirm:$false -ErrorAction SilentlyContinue", port);
+        ps.Dispose();
+        one.Dispose();
+        two.Dispose();
+    }
+
+    [Fact]
+    public async Task A_job_of_the_session_is_replaced_by_a_new_job_and_the_old_one_completes_with_the_layout_kept()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // takeover needs Linux
+        }
+
+        var old = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Workers 2", port, one.Channel, two.Channel).ThrowOnError().Single.BaseObject;
+        ps.Run("Disable-BalanceChannel -Port $args[0] -Index 0", port).ThrowOnError();
+        var replacement = (Job)ps.Run("Get-Balance -Port $args[0] | Restart-Balance -Workers 3 -PassThru", port).ThrowOnError().Single.BaseObject;
+        Assert.NotEqual(old.InstanceId, replacement.InstanceId);
+        Assert.Equal(JobState.Running, replacement.JobStateInfo.State);
+        Assert.Contains("--takeover", replacement.Command, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => old.JobStateInfo.State == JobState.Completed, "the old job completed");
+
+        Assert.Equal("two", await LoopbackClient.GreetingAsync(port));
+        var instance = ps.Run("Get-Balance -Port $args[0]", port).ThrowOnError().Single;
+        Assert.Equal(3, instance.P<int>("Workers"));
+        var channels = ps.Run("Get-BalanceChannel -Port $args[0]", port).ThrowOnError().Of("BalanceChannel");
+        Assert.Equal(["Disabled", "Enabled"], channels.Select(c => c.P<object>("AdminState").ToString()));
+        Assert.Equal(2, ps.Run("Get-Job | Where-Object PSJobTypeName -eq BalanceJob").ThrowOnError().Output.Count);
+    }
+
+    [Fact]
+    public async Task A_detached_instance_is_replaced_by_a_new_process_and_the_old_process_exits()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // takeover needs Linux
+        }
+
+        var started = ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1 -Detached", port, one.Channel).ThrowOnError().Of("BalanceInstance")[0];
+        using var oldProcess = Process.GetProcessById(started.P<int>("ProcessId"));
+        var replaced = ps.Run("Restart-Balance -Port $args[0] -BindAddress 127.0.0.1 -PassThru", port).ThrowOnError().Of("BalanceInstance")[0];
+        Assert.NotEqual(oldProcess.Id, replaced.P<int>("ProcessId"));
+        Assert.NotEqual(Environment.ProcessId, replaced.P<int>("ProcessId"));
+        Assert.True(oldProcess.WaitForExit(TimeSpan.FromSeconds(20)), "the old process did not exit");
+        Assert.Equal("one", await LoopbackClient.GreetingAsync(port));
+    }
+
+    [Fact]
+    public void Failures_are_errors_with_stable_ids_and_WhatIf_changes_nothing()
+    {
+        Assert.Equal(["InstanceNotFound,Balance.PowerShell.RestartBalanceCommand"], ps.Run("Restart-Balance -Port $args[0]", port).ErrorIds);
+        var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1", port, one.Channel).ThrowOnError().Single.BaseObject;
+        Assert.Equal(["InvalidConfiguration,Balance.PowerShell.RestartBalanceCommand"], ps.Run("Restart-Balance -Port $args[0] -MetricsEndpoint nonsense", port).ErrorIds);
+        Assert.Empty(ps.Run("Restart-Balance -Port $args[0] -WhatIf", port).ThrowOnError().Output);
+        Assert.Equal(JobState.Running, job.JobStateInfo.State);
+        Assert.Single(ps.Run("Get-Job | Where-Object PSJobTypeName -eq BalanceJob").ThrowOnError().Output);
+    }
+}
