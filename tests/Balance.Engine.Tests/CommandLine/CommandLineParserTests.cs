@@ -65,11 +65,21 @@ public class CommandLineParserTests
         Assert.False(Parse("9000", "backend").Takeover);
     }
 
+    [Fact]
+    public void Takeover_keeps_a_state_file_current_like_any_start()
+    {
+        var parsed = Parse("--state-file", "/tmp/balance-takeover.state", "--takeover", "9000");
+        Assert.True(parsed.Takeover);
+        Assert.Equal("/tmp/balance-takeover.state", parsed.Configuration.StateFile);
+        Assert.Empty(parsed.Configuration.Groups);
+    }
+
     [Theory]
     [InlineData(new[] { "--takeover", "9000", "backend" }, "unexpected channel [backend] with --takeover")]
     [InlineData(new[] { "--takeover", "-c", "show", "9000" }, "option --takeover starts a proxy")]
     [InlineData(new[] { "--takeover", "--policy", "wrr", "9000" }, "option --takeover starts a proxy")]
     [InlineData(new[] { "--takeover=1", "9000" }, "option --takeover takes no value")]
+    [InlineData(new[] { "--layout", "/tmp/x.layout", "--takeover", "9000" }, "option --layout cannot go with --takeover")]
     public void Takeover_refuses_what_it_cannot_use_with_a_usage_error(string[] args, string message)
     {
         var e = Assert.Throws<ConfigurationException>(() => Parse(args));
