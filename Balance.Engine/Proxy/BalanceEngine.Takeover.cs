@@ -10,6 +10,8 @@ namespace Balance.Proxy;
 /// <summary>Zero-downtime replacement of a running engine by another one on the same endpoint (docs/restart.md).</summary>
 public sealed partial class BalanceEngine
 {
+    private const long TakeoverRetryMs = 1000;
+
     /// <summary>
     /// Starts an engine that takes over the instance running on <paramref name="configuration"/>'s
     /// endpoint: it adopts that engine's listening sockets (their queues and all) and owner lock,
@@ -140,8 +142,33 @@ public sealed partial class BalanceEngine
         ListenForTakeover();
     }
 
-    private void ListenForTakeover() =>
-        takeoverServer = TakeoverServer.Start(segment.Name, new Handover(this), text => ReportFault(-1, -1, text));
+    private void ListenForTakeover()
+    {
+        // Out of descriptors the first try fails: report that once and try again on the tick.
+        var quiet = Volatile.Read(ref takeoverRetryAt) != 0;
+        var server = TakeoverServer.Start(segment.Name, new Handover(this), text =>
+        {
+            if (!quiet)
+            {
+                ReportFault(-1, -1, text);
+            }
+        }, out var retryLater);
+        Volatile.Write(ref takeoverServer, server);
+        Volatile.Write(ref takeoverRetryAt, retryLater ? Environment.TickCount64 + TakeoverRetryMs : 0);
+        if (server is not null && quiet)
+        {
+            ReportFault(-1, -1, "takeover available again");
+        }
+    }
+
+    private void RetryTakeoverListen()
+    {
+        var at = Volatile.Read(ref takeoverRetryAt);
+        if (at != 0 && Environment.TickCount64 >= at && Volatile.Read(ref stopping) == 0)
+        {
+            ListenForTakeover();
+        }
+    }
 
     /// <summary>The running engine's part: what it lends the takeover server, and what each step does to it.</summary>
     private sealed class Handover(BalanceEngine engine) : IHandover

@@ -35,6 +35,7 @@ public sealed partial class BalanceEngine : IAsyncDisposable
     private readonly StopThread stopThread;
     private MetricsServer? metrics;
     private TakeoverServer? takeoverServer;
+    private long takeoverRetryAt; // Environment.TickCount64 of the next try to listen for takeovers; 0: none due
     private int stopping;
     private long drainDeadline = long.MaxValue; // Environment.TickCount64 when the grace period ends
 
@@ -341,6 +342,7 @@ public sealed partial class BalanceEngine : IAsyncDisposable
         segmentWatch.Check();
         budget.Tick();
         stateFile?.Tick();
+        RetryTakeoverListen();
     }
 
     private void ReportFault(int group, int channel, string message)

@@ -46,15 +46,31 @@ internal sealed class TakeoverServer : IDisposable
         this.report = report;
     }
 
-    /// <summary>Listens for takeovers of <paramref name="name"/>; null (reported) when the socket's name is taken or the platform lacks it.</summary>
-    public static TakeoverServer? Start(SegmentName name, IHandover engine, Action<string> report)
+    /// <summary>
+    /// Listens for takeovers of <paramref name="name"/>; null (reported) when the socket's name is
+    /// taken or the platform lacks it, and null with <paramref name="retryLater"/> set when no
+    /// descriptor was free for the socket (an engine out of descriptors serves on and tries again).
+    /// </summary>
+    public static TakeoverServer? Start(SegmentName name, IHandover engine, Action<string> report, out bool retryLater)
     {
+        retryLater = false;
         if (!TakeoverChannel.IsSupported)
         {
             return null;
         }
 
-        var socket = TakeoverChannel.NewSocket();
+        Socket socket;
+        try
+        {
+            socket = TakeoverChannel.NewSocket();
+        }
+        catch (SocketException e)
+        {
+            retryLater = true;
+            report($"takeover not available yet: no descriptor for its socket ({e.Message}); tried again while the engine runs");
+            return null;
+        }
+
         try
         {
             socket.Bind(TakeoverChannel.EndPointOf(name));
