@@ -134,7 +134,17 @@ public abstract class TransportContractTests : IDisposable
             o.Dispose();
         }
 
+        // An aborted session unwinds later on the runtime transport (a pool thread) and releases
+        // its slot in the mapping as it ends: unmapping first crashed the test host (an access
+        // violation in Session.PumpEnded). Like the engine, unmap only once no session is left.
+        var deadline = Environment.TickCount64 + (long)Bound.TotalMilliseconds;
+        while (context.Sessions.Count > 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
         context.Stop();
+        Assert.Equal(0, context.Sessions.Count);
         segment.Dispose();
         GC.SuppressFinalize(this);
     }
