@@ -102,6 +102,10 @@ public static class LayoutFile
                 File.Move(temporary, full, overwrite: false);
             }
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && FileProblem.Explain(full, e) is var explained && explained != e)
+        {
+            throw explained;
+        }
         finally
         {
             if (File.Exists(temporary))
@@ -131,7 +135,7 @@ public static class LayoutFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigurationException($"cannot read layout file {path}: {e.Message}", path, ExitCodes.NoInput);
+            throw new ConfigurationException($"cannot read layout file {path}: {FileProblem.Explain(path, e).Message}", path, ExitCodes.NoInput);
         }
     }
 }

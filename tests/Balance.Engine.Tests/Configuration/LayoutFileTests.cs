@@ -109,6 +109,25 @@ public class LayoutFileTests
     }
 
     [Fact]
+    public void File_problems_name_the_users_path_and_the_cure_not_a_temporary_file()
+    {
+        using var folder = new TemporaryFolder();
+        var layout = LayoutFile.Parse(Example, "x");
+        var missingFolder = Path.Combine(folder.Path, "none");
+        var save = Assert.Throws<DirectoryNotFoundException>(() => LayoutFile.Save(Path.Combine(missingFolder, "a.layout"), layout, null));
+        Assert.Equal($"the folder {missingFolder} does not exist: create it or give another path", save.Message);
+        var onFolder = Assert.Throws<IOException>(() => LayoutFile.Save(folder.Path, layout, null));
+        Assert.Equal($"{folder.Path} is a folder: give a file name", onFolder.Message);
+        Assert.Empty(Directory.GetFiles(folder.Path, "*.tmp", SearchOption.AllDirectories));
+
+        var read = Assert.Throws<ConfigurationException>(() => LayoutFile.Load(folder.Path));
+        Assert.Equal($"cannot read layout file {folder.Path}: {folder.Path} is a folder: give a file name", read.Message);
+        var none = Path.Combine(folder.Path, "none.layout");
+        var missing = Assert.Throws<ConfigurationException>(() => LayoutFile.Load(none));
+        Assert.Equal($"cannot read layout file {none}: {none} does not exist: give the path of a saved layout", missing.Message);
+    }
+
+    [Fact]
     public void Save_writes_a_new_file_for_its_owner_only_keeps_the_mode_it_replaces_and_can_refuse_to_overwrite()
     {
         if (OperatingSystem.IsWindows())
