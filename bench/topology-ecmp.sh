@@ -116,13 +116,4 @@ json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 EOF
 
 log "measuring ($FLOWS flows, $SESSIONS long-lived sessions)"
-RESULT="$SCRATCH/result.md"
-ns_wait_step ip netns exec "$NS_PREFIX-cli" python3 "$HERE/lib/topology.py" ecmp \
-  --config "$SCRATCH/config.json" --out "$RESULT" >/dev/null
-NS_STEP=""
-{
-  echo "## Active/active: $NODES nodes over ECMP ($(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r))"
-  echo
-  cat "$RESULT"
-} | tee "${OUT:-/dev/null}"
-if [ -n "$OUT" ]; then cp "$SCRATCH/result.json" "${OUT%.*}.json"; fi
+ns_measure ecmp "Active/active: $NODES nodes over ECMP ($(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r))"

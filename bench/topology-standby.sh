@@ -166,13 +166,4 @@ json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 EOF
 
 log "measuring ($REPS reps of 3 failures, advert_int $ADVERT s)"
-RESULT="$SCRATCH/result.md"
-ns_wait_step ip netns exec "$NS_PREFIX-cli" python3 "$HERE/lib/topology.py" standby \
-  --config "$SCRATCH/config.json" --out "$RESULT" >/dev/null
-NS_STEP=""
-{
-  echo "## Active/standby: 2 nodes, keepalived $(keepalived --version 2>&1 | head -n1 | awk '{print $2}') ($(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r))"
-  echo
-  cat "$RESULT"
-} | tee "${OUT:-/dev/null}"
-if [ -n "$OUT" ]; then cp "$SCRATCH/result.json" "${OUT%.*}.json"; fi
+ns_measure standby "Active/standby: 2 nodes, keepalived $(keepalived --version 2>&1 | head -n1 | awk '{print $2}') ($(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r))"

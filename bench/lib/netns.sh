@@ -193,3 +193,12 @@ ns_wait_listen() {  # name addr port pid [secs]: until addr:port listens inside 
   done
   return 1
 }
+
+ns_measure() {  # mode title: runs topology.py MODE in the client namespace on $SCRATCH/config.json, prints its table under TITLE (and to $OUT)
+  local result="$SCRATCH/result.md"
+  ns_wait_step ip netns exec "$NS_PREFIX-cli" python3 "$HERE/lib/topology.py" "$1" \
+    --config "$SCRATCH/config.json" --out "$result" >/dev/null
+  NS_STEP=""
+  { echo "## $2"; echo; cat "$result"; } | tee "${OUT:-/dev/null}"
+  if [ -n "$OUT" ]; then cp "$SCRATCH/result.json" "${OUT%.*}.json"; fi
+}
