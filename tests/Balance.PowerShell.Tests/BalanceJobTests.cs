@@ -6,20 +6,8 @@ using System.Net.Sockets;
 namespace BalancePowerShellTests;
 
 /// <summary>The engine as a job of the session: Get-Job, Receive-Job, Stop-Job, Remove-Job, Wait/AutoRemove.</summary>
-public sealed class BalanceJobTests : IDisposable
+public sealed class BalanceJobTests : TwoBackendTests
 {
-    private readonly PowerShellSession ps = new();
-    private readonly TestBackend one = TestBackend.Start("one", BackendMode.GreetThenClose);
-    private readonly TestBackend two = TestBackend.Start("two", BackendMode.GreetThenClose);
-    private readonly int port = FreePort.Next();
-
-    public void Dispose()
-    {
-        ps.Dispose();
-        one.Dispose();
-        two.Dispose();
-    }
-
     [Fact]
     public async Task Start_Balance_returns_a_running_job_that_every_job_filter_finds()
     {

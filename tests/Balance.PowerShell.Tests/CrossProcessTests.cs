@@ -6,23 +6,8 @@ namespace BalancePowerShellTests;
 /// Instances in other processes: started by Start-Balance -Detached, or by the balance executable
 /// directly, controlled through their control segment.
 /// </summary>
-public sealed class CrossProcessTests : IDisposable
+public sealed class CrossProcessTests : TwoBackendTests
 {
-    private readonly PowerShellSession ps = new();
-    private readonly TestBackend one = TestBackend.Start("one", BackendMode.GreetThenClose);
-    private readonly TestBackend two = TestBackend.Start("two", BackendMode.GreetThenClose);
-    private readonly int port = FreePort.Next();
-
-    public void Dispose()
-    {
-        // Whatever a failed assertion left running must not outlive the test.
-        ps.Run("Stop-Balance -Port $args[0] -Confirm:$false -ErrorAction SilentlyContinue", port);
-        ps.Dispose();
-
-        one.Dispose();
-        two.Dispose();
-    }
-
     [Fact]
     public async Task Detached_instance_outlives_the_call_and_stops_with_Stop_Balance()
     {

@@ -4,21 +4,8 @@ using System.Management.Automation;
 namespace BalancePowerShellTests;
 
 /// <summary>Restart-Balance: a job of the session is replaced in process (the old job completes), any other instance by a detached takeover.</summary>
-public sealed class RestartCmdletTests : IDisposable
+public sealed class RestartCmdletTests : TwoBackendTests
 {
-    private readonly PowerShellSession ps = new();
-    private readonly TestBackend one = TestBackend.Start("one", BackendMode.GreetThenClose);
-    private readonly TestBackend two = TestBackend.Start("two", BackendMode.GreetThenClose);
-    private readonly int port = FreePort.Next();
-
-    public void Dispose()
-    {
-        ps.Run("Stop-Balance -Port $args[0] -Confirm:$false -ErrorAction SilentlyContinue", port);
-        ps.Dispose();
-        one.Dispose();
-        two.Dispose();
-    }
-
     [Fact]
     public async Task A_job_of_the_session_is_replaced_by_a_new_job_and_the_old_one_completes_with_the_layout_kept()
     {
