@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Balance.Control;
+using Balance.Interop;
 
 namespace Balance.Proxy;
 
@@ -34,6 +35,7 @@ internal interface IHandover
 /// </summary>
 internal sealed class TakeoverServer : IDisposable
 {
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(200);
     private readonly Socket listening;
     private readonly IHandover engine;
     private readonly Action<string> report;
@@ -84,30 +86,39 @@ internal sealed class TakeoverServer : IDisposable
         }
 
         var server = new TakeoverServer(socket, engine, report);
-        _ = server.ServeAsync();
+        try
+        {
+            new Thread(server.Serve) { IsBackground = true, Name = "balance takeover" }.Start();
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // CoreCLR needs a descriptor to start a thread: out of them, serve on and try later.
+            socket.Dispose();
+            retryLater = true;
+            report("takeover not available yet: no thread for its socket; tried again while the engine runs");
+            return null;
+        }
+
         return server;
     }
 
     /// <summary>
-    /// Waits for a peer without a thread of its own (an engine out of descriptors must not need one),
-    /// then converses on the pool: takeovers are rare, and each step is bounded by its timeout.
+    /// Waits for a peer and converses on a thread of its own: a takeover's steps must keep their
+    /// timing when the pool is starved by a loaded host. The wait is the bare accept call, which
+    /// needs nothing loaded: the runtime's socket telemetry loads an assembly on a signal's EINTR,
+    /// which fails when no descriptor is free.
     /// </summary>
-    private async Task ServeAsync()
+    private void Serve()
     {
         while (Volatile.Read(ref disposed) == 0)
         {
-            Socket peer;
-            try
+            var fd = AcceptPeer();
+            if (fd < 0)
             {
-                peer = await listening.AcceptAsync().ConfigureAwait(false);
-                peer.Blocking = true;
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return;
+                continue;
             }
 
-            using var channel = new TakeoverChannel(peer);
+            using var channel = new TakeoverChannel(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
             try
             {
                 Converse(channel);
@@ -119,6 +130,28 @@ internal sealed class TakeoverServer : IDisposable
                 report("takeover refused: " + e.Message);
             }
         }
+    }
+
+    /// <summary>The peer's descriptor, or -1 after a signal, a shortage (waited out) or the end.</summary>
+    private unsafe int AcceptPeer()
+    {
+        int fd;
+        try
+        {
+            fd = Libc.Accept(listening.SafeHandle, null, null, Libc.CloseOnExec);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+
+        if (fd < 0 && Errors.Of(fd) is not Errno.EINTR && Volatile.Read(ref disposed) == 0)
+        {
+            // EMFILE and kin: the wait goes on, without spinning, until a descriptor is free.
+            Thread.Sleep(AcceptRetryDelay);
+        }
+
+        return fd;
     }
 
     private void Converse(TakeoverChannel channel)
@@ -145,9 +178,9 @@ internal sealed class TakeoverServer : IDisposable
 
         var listeners = engine.ShareListeners();
         channel.Send(string.Create(CultureInfo.InvariantCulture, $"grant {listeners.Length}"), [engine.OwnerDescriptor]);
-        for (var i = 0; i < listeners.Length; i += Interop.Libc.MaxDescriptorsPerMessage)
+        for (var i = 0; i < listeners.Length; i += Libc.MaxDescriptorsPerMessage)
         {
-            var chunk = listeners.AsSpan(i, Math.Min(Interop.Libc.MaxDescriptorsPerMessage, listeners.Length - i));
+            var chunk = listeners.AsSpan(i, Math.Min(Libc.MaxDescriptorsPerMessage, listeners.Length - i));
             channel.Send(string.Create(CultureInfo.InvariantCulture, $"sockets {chunk.Length}"), chunk);
         }
 

@@ -117,6 +117,25 @@ public class TakeoverTests
     }
 
     [Fact]
+    public async Task A_stopped_engine_frees_its_takeover_name_at_once()
+    {
+        if (!TakeoverChannel.IsSupported)
+        {
+            return; // takeover needs Linux
+        }
+
+        await using var a = TestBackend.Start("A");
+        var engine = TestEngine.Start([a.Channel]);
+        var name = engine.Name;
+        await engine.DisposeAsync();
+
+        // The takeover thread waits in accept on that socket: a stop must close it, wait or not, or
+        // the name stays bound and the next engine on this endpoint cannot be taken over.
+        using var socket = TakeoverChannel.NewSocket();
+        socket.Bind(TakeoverChannel.EndPointOf(name));
+    }
+
+    [Fact]
     public async Task A_second_takeover_takes_over_the_first_and_the_endpoint_keeps_one_owner()
     {
         if (!TakeoverChannel.IsSupported)
@@ -210,7 +229,7 @@ public class TakeoverTests
                 return events.Any(e => e.Message.StartsWith("takeover failed", StringComparison.Ordinal));
             },
             "the old engine reported the failed takeover",
-            TakeoverChannel.StepTimeout + TimeSpan.FromSeconds(5)); // the engine's bound for a silent taker; under a loaded suite the pool may be slow to run the conversation
+            TakeoverChannel.StepTimeout + TimeSpan.FromSeconds(5)); // the engine's own bound for a silent taker
         Assert.Equal("A", await LoopbackClient.GreetingAsync(old.LocalEndPoint));
         Assert.Equal(record, await File.ReadAllBytesAsync(old.Name.Path));
         Assert.True(FileLock.IsHeld(old.Name.OwnerLockPath));
