@@ -46,6 +46,7 @@ internal sealed unsafe class EpollLoop : IDisposable
     private int wakers;
     private int postsClosed;
     private int postedCount; // what RunPosted may take this round; ConcurrentQueue.Count would freeze its segments
+    private byte[]? stepBuffer;
 
     private EpollLoop(int epoll, int wake, int capacity, Action<Exception> onError)
     {
@@ -172,6 +173,12 @@ internal sealed unsafe class EpollLoop : IDisposable
         Volatile.Write(ref tick, action);
         Wake(); // a loop asleep without a timeout takes the new one at once
     }
+
+    /// <summary>
+    /// The buffer of the relay steps that run on this loop's thread (<see cref="IReadyStep"/>): one
+    /// serves every session, as steps run one at a time and keep nothing in it. Loop thread only.
+    /// </summary>
+    public byte[] StepBuffer => stepBuffer ??= GC.AllocateUninitializedArray<byte>(RelayLimits.BufferSize);
 
     /// <summary>An awaitable that goes on in the loop's next round, on its thread (<see cref="LoopYield"/>).</summary>
     public LoopYield Yield() => new(this);

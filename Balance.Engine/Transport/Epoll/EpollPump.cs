@@ -14,8 +14,10 @@ namespace Balance.Transport.Epoll;
 /// reply in one segment. A direction that fills two reads in a row is a bulk transfer and moves
 /// on through a pipe (<see cref="SpliceRelay"/>) until its source pauses. End of stream shuts down
 /// sending on the other side (half-close); an error closes both. Allocates nothing per read.
+/// The steady state (an edge, one short read, all of it sent) is a step the loop runs while the
+/// direction still waits (<see cref="TryStep"/>), so most messages never resume this method.
 /// </summary>
-internal sealed class EpollPump
+internal sealed class EpollPump : IReadyStep
 {
     /// <summary>Full reads in a row after which a transfer counts as bulk and splices: a request or reply that fits one never rents a pipe.</summary>
     private const int FullReadsBeforeSplice = 2;
@@ -43,6 +45,13 @@ internal sealed class EpollPump
     // The back-end's held ACKs wait for the client's first bytes (HeldAck).
     private bool firstClientBytes;
 
+    // The back-end's first reply is read on to its FIN (ProbeEnd).
+    private bool probeEnd;
+
+    // A step read what it could not finish: the wait that ends next returns it (see TryStep).
+    private bool handed;
+    private int handedRead;
+
     public EpollPump(EpollLoop loop, Session session, DescriptorSocket from, DescriptorSocket to, PipePool? pipes, TextWriter? dump, HeldAck? heldAck, bool clientToBackend)
     {
         this.loop = loop;
@@ -57,12 +66,12 @@ internal sealed class EpollPump
         this.clientToBackend = clientToBackend;
         readNow = clientToBackend;
         firstClientBytes = clientToBackend && heldAck is not null;
+        probeEnd = !clientToBackend;
     }
 
     public async Task RunAsync()
     {
         var failed = false;
-        var probeEnd = !clientToBackend;
         try
         {
             while (true)
@@ -153,9 +162,16 @@ internal sealed class EpollPump
         if (buffer is null)
         {
             // Once the peer's FIN is known the read goes ahead: no edge will come for it again.
-            if (!readNow && !readable.HasEnded && await readable.WaitAsync().ConfigureAwait(false) < 0)
+            var step = dump is null && !firstClientBytes && !probeEnd ? this : null;
+            if (!readNow && !readable.HasEnded && await readable.WaitAsync(step).ConfigureAwait(false) < 0)
             {
                 return -(int)SocketError.OperationAborted;
+            }
+
+            if (handed)
+            {
+                handed = false;
+                return handedRead;
             }
 
             readNow = false;
@@ -202,6 +218,50 @@ internal sealed class EpollPump
         }
 
         return read;
+    }
+
+    /// <summary>
+    /// One message relayed on the loop thread while the direction waits with no buffer: one read
+    /// into the loop's buffer and one send of all of it. Whatever is not that (the end, urgent
+    /// data, an error, a full read that may be bulk, a send that takes only part) ends the wait
+    /// with what was read handed over in a buffer of the direction's own, to go on as before.
+    /// </summary>
+    public bool TryStep()
+    {
+        if (readable.HasEnded || readable.HasUrgent)
+        {
+            return false;
+        }
+
+        var scratch = loop.StepBuffer;
+        var read = NonBlockingIo.Receive(from, scratch);
+        if (read == NonBlockingIo.WouldBlock)
+        {
+            return true; // an edge whose bytes an earlier read took
+        }
+
+        var sent = read > 0 && read < scratch.Length ? NonBlockingIo.Send(to, scratch.AsSpan(0, read), more: false) : 0;
+        if (sent > 0)
+        {
+            session.Touch();
+            session.Count(clientToBackend, sent);
+        }
+
+        if (sent == read && read > 0)
+        {
+            return true;
+        }
+
+        // The direction takes on from here: a read result as is, or the bytes left to send.
+        handed = true;
+        handedRead = sent < 0 ? sent : read - sent;
+        if (handedRead > 0)
+        {
+            buffer = ArrayPool<byte>.Shared.Rent(RelayLimits.BufferSize);
+            scratch.AsSpan(sent, handedRead).CopyTo(buffer);
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ namespace Balance.Transport.Epoll;
 /// come for them. A reader takes <see cref="TakeUrgent"/> before each read and, while it holds
 /// it, reads again after a short read instead of waiting, until a read finds nothing (the
 /// kernel reports urgent data with every edge while it is queued). Result: 0 when ready, the negated
-/// <see cref="SocketError.OperationAborted"/> once aborted.
+/// <see cref="SocketError.OperationAborted"/> once aborted. A wait may bring a <see cref="IReadyStep"/>:
+/// an edge then runs it on the loop thread first, and the wait goes on when it handled the edge.
 /// </summary>
 internal sealed class Readiness : IValueTaskSource<int>
 {
@@ -28,6 +29,7 @@ internal sealed class Readiness : IValueTaskSource<int>
 
     private readonly EpollLoop loop;
     private ManualResetValueTaskSourceCore<int> core;
+    private IReadyStep? step;
     private int state;
     private int ended;
     private int urgent;
@@ -44,7 +46,11 @@ internal sealed class Readiness : IValueTaskSource<int>
     /// <summary>True once the socket reported the peer's FIN, a hang-up or an error: reading will not block.</summary>
     public bool HasEnded => Volatile.Read(ref ended) != 0;
 
-    public ValueTask<int> WaitAsync()
+    /// <summary>
+    /// Waits for the next edge. With <paramref name="readyStep"/>, each edge first runs it on the
+    /// loop thread; the wait ends only at an edge it did not handle (or at the abort).
+    /// </summary>
+    public ValueTask<int> WaitAsync(IReadyStep? readyStep = null)
     {
         if (Interlocked.CompareExchange(ref state, Idle, Signaled) == Signaled)
         {
@@ -52,6 +58,7 @@ internal sealed class Readiness : IValueTaskSource<int>
         }
 
         core.Reset();
+        step = readyStep; // published by the exchange below
         var seen = Interlocked.CompareExchange(ref state, Waiting, Idle);
         if (seen == Idle)
         {
@@ -66,6 +73,9 @@ internal sealed class Readiness : IValueTaskSource<int>
         // Signaled or aborted between the two exchanges.
         return new ValueTask<int>(Interlocked.CompareExchange(ref state, Idle, Signaled) == Signaled ? 0 : AbortedResult);
     }
+
+    /// <summary>True while urgent data was reported and no reader has taken it (<see cref="TakeUrgent"/>).</summary>
+    public bool HasUrgent => Volatile.Read(ref urgent) != 0;
 
     /// <summary>
     /// True once after the socket reported urgent data. Taken after <see cref="Clear"/> and before
@@ -93,6 +103,13 @@ internal sealed class Readiness : IValueTaskSource<int>
             var s = Volatile.Read(ref state);
             if (s == Waiting)
             {
+                // The waiter's step runs while it still waits: nothing else runs the direction
+                // meanwhile, and an abort on another thread takes over the wait as before.
+                if (step is { } ready && ready.TryStep())
+                {
+                    return;
+                }
+
                 if (Interlocked.CompareExchange(ref state, Idle, Waiting) == Waiting)
                 {
                     core.SetResult(0);
@@ -128,4 +145,15 @@ internal sealed class Readiness : IValueTaskSource<int>
 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         core.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>
+/// Work that handles a readiness edge on the loop thread without ending the wait that brought it
+/// (<see cref="Readiness.WaitAsync"/>): the steady state of a relay direction, done without
+/// resuming its asynchronous method.
+/// </summary>
+internal interface IReadyStep
+{
+    /// <summary>True when the edge was handled and the wait goes on; false to end the wait.</summary>
+    bool TryStep();
 }

@@ -71,6 +71,66 @@ public abstract class TransportContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Small_messages_into_a_peer_that_stops_reading_arrive_whole_and_in_order_once_it_reads_again()
+    {
+        // Messages below the relay's buffer size, sent one by one while the back-end reads
+        // nothing: the relay's sends find its buffers full part-way through a message, and the
+        // rest of that message must wait for room without a byte lost, doubled or reordered.
+        var (client, backend) = await RelayedPairAsync();
+        const int Size = 3001; // not a divisor of any buffer size
+        const int MaxMessages = 50_000; // 150 MB: more than the kernel buffers on the way hold
+        var message = new byte[Size];
+        var messages = 0;
+        var stop = 0;
+        var sending = Task.Run(async () =>
+        {
+            for (; Volatile.Read(ref stop) == 0 && messages < MaxMessages; messages++)
+            {
+                FillMessage(message, messages);
+                await client.SendAllAsync(message, TimeSpan.FromSeconds(60));
+            }
+        });
+
+        // Until the relay's count stands still: every buffer on the way is full.
+        var stalled = false;
+        for (long last = -1, now; !stalled && !sending.IsCompleted; last = now)
+        {
+            await Task.Delay(200);
+            now = segment.Segment.SumStripes(0, 0).BytesSent;
+            stalled = now == last;
+        }
+
+        Volatile.Write(ref stop, 1);
+        Assert.True(stalled, "the client sent everything without filling the buffers");
+
+        // What was sent before the stop, then what the sender's last send (blocked until now) added.
+        var beforeStop = Volatile.Read(ref messages);
+        await ExpectMessagesAsync(backend, 0, beforeStop, Size);
+        await sending.WaitAsync(Bound);
+        await ExpectMessagesAsync(backend, beforeStop, messages, Size);
+        await Eventually.TrueAsync(() => segment.Segment.SumStripes(0, 0).BytesSent == (long)messages * Size, "every byte was counted once");
+    }
+
+    private static async Task ExpectMessagesAsync(Socket socket, int first, int end, int size)
+    {
+        var expected = new byte[size];
+        for (var number = first; number < end; number++)
+        {
+            var got = await socket.ReadExactlyAsync(size, TimeSpan.FromSeconds(30));
+            FillMessage(expected, number);
+            Assert.True(expected.AsSpan().SequenceEqual(got), $"message {number} arrived changed");
+        }
+    }
+
+    private static void FillMessage(byte[] message, int number)
+    {
+        for (var i = 0; i < message.Length; i++)
+        {
+            message[i] = (byte)(number * 31 + i);
+        }
+    }
+
+    [Fact]
     public async Task An_end_of_stream_is_a_half_close_and_the_session_finishes_once_both_ends_are_in()
     {
         var (client, backend) = await RelayedPairAsync();
