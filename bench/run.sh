@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side loopback benchmark: direct vs haproxy vs nginx stream vs Balance.
 # Usage: bash bench/run.sh [--reps N] [--duration S] [--quick] [--balance-bin PATH] [--out FILE]
-#                          [--workers N] [--compare FILE]
+#                          [--workers N] [--compare FILE] [--baseline-bin PATH]
 # See bench/README.md for what is measured and how to read the table.
 set -euo pipefail
 
@@ -19,6 +19,8 @@ Usage: bash bench/run.sh [options]
   --duration S        seconds per measured run (default 6; 2 with --quick)
   --quick             smoke test: 1 rep, short runs, 1000 idle connections
   --balance-bin PATH  use this balance executable instead of building Balance.Engine
+  --baseline-bin PATH one more slot, "baseline": another balance build (an earlier commit's)
+                      run beside this one, so a change is judged within one run
   --out FILE          markdown result (default bench/results/latest.md; latest-wN.md with --workers N)
   --idle N            idle connections (default 9000, capped by the open-files limit)
   --rate R            fixed request rate per slot for the latency scenario (default 2000 req/s)
@@ -35,7 +37,7 @@ Usage: bash bench/run.sh [options]
 EOF
 }
 
-REPS="" DURATION="" QUICK=0 BALANCE_BIN="" OUT="" IDLE_N="" RATE=2000 RATE_CONNS=10
+REPS="" DURATION="" QUICK=0 BALANCE_BIN="" BASELINE_BIN="" OUT="" IDLE_N="" RATE=2000 RATE_CONNS=10
 PROXIES="haproxy,nginx,balance" KEEP=0 WORKERS=1 COMPARE=""
 ALL_SCENARIOS="bulk_1,bulk_8,http_ka_c50,http_ka_c1,http_close_c50,latency_fixed,idle" SCENARIO_LIST=""
 while [ $# -gt 0 ]; do
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --balance-bin) BALANCE_BIN=${2:?--balance-bin needs a path}; shift 2 ;;
+    --baseline-bin) BASELINE_BIN=${2:?--baseline-bin needs a path}; shift 2 ;;
     --out) OUT=${2:?--out needs a file}; shift 2 ;;
     --idle) IDLE_N=${2:?--idle needs a value}; shift 2 ;;
     --rate) RATE=${2:?--rate needs a value}; shift 2 ;;
@@ -82,6 +85,11 @@ for sc in "${SCENARIOS[@]}"; do
   [[ ",$ALL_SCENARIOS," = *",$sc,"* ]] || die "unknown scenario '$sc' in --scenarios (known: $ALL_SCENARIOS)"
 done
 has_peer() { local p; for p in "${PEERS[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+if [ -n "$BASELINE_BIN" ]; then
+  [ -x "$BASELINE_BIN" ] || die "--baseline-bin '$BASELINE_BIN' is not an executable file"
+  BASELINE_BIN=$(cd "$(dirname "$BASELINE_BIN")" && pwd)/$(basename "$BASELINE_BIN")
+  PEERS+=(baseline)
+fi
 
 T_START=$(date +%s)
 SCRATCH=$(mktemp -d /tmp/balance-bench.XXXXXX)

@@ -13,7 +13,9 @@ Sub-commands (each measurement appends one JSON object per line to --raw):
   compare     put two runs side by side (e.g. 1 worker and N workers): each proxy's gain
 
 Proxy accounting: CPU = utime+stime+cutime+cstime of every live process in the tree
-rooted at --pid (cutime/cstime hold the reaped children), RSS = sum of VmRSS.
+rooted at --pid (cutime/cstime hold the reaped children), user CPU = utime+cutime (the proxy's
+own code: the kernel's TCP work is alike for every proxy and swings with the host), RSS = sum
+of VmRSS.
 """
 import argparse
 import collections
@@ -39,7 +41,7 @@ def log(msg):
 
 # --------------------------------------------------------------------------- /proc
 def _proc_table():
-    """pid -> (ppid, cpu ticks incl. reaped children)."""
+    """pid -> (ppid, cpu ticks incl. reaped children, user-mode ticks of those)."""
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -51,14 +53,15 @@ def _proc_table():
             continue
         rest = s[s.rindex(")") + 2:].split()
         # rest[0] = state (field 3); ppid = field 4; utime..cstime = fields 14..17
-        table[int(name)] = (int(rest[1]), sum(int(x) for x in rest[11:15]))
+        table[int(name)] = (int(rest[1]), sum(int(x) for x in rest[11:15]),
+                            int(rest[11]) + int(rest[13]))
     return table
 
 
 def tree_pids(root, table=None):
     table = table if table is not None else _proc_table()
     children = collections.defaultdict(list)
-    for pid, (ppid, _) in table.items():
+    for pid, (ppid, *_) in table.items():
         children[ppid].append(pid)
     out, stack = [], [root]
     while stack:
@@ -69,14 +72,14 @@ def tree_pids(root, table=None):
     return out
 
 
-def tree_cpu_seconds(root):
+def tree_cpu_seconds(root, user_only=False):
     if not root:
         return None
     table = _proc_table()
     pids = tree_pids(root, table)
     if not pids:
         return None
-    return sum(table[p][1] for p in pids) / CLK
+    return sum(table[p][2 if user_only else 1] for p in pids) / CLK
 
 
 def tree_rss_kib(root):
@@ -246,7 +249,7 @@ class _WrkTotals:
 
     def __init__(self, proxy, port, pid):
         self.proxy, self.port, self.pid = proxy, port, pid
-        self.requests, self.secs, self.cpu, self.errors = 0, 0.0, 0.0, 0
+        self.requests, self.secs, self.cpu, self.user, self.errors = 0, 0.0, 0.0, 0.0, 0
         self.p50, self.p99 = [], []
         self.failed = ""
 
@@ -257,9 +260,9 @@ def _wrk_slice(a, base, tgt, secs):
     if not alive(tgt.pid):
         tgt.failed = "proxy process is gone"
         return
-    cpu0 = tree_cpu_seconds(tgt.pid)
+    cpu0, user0 = tree_cpu_seconds(tgt.pid), tree_cpu_seconds(tgt.pid, user_only=True)
     rc, out, err = run_tool(base + [f"-d{secs}s", url], secs + 30)
-    cpu1 = tree_cpu_seconds(tgt.pid)
+    cpu1, user1 = tree_cpu_seconds(tgt.pid), tree_cpu_seconds(tgt.pid, user_only=True)
     r = parse_wrk(out)
     if rc != 0 or "rps" not in r or not r.get("requests"):
         tgt.failed = f"wrk rc={rc}: {(err or out).strip()[:300]}"
@@ -268,9 +271,10 @@ def _wrk_slice(a, base, tgt, secs):
     tgt.secs += r.get("secs") or r["requests"] / r["rps"]
     tgt.errors += r["socket_errors"] + r["non2xx"]
     if cpu0 is None or cpu1 is None or tgt.cpu is None:
-        tgt.cpu = None
+        tgt.cpu = tgt.user = None
     else:
         tgt.cpu += cpu1 - cpu0
+        tgt.user += user1 - user0
     for k, v in (("p50_ms", tgt.p50), ("p99_ms", tgt.p99)):
         if r.get(k) is not None:
             v.append(r[k])
@@ -314,6 +318,7 @@ def cmd_http(a):
             r["proxy_cpu_s"] = tgt.cpu
             r["cpu_s_per_10k"] = tgt.cpu / (tgt.requests / 1e4)
             r["cpu_s_per_1m"] = tgt.cpu / (tgt.requests / 1e6)
+            r["user_cpu_s_per_1m"] = tgt.user / (tgt.requests / 1e6)
         if tgt.errors > max(10, tgt.requests // 1000):
             emit(a, a.scenario, False, error=f"{tgt.errors} errors out of {tgt.requests}", **r)
             rc = 1
@@ -783,6 +788,8 @@ ROWS = [
     ("http_ka_c50", "p99_ms", "keep-alive c=50: p99 ms", False, "{:.2f}", False),
     ("http_ka_c50", "cpu_s_per_1m", "keep-alive c=50: proxy CPU s per 1M req", False,
      "{:.1f}", True),
+    ("http_ka_c50", "user_cpu_s_per_1m", "keep-alive c=50: of which user mode", False,
+     "{:.2f}", True),
     ("http_ka_c1", "rps", "keep-alive c=1: req/s", True, "{:.0f}", False),
     ("http_ka_c1", "p50_ms", "keep-alive c=1: p50 ms", False, "{:.3f}", False),
     ("http_ka_c1", "p99_ms", "keep-alive c=1: p99 ms", False, "{:.3f}", False),

@@ -266,11 +266,12 @@ stream {
 EOF
       start_bg "nginx-$kind" "$PROXY_CPUS" "$SCRATCH/nginx-$kind.log" \
         nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" ;;
-    balance)
+    balance|baseline)
       # --workers only in the scaling mode, so the default command line stays the original one
       if [ "$WORKERS" -gt 1 ]; then extra=(--workers "$WORKERS"); fi
-      start_bg "balance-$kind" "$PROXY_CPUS" "$SCRATCH/balance-$kind.log" \
-        "$BALANCE_BIN" "${extra[@]+"${extra[@]}"}" -f -b 127.0.0.1 "$port" "127.0.0.1:$b1" "127.0.0.1:$b2" ;;
+      local bin=$BALANCE_BIN; [ "$name" = baseline ] && bin=$BASELINE_BIN
+      start_bg "$name-$kind" "$PROXY_CPUS" "$SCRATCH/$name-$kind.log" \
+        "$bin" "${extra[@]+"${extra[@]}"}" -f -b 127.0.0.1 "$port" "127.0.0.1:$b1" "127.0.0.1:$b2" ;;
   esac
   if ! wait_listen "$port" "$STARTED_PID" 30; then
     if [ "$name" = balance ] && [ "$WORKERS" -gt 1 ] && ! proc_alive "$STARTED_PID"; then
