@@ -33,6 +33,16 @@ public sealed class RestartBalanceCommand : InstanceCmdlet
     [ValidateNotNullOrEmpty]
     public string? MetricsEndpoint { get; set; }
 
+    /// <summary>Text each health check of the new engine sends once connected; the segment does not record the old engine's.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CheckSend { get; set; }
+
+    /// <summary>Text a health check's reply must contain on the new engine; the segment does not record the old engine's.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CheckExpect { get; set; }
+
     /// <summary>Writes the replacement to the pipeline: its job when the instance ran in this session, else the instance (its new process id).</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -95,7 +105,7 @@ public sealed class RestartBalanceCommand : InstanceCmdlet
         try
         {
             var metrics = MetricsEndpoint is { } m ? MetricsAddress.Parse(m) : null;
-            var configuration = RestartSettings.From(info, grace, Workers > 0 ? Workers : null, OutboundAddress, metrics);
+            var configuration = RestartSettings.From(info, grace, Workers > 0 ? Workers : null, OutboundAddress, metrics, new CheckTexts(CheckSend, CheckExpect));
             configuration.Validate();
             return configuration;
         }

@@ -48,11 +48,34 @@ public sealed class RestartCmdletTests : TwoBackendTests
     }
 
     [Fact]
+    public async Task Check_texts_the_segment_does_not_record_are_asked_for_and_carried_by_the_replacement()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // takeover needs Linux
+        }
+
+        // The back-ends greet with their names: "o" is in both, "x" in neither.
+        var old = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -CheckInterval 0.2 -CheckSend ping -CheckExpect o", port, one.Channel, two.Channel).ThrowOnError().Single.BaseObject;
+        var refused = ps.Run("Restart-Balance -Port $args[0]", port);
+        Assert.Equal(["InvalidConfiguration,Balance.PowerShell.RestartBalanceCommand"], refused.ErrorIds);
+        Assert.Contains("give it again with -CheckSend", refused.Errors[0].ToString(), StringComparison.Ordinal);
+        Assert.Equal(JobState.Running, old.JobStateInfo.State);
+
+        var replacement = (Job)ps.Run("Restart-Balance -Port $args[0] -CheckSend ping -CheckExpect x -PassThru", port).ThrowOnError().Single.BaseObject;
+        Assert.Contains("--check-send ping --check-expect x", replacement.Command, StringComparison.Ordinal);
+        await Eventually.TrueAsync(
+            () => ps.Run("Get-BalanceChannel -Port $args[0] -Health Down", port).ThrowOnError().Of("BalanceChannel").Count == 2,
+            "the replacement's checks, expecting a text no back-end sends, took both channels down");
+    }
+
+    [Fact]
     public void Failures_are_errors_with_stable_ids_and_WhatIf_changes_nothing()
     {
         Assert.Equal(["InstanceNotFound,Balance.PowerShell.RestartBalanceCommand"], ps.Run("Restart-Balance -Port $args[0]", port).ErrorIds);
         var job = (Job)ps.Run("Start-Balance -Port $args[0] -Channel $args[1] -BindAddress 127.0.0.1", port, one.Channel).ThrowOnError().Single.BaseObject;
         Assert.Equal(["InvalidConfiguration,Balance.PowerShell.RestartBalanceCommand"], ps.Run("Restart-Balance -Port $args[0] -MetricsEndpoint nonsense", port).ErrorIds);
+        Assert.Equal(["InvalidConfiguration,Balance.PowerShell.RestartBalanceCommand"], ps.Run("Restart-Balance -Port $args[0] -CheckSend ping", port).ErrorIds); // no active checks
         Assert.Empty(ps.Run("Restart-Balance -Port $args[0] -WhatIf", port).ThrowOnError().Output);
         Assert.Equal(JobState.Running, job.JobStateInfo.State);
         Assert.Single(ps.Run("Get-Job | Where-Object PSJobTypeName -eq BalanceJob").ThrowOnError().Output);
