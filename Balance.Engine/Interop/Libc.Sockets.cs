@@ -39,8 +39,10 @@ internal static unsafe partial class Libc
 
     public static int Shutdown(SafeHandle socket, int how) => Result(Raw.Shutdown(socket, how));
 
+    /// <summary><c>recv</c>; <paramref name="flags"/> must hold MSG_DONTWAIT (the call runs without a GC transition).</summary>
     public static nint Receive(SafeHandle socket, byte* buffer, nuint length, int flags) => Result(Raw.Receive(socket, buffer, length, flags));
 
+    /// <summary><c>send</c>; <paramref name="flags"/> must hold MSG_DONTWAIT (the call runs without a GC transition).</summary>
     public static nint Send(SafeHandle socket, byte* buffer, nuint length, int flags) => Result(Raw.Send(socket, buffer, length, flags));
 
     private static partial class Raw
@@ -66,10 +68,14 @@ internal static unsafe partial class Libc
         [LibraryImport(Library, EntryPoint = "shutdown", SetLastError = true)]
         internal static partial int Shutdown(SafeHandle socket, int how);
 
+        // Only ever called with MSG_DONTWAIT (NonBlockingIo): they never block, so the GC
+        // transition, a measurable part of a keep-alive message's user time, is skipped.
         [LibraryImport(Library, EntryPoint = "recv", SetLastError = true)]
+        [SuppressGCTransition]
         internal static partial nint Receive(SafeHandle socket, byte* buffer, nuint length, int flags);
 
         [LibraryImport(Library, EntryPoint = "send", SetLastError = true)]
+        [SuppressGCTransition]
         internal static partial nint Send(SafeHandle socket, byte* buffer, nuint length, int flags);
     }
 }
