@@ -43,14 +43,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ -z "$BALANCE_BIN" ]; then
-  log "building Balance.Engine (dotnet publish -c Release)"
-  timeout 600 dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" \
-      --artifacts-path "$SCRATCH/artifacts" >"$SCRATCH/build.log" 2>&1 \
-    || { tail -n 30 "$SCRATCH/build.log" >&2; die "dotnet publish failed (log above)"; }
-  BALANCE_BIN="$SCRATCH/balance-bin/balance"
-fi
-[ -x "$BALANCE_BIN" ] || die "'$BALANCE_BIN' is not an executable file"
+resolve_balance_bin "$SCRATCH"
 
 # The whole measurement is bounded: three rounds per proxy, every connect and read with its own
 # timeout inside, and the run as a whole by this one.

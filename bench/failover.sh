@@ -28,12 +28,6 @@ NGX_STREAM_LOAD=$(stream_module) || die "nginx has no stream module (apt-get ins
 
 SCRATCH=$(mktemp -d /tmp/balance-failover.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
-if [ -z "$BALANCE_BIN" ]; then
-  log "building Balance.Engine (dotnet publish -c Release)"
-  dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" >"$SCRATCH/build.log" 2>&1 \
-    || { tail -n 30 "$SCRATCH/build.log" >&2; die "dotnet publish failed (log above)"; }
-  BALANCE_BIN="$SCRATCH/balance-bin/balance"
-fi
-[ -x "$BALANCE_BIN" ] || die "'$BALANCE_BIN' is not an executable file"
+resolve_balance_bin "$SCRATCH"
 
 python3 "$HERE/lib/failover.py" run --balance-bin "$BALANCE_BIN" --nginx-stream-load "$NGX_STREAM_LOAD" "${ARGS[@]+"${ARGS[@]}"}"

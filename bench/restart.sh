@@ -27,13 +27,7 @@ done
 
 SCRATCH=$(mktemp -d /tmp/balance-restart.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
-if [ -z "$BALANCE_BIN" ]; then
-  log "building Balance.Engine (dotnet publish -c Release)"
-  dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" >"$SCRATCH/build.log" 2>&1 \
-    || { tail -n 30 "$SCRATCH/build.log" >&2; die "dotnet publish failed (log above)"; }
-  BALANCE_BIN="$SCRATCH/balance-bin/balance"
-fi
-[ -x "$BALANCE_BIN" ] || die "'$BALANCE_BIN' is not an executable file"
+resolve_balance_bin "$SCRATCH"
 
 mkdir -p "$SCRATCH/run"
 python3 "$HERE/lib/restart.py" --balance-bin "$BALANCE_BIN" --scratch "$SCRATCH/run" "${ARGS[@]+"${ARGS[@]}"}"

@@ -36,14 +36,7 @@ for t in taskset ss timeout python3 wrk nginx; do
   command -v "$t" >/dev/null || die "required tool '$t' is missing (bench/run.sh installs wrk and nginx)"
 done
 
-if [ -z "$BALANCE_BIN" ]; then
-  log "building Balance.Engine (dotnet publish -c Release)"
-  DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 timeout 600 \
-    dotnet publish "$REPO/Balance.Engine" -c Release -o "$SCRATCH/balance-bin" --artifacts-path "$SCRATCH/artifacts" \
-    >"$SCRATCH/balance-build.log" 2>&1 || { tail -n 30 "$SCRATCH/balance-build.log" >&2; die "dotnet publish failed"; }
-  BALANCE_BIN="$SCRATCH/balance-bin/balance"
-fi
-[ -x "$BALANCE_BIN" ] || die "balance executable '$BALANCE_BIN' is missing"
+resolve_balance_bin "$SCRATCH"
 
 NOFILE=$(ulimit -n)
 B1=$(pick_port) B2=$(pick_port) PORT=$(pick_port) MPORT=$(pick_port)

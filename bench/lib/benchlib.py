@@ -72,14 +72,20 @@ def tree_pids(root, table=None):
     return out
 
 
-def tree_cpu_seconds(root, user_only=False):
+def tree_cpu(root):
+    """(CPU seconds, of which user mode) of the tree rooted at root, from one look at /proc."""
     if not root:
         return None
     table = _proc_table()
     pids = tree_pids(root, table)
     if not pids:
         return None
-    return sum(table[p][2 if user_only else 1] for p in pids) / CLK
+    return (sum(table[p][1] for p in pids) / CLK, sum(table[p][2] for p in pids) / CLK)
+
+
+def tree_cpu_seconds(root):
+    both = tree_cpu(root)
+    return both[0] if both else None
 
 
 def tree_rss_kib(root):
@@ -260,9 +266,9 @@ def _wrk_slice(a, base, tgt, secs):
     if not alive(tgt.pid):
         tgt.failed = "proxy process is gone"
         return
-    cpu0, user0 = tree_cpu_seconds(tgt.pid), tree_cpu_seconds(tgt.pid, user_only=True)
+    before = tree_cpu(tgt.pid)
     rc, out, err = run_tool(base + [f"-d{secs}s", url], secs + 30)
-    cpu1, user1 = tree_cpu_seconds(tgt.pid), tree_cpu_seconds(tgt.pid, user_only=True)
+    after = tree_cpu(tgt.pid)
     r = parse_wrk(out)
     if rc != 0 or "rps" not in r or not r.get("requests"):
         tgt.failed = f"wrk rc={rc}: {(err or out).strip()[:300]}"
@@ -270,11 +276,11 @@ def _wrk_slice(a, base, tgt, secs):
     tgt.requests += r["requests"]
     tgt.secs += r.get("secs") or r["requests"] / r["rps"]
     tgt.errors += r["socket_errors"] + r["non2xx"]
-    if cpu0 is None or cpu1 is None or tgt.cpu is None:
+    if before is None or after is None or tgt.cpu is None:
         tgt.cpu = tgt.user = None
     else:
-        tgt.cpu += cpu1 - cpu0
-        tgt.user += user1 - user0
+        tgt.cpu += after[0] - before[0]
+        tgt.user += after[1] - before[1]
     for k, v in (("p50_ms", tgt.p50), ("p99_ms", tgt.p99)):
         if r.get(k) is not None:
             v.append(r[k])

@@ -189,6 +189,22 @@ print(json.dumps(v))
 EOF
 }
 
+# Sets BALANCE_BIN for the scripts beside run.sh: the executable given (--balance-bin), or a
+# fresh `dotnet publish` of this repository's engine into the scratch folder (intermediates too,
+# so a developer's own bin/ and obj/ are never touched). Dies with the build log's tail.
+resolve_balance_bin() {  # scratch
+  local scratch=$1
+  if [ -z "$BALANCE_BIN" ]; then
+    log "building Balance.Engine (dotnet publish -c Release)"
+    DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 timeout 600 \
+      dotnet publish "$REPO/Balance.Engine" -c Release -o "$scratch/balance-bin" --artifacts-path "$scratch/artifacts" \
+      >"$scratch/balance-build.log" 2>&1 \
+      || { tail -n 30 "$scratch/balance-build.log" >&2; die "dotnet publish failed (log above)"; }
+    BALANCE_BIN="$scratch/balance-bin/balance"
+  fi
+  [ -x "$BALANCE_BIN" ] || die "'$BALANCE_BIN' is not an executable file"
+}
+
 # ------------------------------------------------------------------ configs
 # The process settings both nginx roles share (backend and stream proxy): $2 workers (default 1),
 # foreground, files in $1.

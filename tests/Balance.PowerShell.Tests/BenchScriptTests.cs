@@ -24,6 +24,28 @@ public sealed class BenchScriptTests : IDisposable
     }
 
     [Fact]
+    public void A_baseline_build_that_is_not_an_executable_is_refused_before_anything_starts()
+    {
+        var (code, _, error) = Run("bash", Path.Combine(RepoPaths.Root, "bench", "run.sh"), "--baseline-bin", Path.Combine(scratch, "missing"));
+
+        Assert.Equal(1, code);
+        Assert.Contains($"--baseline-bin '{Path.Combine(scratch, "missing")}' is not an executable file", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("scratch directory", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_baseline_is_a_column_of_its_own_and_user_mode_CPU_a_row_of_its_own()
+    {
+        var report = Report([
+            """{"scenario": "http_ka_c50", "proxy": "haproxy", "rep": 1, "ok": true, "rps": 10000.0, "cpu_s_per_1m": 12.0, "user_cpu_s_per_1m": 2.0}""",
+            """{"scenario": "http_ka_c50", "proxy": "balance", "rep": 1, "ok": true, "rps": 10000.0, "cpu_s_per_1m": 11.0, "user_cpu_s_per_1m": 1.0}""",
+            """{"scenario": "http_ka_c50", "proxy": "baseline", "rep": 1, "ok": true, "rps": 10000.0, "cpu_s_per_1m": 12.0, "user_cpu_s_per_1m": 2.5}""",
+        ]);
+        Assert.Contains("| scenario / metric | balance | baseline | haproxy |", report, StringComparison.Ordinal);
+        Assert.Contains("| keep-alive c=50: of which user mode (lower=better) | 1.00 (0.50x h) | 2.50 (1.25x h) | 2.00 |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_report_of_one_scenario_has_its_rows_only()
     {
         var report = Report([
@@ -142,6 +164,8 @@ public sealed class BenchScriptTests : IDisposable
 
         Assert.False(lines[0].TryGetProperty("proxy_cpu_s", out _), "direct (pid 0) has no proxy CPU");
         Assert.True(lines[1].GetProperty("proxy_cpu_s").GetDouble() >= 0);
+        var user = lines[1].GetProperty("user_cpu_s_per_1m").GetDouble();
+        Assert.InRange(user, 0, lines[1].GetProperty("cpu_s_per_1m").GetDouble()); // user mode is part of the total
     }
 
     /// <summary>The report of <paramref name="records"/> (one raw JSON line each), which must succeed.</summary>
