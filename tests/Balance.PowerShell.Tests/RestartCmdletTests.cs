@@ -70,6 +70,29 @@ public sealed class RestartCmdletTests : TwoBackendTests
     }
 
     [Fact]
+    public async Task A_detached_replacement_gets_the_check_texts_control_characters_included()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // takeover needs Linux
+        }
+
+        var started = ps.Run("Start-Balance -Port $args[0] -Channel $args[1], $args[2] -BindAddress 127.0.0.1 -Detached -CheckInterval 0.2 -CheckSend ping -CheckExpect o", port, one.Channel, two.Channel).ThrowOnError().Of("BalanceInstance")[0];
+        using var oldProcess = Process.GetProcessById(started.P<int>("ProcessId"));
+        var replaced = ps.Run("Restart-Balance -Port $args[0] -BindAddress 127.0.0.1 -CheckSend $args[1] -CheckExpect $args[2] -PassThru", port, "ping\r\n", "wo\n").ThrowOnError().Of("BalanceInstance")[0];
+        Assert.NotEqual(oldProcess.Id, replaced.P<int>("ProcessId"));
+        Assert.True(oldProcess.WaitForExit(TimeSpan.FromSeconds(20)), "the old process did not exit");
+
+        // Expecting "wo" and a line feed (escaped on the executable's command line and read back),
+        // the new process's checks pass on "two\n" only: one channel down, one up.
+        await Eventually.TrueAsync(
+            () => ps.Run("Get-BalanceChannel -Port $args[0] -Health Down", port).ThrowOnError().Of("BalanceChannel").Count == 1
+                && ps.Run("Get-BalanceChannel -Port $args[0] -Health Up", port).ThrowOnError().Of("BalanceChannel").Count == 1,
+            "the replacement's checks ran with the new texts");
+        Assert.Equal("two", await LoopbackClient.GreetingAsync(port));
+    }
+
+    [Fact]
     public void Failures_are_errors_with_stable_ids_and_WhatIf_changes_nothing()
     {
         Assert.Equal(["InstanceNotFound,Balance.PowerShell.RestartBalanceCommand"], ps.Run("Restart-Balance -Port $args[0]", port).ErrorIds);
